@@ -1,0 +1,1 @@
+//! dialplan crate (skeleton; see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! media crate (skeleton; see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! pbx crate (skeleton; see ARCHITECTURE.md).

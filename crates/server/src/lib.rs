@@ -1,0 +1,1 @@
+//! server crate (skeleton; see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! sip crate (skeleton; see ARCHITECTURE.md).

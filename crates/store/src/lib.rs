@@ -1,0 +1,1 @@
+//! store crate (skeleton; see ARCHITECTURE.md).
