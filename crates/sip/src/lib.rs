@@ -18,3 +18,9 @@
 
 pub mod framing;
 pub mod message;
+pub mod auth;
+pub mod dialog;
+pub mod endpoint;
+pub mod registrar;
+pub mod transaction;
+pub mod validate;
