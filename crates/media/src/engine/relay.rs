@@ -1,0 +1,71 @@
+//! Forwarding one RTP packet across a bridge, without decoding when the codecs match.
+//!
+//! | packet              | peer negotiated            | forwarded as                          |
+//! |---------------------|----------------------------|---------------------------------------|
+//! | audio               | same codec and PT          | the same bytes                        |
+//! | audio               | same codec, other PT       | the same bytes, PT rewritten          |
+//! | audio               | the other G.711 law        | payload transcoded byte by byte       |
+//! | telephone-event     | telephone-event            | the same bytes, PT rewritten if needed|
+//! | telephone-event     | no telephone-event         | dropped                               |
+//! | other (CN, …)       | same codec and PT          | the same bytes                        |
+//! | other (CN, …)       | anything else              | dropped                               |
+//!
+//! Sequence number, timestamp, SSRC and marker of the source stream are kept.
+
+use super::leg::Leg;
+use crate::codec::{self, Codec};
+use crate::rtp::{self, RtpHeader, RtpPacket};
+
+/// What the forwarding decision needs to know about the receiving leg.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source {
+    pub codec: Codec,
+    pub telephone_event_pt: Option<u8>,
+}
+
+/// Builds the datagram to send to `peer`, or `None` when the packet must not cross.
+pub(crate) fn forward(
+    source: &Source,
+    peer: &Leg,
+    packet: &RtpPacket<'_>,
+    bytes: &[u8],
+) -> Option<Vec<u8>> {
+    let pt = packet.header.payload_type;
+    if pt == source.codec.payload_type {
+        if peer.codec == source.codec {
+            return Some(bytes.to_vec());
+        }
+        if peer.codec.kind == source.codec.kind {
+            return with_payload_type(bytes, peer.codec.payload_type);
+        }
+        let header = RtpHeader {
+            payload_type: peer.codec.payload_type,
+            ..packet.header
+        };
+        let mut payload = Vec::with_capacity(packet.payload.len());
+        codec::transcode(
+            source.codec.kind,
+            peer.codec.kind,
+            packet.payload,
+            &mut payload,
+        );
+        return rtp::build(&header, &payload).ok();
+    }
+    if Some(pt) == source.telephone_event_pt {
+        let peer_pt = peer.telephone_event_pt?;
+        if peer_pt == pt {
+            return Some(bytes.to_vec());
+        }
+        return with_payload_type(bytes, peer_pt);
+    }
+    if peer.codec == source.codec {
+        return Some(bytes.to_vec());
+    }
+    None
+}
+
+fn with_payload_type(bytes: &[u8], pt: u8) -> Option<Vec<u8>> {
+    let mut out = bytes.to_vec();
+    rtp::set_payload_type(&mut out, pt).ok()?;
+    Some(out)
+}
