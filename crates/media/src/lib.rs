@@ -42,8 +42,10 @@
 //! (negotiated codecs, transcoding), and the engine itself.
 
 pub mod codec;
+pub mod dtmf;
 mod engine;
 pub mod g711;
+pub mod resample;
 pub mod rtp;
 
 pub use codec::{Codec, CodecKind};
