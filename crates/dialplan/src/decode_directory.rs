@@ -1,0 +1,386 @@
+//! Decoding the directory: extensions, number ranges, credentials and operators.
+
+use crate::decode::{Ctx, Fields, quoted_list};
+use crate::diagnostic::suggest;
+use crate::directory::{
+    Account, Credential, DEMO_PASSWORDS, DEMO_ROOM_PASSWORD, Directory, Extension, ExtensionKind,
+    NumberRange, Operator, Operators,
+};
+use crate::node::{Node, Pos};
+use crate::settings::Settings;
+use std::collections::BTreeMap;
+
+/// The most numbers one range may generate.
+const MAX_RANGE: u64 = 10_000;
+
+const EXTENSION_KEYS: [&str; 9] = [
+    "number",
+    "name",
+    "password",
+    "ha1_md5",
+    "ha1_sha256",
+    "language",
+    "voicemail",
+    "vip",
+    "kind",
+];
+const RANGE_KEYS: [&str; 9] = [
+    "numbers",
+    "name",
+    "password",
+    "ha1_md5",
+    "ha1_sha256",
+    "language",
+    "voicemail",
+    "vip",
+    "kind",
+];
+
+/// Reads the parts shared by extensions and ranges; `number` is filled by the caller.
+fn decode_common(
+    ctx: &mut Ctx,
+    f: &Fields,
+    settings: &Settings,
+    languages: &[String],
+    kind: ExtensionKind,
+) -> Extension {
+    let mut ext = Extension {
+        number: String::new(),
+        name: String::new(),
+        credential: decode_credential(ctx, f),
+        language: settings.default_language.clone(),
+        voicemail: false,
+        vip: false,
+        kind,
+    };
+    if let Some(name) = f.get("name").and_then(|n| ctx.text(n, "`name`")) {
+        ext.name = name;
+    }
+    if let Some(n) = f.get("language")
+        && let Some(lang) = ctx.text(n, "`language`")
+    {
+        if languages.contains(&lang) {
+            ext.language = lang;
+        } else {
+            let known: Vec<&str> = languages.iter().map(String::as_str).collect();
+            ctx.report(
+                n.pos,
+                format!("unknown language `{lang}`"),
+                Some(format!(
+                    "one of the languages under `prompts.languages`: {}",
+                    quoted_list(&known)
+                )),
+                None,
+                suggest(&lang, known.iter().copied()),
+            );
+        }
+    }
+    if let Some(b) = f
+        .get("voicemail")
+        .and_then(|n| ctx.boolean(n, "`voicemail`"))
+    {
+        ext.voicemail = b;
+    }
+    if let Some(b) = f.get("vip").and_then(|n| ctx.boolean(n, "`vip`")) {
+        ext.vip = b;
+    }
+    if let Some(n) = f.get("kind")
+        && let Some(k) = ctx.text(n, "`kind`")
+    {
+        match ExtensionKind::from_name(&k) {
+            Some(kind) => ext.kind = kind,
+            None => ctx.report(
+                n.pos,
+                format!("unknown kind `{k}`"),
+                Some(format!("one of {}", quoted_list(&ExtensionKind::NAMES))),
+                None,
+                suggest(&k, ExtensionKind::NAMES.iter().copied()),
+            ),
+        }
+    }
+    ext
+}
+
+fn decode_credential(ctx: &mut Ctx, f: &Fields) -> Option<Credential> {
+    let password = f.get("password").and_then(|n| ctx.text(n, "`password`"));
+    let hex = |ctx: &mut Ctx, key: &str, len: usize| -> Option<String> {
+        let node = f.get(key)?;
+        let text = ctx.text(node, &format!("`{key}`"))?.to_lowercase();
+        if text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Some(text)
+        } else {
+            ctx.report(
+                node.pos,
+                format!("`{key}` is not a valid hash"),
+                Some(format!(
+                    "{len} hexadecimal characters (H(user:realm:password))"
+                )),
+                Some(format!("{} characters", text.chars().count())),
+                None,
+            );
+            None
+        }
+    };
+    let md5 = hex(ctx, "ha1_md5", 32);
+    let sha256 = hex(ctx, "ha1_sha256", 64);
+    match (password, md5.is_some() || sha256.is_some()) {
+        (Some(p), false) => {
+            if p.is_empty() {
+                ctx.error(
+                    f.key_pos("password").unwrap_or(f.pos),
+                    "`password` is empty",
+                );
+            }
+            Some(Credential::Plain(p))
+        }
+        (Some(_), true) => {
+            ctx.error(
+                f.key_pos("password").unwrap_or(f.pos),
+                "give either `password` or `ha1_md5`/`ha1_sha256`, not both",
+            );
+            None
+        }
+        (None, true) => Some(Credential::Ha1 { md5, sha256 }),
+        (None, false) => None,
+    }
+}
+
+pub(crate) fn is_number(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(crate) fn decode_extension(
+    ctx: &mut Ctx,
+    node: &Node,
+    settings: &Settings,
+    languages: &[String],
+    directory: &mut Directory,
+    positions: &mut BTreeMap<String, Pos>,
+    weak: &mut Vec<String>,
+) {
+    let Some(f) = ctx.fields(node, "an extension", &EXTENSION_KEYS) else {
+        return;
+    };
+    let mut ext = decode_common(ctx, &f, settings, languages, ExtensionKind::Staff);
+    let Some(number_node) = f.require(ctx, "number", "an extension") else {
+        return;
+    };
+    let Some(number) = ctx.text(number_node, "`number`") else {
+        return;
+    };
+    if !is_number(&number) {
+        ctx.report(
+            number_node.pos,
+            format!("invalid extension number `{number}`"),
+            Some("digits only, such as `201`".into()),
+            None,
+            None,
+        );
+        return;
+    }
+    if let Some(first) = positions.get(&number) {
+        ctx.error(
+            number_node.pos,
+            format!(
+                "duplicate extension `{number}` (first defined at line {})",
+                first.line
+            ),
+        );
+        return;
+    }
+    if ext.name.is_empty() {
+        ext.name = number.clone();
+    }
+    if matches!(&ext.credential, Some(Credential::Plain(p)) if DEMO_PASSWORDS.contains(&p.as_str()))
+    {
+        weak.push(number.clone());
+    }
+    ext.number = number.clone();
+    positions.insert(number.clone(), number_node.pos);
+    directory.extensions.insert(number, ext);
+}
+
+pub(crate) fn decode_range(
+    ctx: &mut Ctx,
+    node: &Node,
+    settings: &Settings,
+    languages: &[String],
+    directory: &mut Directory,
+    positions: &mut BTreeMap<String, Pos>,
+    weak: &mut Vec<String>,
+) {
+    let Some(f) = ctx.fields(node, "a range", &RANGE_KEYS) else {
+        return;
+    };
+    let template = decode_common(ctx, &f, settings, languages, ExtensionKind::Room);
+    let Some(numbers_node) = f.require(ctx, "numbers", "a range") else {
+        return;
+    };
+    let Some(text) = ctx.text(numbers_node, "`numbers`") else {
+        return;
+    };
+    let parsed = text.split_once('-').and_then(|(a, b)| {
+        let (a, b) = (a.trim(), b.trim());
+        (is_number(a) && is_number(b) && a.len() == b.len() && a.len() <= 18)
+            .then(|| {
+                a.parse::<u64>()
+                    .ok()
+                    .zip(b.parse::<u64>().ok())
+                    .map(|(x, y)| (x, y, a.len()))
+            })
+            .flatten()
+    });
+    let Some((first, last, width)) = parsed else {
+        ctx.report(
+            numbers_node.pos,
+            format!("invalid number range `{text}`"),
+            Some("two numbers of the same length, such as `8101-8130`".into()),
+            None,
+            None,
+        );
+        return;
+    };
+    if first > last || last - first >= MAX_RANGE {
+        ctx.report(
+            numbers_node.pos,
+            format!("invalid number range `{text}`"),
+            Some(format!(
+                "a first number not above the last, and at most {MAX_RANGE} numbers"
+            )),
+            None,
+            None,
+        );
+        return;
+    }
+    let mut template = template;
+    if template.name.is_empty() {
+        template.name = "{number}".into();
+    }
+    let is_demo =
+        matches!(&template.credential, Some(Credential::Plain(p)) if p == DEMO_ROOM_PASSWORD);
+    let range = NumberRange {
+        first,
+        last,
+        width,
+        template,
+    };
+    for n in first..=last {
+        let ext = range.expand(n);
+        if let Some(at) = positions.get(&ext.number) {
+            ctx.error(
+                numbers_node.pos,
+                format!("duplicate extension `{}`: this range includes a number already defined at line {}", ext.number, at.line),
+            );
+            return;
+        }
+        if is_demo {
+            weak.push(ext.number.clone());
+        }
+        positions.insert(ext.number.clone(), numbers_node.pos);
+        directory.extensions.insert(ext.number.clone(), ext);
+    }
+}
+
+pub(crate) fn decode_operators(
+    ctx: &mut Ctx,
+    node: &Node,
+    positions: &BTreeMap<String, Pos>,
+    accounts: &mut BTreeMap<String, Account>,
+    weak: &mut Vec<String>,
+) -> Option<Operators> {
+    let f = ctx.fields(node, "`operators`", &["position", "queue", "accounts"])?;
+    let mut ops = Operators {
+        position: "0".into(),
+        queue: "operators".into(),
+        accounts: Vec::new(),
+    };
+    if let Some(n) = f.get("position")
+        && let Some(p) = ctx.text(n, "`position`")
+    {
+        if let Some(at) = positions.get(&p) {
+            ctx.error(
+                n.pos,
+                format!(
+                    "the operator position `{p}` is also an extension (line {})",
+                    at.line
+                ),
+            );
+        } else if !is_number(&p) {
+            ctx.report(
+                n.pos,
+                format!("invalid operator position `{p}`"),
+                Some("digits only, such as `0`".into()),
+                None,
+                None,
+            );
+        } else {
+            ops.position = p;
+        }
+    }
+    if let Some(q) = f.get("queue").and_then(|n| ctx.text(n, "`queue`")) {
+        ops.queue = q;
+    }
+    for item in f
+        .get("accounts")
+        .map(|n| ctx.list(n, "`accounts`"))
+        .unwrap_or_default()
+    {
+        let Some(a) = ctx.fields(
+            item,
+            "an operator account",
+            &["user", "name", "password", "ha1_md5", "ha1_sha256"],
+        ) else {
+            continue;
+        };
+        let credential = decode_credential(ctx, &a);
+        let Some(user_node) = a.require(ctx, "user", "an operator account") else {
+            continue;
+        };
+        let Some(user) = ctx.text(user_node, "`user`") else {
+            continue;
+        };
+        if user.is_empty() || user.contains([' ', '@', ':', '"']) {
+            ctx.report(
+                user_node.pos,
+                format!("invalid user name `{user}`"),
+                Some("a name without spaces, `@`, `:` or quotes, such as `op1`".into()),
+                None,
+                None,
+            );
+            continue;
+        }
+        if accounts.contains_key(&user) {
+            ctx.error(user_node.pos, format!("duplicate account `{user}`"));
+            continue;
+        }
+        let Some(credential) = credential else {
+            ctx.error(
+                a.pos,
+                format!("operator `{user}` has no `password` (or `ha1_md5`/`ha1_sha256`)"),
+            );
+            continue;
+        };
+        if matches!(&credential, Credential::Plain(p) if DEMO_PASSWORDS.contains(&p.as_str())) {
+            weak.push(user.clone());
+        }
+        let name = a
+            .get("name")
+            .and_then(|n| ctx.text(n, "`name`"))
+            .unwrap_or_else(|| user.clone());
+        accounts.insert(
+            user.clone(),
+            Account {
+                user: user.clone(),
+                credential: credential.clone(),
+                aors: vec![ops.position.clone()],
+                operator: true,
+            },
+        );
+        ops.accounts.push(Operator {
+            user,
+            name,
+            credential,
+        });
+    }
+    Some(ops)
+}

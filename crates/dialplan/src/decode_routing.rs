@@ -1,0 +1,271 @@
+//! Decoding ring groups, queues and feature codes.
+
+use crate::decode::Ctx;
+use crate::decode_directory::is_number;
+use crate::diagnostic::suggest;
+use crate::directory::{Directory, Operators};
+use crate::node::{Node, Pos, Value};
+use crate::program::{Instr, Names, PromptRef, decode_actions};
+use crate::routing::{Features, Group, Queue, Ringing};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub(crate) type GroupNodes = Vec<Option<Node>>;
+
+pub(crate) fn collect_groups(
+    ctx: &mut Ctx,
+    node: Option<&Node>,
+    directory: &Directory,
+    operators: &Operators,
+    positions: &BTreeMap<String, Pos>,
+) -> (Vec<Group>, GroupNodes) {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut fallbacks = Vec::new();
+    let Some(node) = node else {
+        return (groups, fallbacks);
+    };
+    for item in ctx.list(node, "`groups`") {
+        let Some(f) = ctx.fields(
+            item,
+            "a group",
+            &[
+                "name",
+                "number",
+                "ring",
+                "members",
+                "ring_timeout",
+                "fallback",
+            ],
+        ) else {
+            continue;
+        };
+        let Some(name_node) = f.require(ctx, "name", "a group") else {
+            continue;
+        };
+        let Some(name) = ctx.text(name_node, "`name`") else {
+            continue;
+        };
+        if groups.iter().any(|g| g.name == name) {
+            ctx.error(name_node.pos, format!("duplicate group `{name}`"));
+            continue;
+        }
+        let mut number = None;
+        if let Some(n) = f.get("number")
+            && let Some(num) = ctx.text(n, "`number`")
+        {
+            if let Some(at) = positions.get(&num) {
+                ctx.error(n.pos, format!("duplicate extension `{num}`: the group number is also an extension (line {})", at.line));
+            } else if num == operators.position
+                || groups
+                    .iter()
+                    .any(|g| g.number.as_deref() == Some(num.as_str()))
+            {
+                ctx.error(n.pos, format!("duplicate extension `{num}`"));
+            } else if !is_number(&num) {
+                ctx.report(
+                    n.pos,
+                    format!("invalid group number `{num}`"),
+                    Some("digits only".into()),
+                    None,
+                    None,
+                );
+            } else {
+                number = Some(num);
+            }
+        }
+        let ringing = match f
+            .get("ring")
+            .and_then(|n| ctx.text(n, "`ring`").map(|t| (n, t)))
+        {
+            None => Ringing::Parallel,
+            Some((_, t)) if t == "parallel" => Ringing::Parallel,
+            Some((_, t)) if t == "in_order" => Ringing::InOrder,
+            Some((n, t)) => {
+                ctx.report(
+                    n.pos,
+                    format!("unknown ring strategy `{t}`"),
+                    Some("`parallel` or `in_order`".into()),
+                    None,
+                    suggest(&t, ["parallel", "in_order"]),
+                );
+                Ringing::Parallel
+            }
+        };
+        let mut members = Vec::new();
+        for m in f
+            .require(ctx, "members", "a group")
+            .map(|n| ctx.list(n, "`members`"))
+            .unwrap_or_default()
+        {
+            let Some(number) = ctx.text(m, "a member") else {
+                continue;
+            };
+            if directory.extensions.contains_key(&number) {
+                members.push(number);
+            } else {
+                let suggestion = suggest(&number, directory.extensions.keys().map(String::as_str));
+                ctx.report(
+                    m.pos,
+                    format!("group member `{number}` is not an extension"),
+                    None,
+                    None,
+                    suggestion,
+                );
+            }
+        }
+        let ring_timeout = f
+            .get("ring_timeout")
+            .and_then(|n| ctx.duration(n, "`ring_timeout`"))
+            .unwrap_or(Duration::from_secs(20));
+        fallbacks.push(f.get("fallback").cloned());
+        groups.push(Group {
+            name,
+            number,
+            ringing,
+            members,
+            ring_timeout,
+            fallback: None,
+        });
+    }
+    (groups, fallbacks)
+}
+
+pub(crate) fn default_queue(name: &str) -> Queue {
+    let unavailable = vec![
+        Instr::Play(vec![
+            PromptRef::Named("operator_unavailable".into()),
+            PromptRef::Named("goodbye".into()),
+        ]),
+        Instr::Hangup,
+    ];
+    Queue {
+        name: name.to_string(),
+        max_wait: Duration::from_secs(300),
+        max_length: 20,
+        announce_position_every: Some(Duration::from_secs(30)),
+        music_on_hold: "default".into(),
+        operator_ring_timeout: Duration::from_secs(15),
+        wrap_up: Duration::ZERO,
+        fallback: unavailable.clone(),
+        after_max_wait: unavailable,
+    }
+}
+
+const QUEUE_KEYS: [&str; 8] = [
+    "max_wait",
+    "max_length",
+    "announce_position_every",
+    "music_on_hold",
+    "operator_ring_timeout",
+    "wrap_up",
+    "fallback",
+    "after_max_wait",
+];
+
+pub(crate) fn decode_queue(ctx: &mut Ctx, name: &str, node: &Node, names: &mut Names) -> Queue {
+    let mut q = default_queue(name);
+    let Some(f) = ctx.fields(node, &format!("queue `{name}`"), &QUEUE_KEYS) else {
+        return q;
+    };
+    if let Some(d) = f
+        .get("max_wait")
+        .and_then(|n| ctx.duration(n, "`max_wait`"))
+    {
+        q.max_wait = d;
+    }
+    if let Some(v) = f
+        .get("max_length")
+        .and_then(|n| ctx.number(n, "`max_length`", 1, 10_000))
+    {
+        q.max_length = u32::try_from(v).unwrap_or(q.max_length);
+    }
+    if let Some(n) = f.get("announce_position_every") {
+        q.announce_position_every = match &n.value {
+            Value::Bool(false) => None,
+            _ => ctx
+                .duration(n, "`announce_position_every`")
+                .filter(|d| !d.is_zero()),
+        };
+    }
+    if let Some(class) = f
+        .get("music_on_hold")
+        .and_then(|n| ctx.text(n, "`music_on_hold`"))
+    {
+        if class.is_empty() || class.contains(['/', '\\']) || class == ".." {
+            ctx.error(
+                f.key_pos("music_on_hold").unwrap_or(f.pos),
+                format!("invalid music-on-hold class `{class}`"),
+            );
+        } else {
+            q.music_on_hold = class;
+        }
+    }
+    if let Some(d) = f
+        .get("operator_ring_timeout")
+        .and_then(|n| ctx.duration(n, "`operator_ring_timeout`"))
+    {
+        q.operator_ring_timeout = d;
+    }
+    if let Some(d) = f.get("wrap_up").and_then(|n| ctx.duration(n, "`wrap_up`")) {
+        q.wrap_up = d;
+    }
+    if let Some(n) = f.get("fallback") {
+        q.fallback = decode_actions(ctx, n, names);
+    }
+    if let Some(n) = f.get("after_max_wait") {
+        q.after_max_wait = decode_actions(ctx, n, names);
+    }
+    q
+}
+
+pub(crate) fn decode_features(
+    ctx: &mut Ctx,
+    node: &Node,
+    directory: &Directory,
+    entries: &BTreeMap<String, Vec<Instr>>,
+) -> Features {
+    let mut features = Features::default();
+    let keys = [
+        "toggle_attendant_mode",
+        "operator_pause",
+        "operator_unpause",
+        "operator_logout",
+    ];
+    let Some(f) = ctx.fields(node, "`features`", &keys) else {
+        return features;
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for key in keys {
+        let Some(n) = f.get(key) else { continue };
+        let code = match &n.value {
+            Value::Bool(false) | Value::Null => None,
+            _ => ctx.text(n, &format!("`{key}`")),
+        };
+        if let Some(c) = &code {
+            let valid = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '*');
+            if !valid {
+                ctx.report(
+                    n.pos,
+                    format!("invalid feature code `{c}`"),
+                    Some("digits and `*`, such as `*28` (quote it)".into()),
+                    None,
+                    None,
+                );
+                continue;
+            }
+            if seen.contains(c) || directory.extensions.contains_key(c) || entries.contains_key(c) {
+                ctx.error(n.pos, format!("feature code `{c}` is already used"));
+                continue;
+            }
+            seen.push(c.clone());
+        }
+        let slot = match key {
+            "toggle_attendant_mode" => &mut features.toggle_attendant_mode,
+            "operator_pause" => &mut features.operator_pause,
+            "operator_unpause" => &mut features.operator_unpause,
+            _ => &mut features.operator_logout,
+        };
+        *slot = code;
+    }
+    features
+}

@@ -1,0 +1,161 @@
+//! Every kind of mistake is reported with its exact file, line and column.
+
+use dialplan::{FileExists, PromptChecker, load, load_str};
+use std::path::{Path, PathBuf};
+
+/// Accepts every prompt, so tests can focus on one kind of problem.
+struct AnyPrompt;
+
+impl PromptChecker for AnyPrompt {
+    fn check(&self, _: &Path) -> Result<(), String> {
+        Ok(())
+    }
+    fn check_directory(&self, _: &Path) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn problems(yaml: &str) -> Vec<String> {
+    match load_str(yaml, "t.yaml", Path::new("/nonexistent"), &AnyPrompt) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn example(name: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../dialplan/examples")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    match load_str(
+        &text,
+        &format!("dialplan/examples/{name}"),
+        Path::new("/nonexistent"),
+        &AnyPrompt,
+    ) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn broken_example_reports_everything_at_once() {
+    assert_eq!(
+        example("broken.yaml"),
+        [
+            "dialplan/examples/broken.yaml:4:17: wrong value for `ring_timeout`; expected a duration such as `30s`, `5m`, `1h30m` or `500ms`, found text `ten seconds`",
+            "dialplan/examples/broken.yaml:8:5: unknown key `pasword` in an extension (did you mean `password`?)",
+            "dialplan/examples/broken.yaml:9:13: duplicate extension `201` (first defined at line 6)",
+            "dialplan/examples/broken.yaml:15:18: goto to a menu that does not exist: `mian` (did you mean `main`?)",
+            "dialplan/examples/broken.yaml:16:7: duplicate menu digit `1` in menu `main` (first given at line 15)",
+            "dialplan/examples/broken.yaml:17:3: menu `orphan` is unreachable: no entry point, route or fallback leads to it; expected a `menu:` action or entry point naming it, or remove the menu",
+        ]
+    );
+}
+
+#[test]
+fn silent_loop_is_reported_once_at_the_first_menu() {
+    assert_eq!(
+        example("loop.yaml"),
+        [
+            "dialplan/examples/loop.yaml:4:5: loop with no way out: a caller who presses nothing goes round first -> second -> first forever; expected `after_retries` somewhere in the loop to end with `hangup`, `operator` or a `call`"
+        ]
+    );
+}
+
+#[test]
+fn yaml_syntax_error_has_position() {
+    assert_eq!(
+        problems("menus:\n  main: [1\n"),
+        ["t.yaml:2:9: invalid YAML: unclosed bracket '[' at line 2, column 9"]
+    );
+}
+
+#[test]
+fn wrong_types() {
+    assert_eq!(
+        problems(
+            "settings:\n  max_concurrent_calls: lots\n  codecs: PCMU\nextensions:\n  - number: 201\n    vip: yes\n"
+        ),
+        [
+            "t.yaml:2:25: wrong value for `max_concurrent_calls`; expected a whole number from 1 to 1000000, found text `lots`",
+            "t.yaml:3:11: wrong type for `codecs`; expected a list (lines starting with `- `), found text `PCMU`",
+            "t.yaml:6:10: wrong type for `vip`; expected `true` or `false`, found text `yes`",
+        ]
+    );
+}
+
+#[test]
+fn unknown_top_level_key_and_action() {
+    assert_eq!(
+        problems(
+            "extentions: []\nmenus:\n  main:\n    routes:\n      1: hangpu\nentry:\n  outside_callers: { menu: main }\n"
+        ),
+        [
+            "t.yaml:1:1: unknown key `extentions` in the dialplan (did you mean `extensions`?)",
+            "t.yaml:5:10: unknown action `hangpu` (did you mean `hangup`?)",
+        ]
+    );
+}
+
+#[test]
+fn overlapping_schedule_rules() {
+    let yaml = "attendant:\n  schedule:\n    rules:\n      - { mode: manual, days: mon-fri, from: \"08:00\", to: \"20:00\" }\n      - { mode: automatic, days: fri, from: \"19:00\", to: \"23:00\" }\n";
+    assert_eq!(
+        problems(yaml),
+        [
+            "t.yaml:5:9: this schedule rule overlaps the rule at line 4 (both apply on fri 2024-01-05 at 19:00); expected rules that never apply at the same moment"
+        ]
+    );
+}
+
+#[test]
+fn missing_prompt_is_reported_where_it_is_used() {
+    let dir = std::env::temp_dir().join(format!("dialplan-prompts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("prompts/en")).expect("temp dir");
+    std::fs::create_dir_all(dir.join("prompts/moh/default")).expect("temp dir");
+    let system = [
+        "invalid",
+        "no_input",
+        "goodbye",
+        "busy",
+        "no_answer",
+        "unavailable",
+        "operator_unavailable",
+        "mode_automatic",
+        "mode_manual",
+        "you_are_caller_number",
+        "operator_paused",
+        "operator_available",
+        "operator_logged_out",
+        "please_hold",
+        "welcome",
+    ];
+    for name in system
+        .iter()
+        .map(|s| (*s).to_string())
+        .chain((0..10).map(|d| format!("digit_{d}")))
+    {
+        std::fs::write(dir.join(format!("prompts/en/{name}.wav")), b"RIFF").expect("write");
+    }
+    let yaml = "menus:\n  main:\n    greeting: [welcome, wellcome]\nentry:\n  outside_callers: { menu: main }\n";
+    let got: Vec<String> = match load_str(yaml, "t.yaml", &dir, &FileExists) {
+        Ok(_) => Vec::new(),
+        Err(d) => d
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+            .collect(),
+    };
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].starts_with("3:25: missing or unreadable prompt `wellcome` (en): "),
+        "{got:#?}"
+    );
+    assert!(got[0].contains("wellcome.wav"), "{got:#?}");
+    std::fs::write(dir.join("d.yaml"), yaml).expect("write");
+    assert!(load(&dir.join("d.yaml"), &FileExists).is_err());
+    std::fs::write(dir.join("prompts/en/wellcome.wav"), b"RIFF").expect("write");
+    assert!(load(&dir.join("d.yaml"), &FileExists).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
