@@ -45,7 +45,13 @@ pub mod codec;
 pub mod dtmf;
 mod engine;
 pub mod g711;
+pub mod jitter;
+pub mod mixer;
+pub mod player;
+pub mod prompt;
+pub mod recorder;
 pub mod resample;
+pub mod rtcp;
 pub mod rtp;
 
 pub use codec::{Codec, CodecKind};
