@@ -1,0 +1,313 @@
+//! Call detail records: one row per call, written when it starts and completed when it ends.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::csv::CsvWriter;
+use crate::error::query_failed;
+use crate::text_enum::text_enum;
+use crate::{Store, StoreError};
+
+text_enum! {
+    /// How a call ended.
+    pub enum CallOutcome {
+        /// The callee answered (whatever happened afterwards).
+        Answered => "answered",
+        /// The callee was busy (486/600).
+        Busy => "busy",
+        /// Nobody answered within the ring timeout (480/408).
+        NoAnswer => "no_answer",
+        /// The caller hung up before an answer (CANCEL, 487).
+        Cancelled => "cancelled",
+        /// The dialled number does not exist (404).
+        NotFound => "not_found",
+        /// The callee exists but has no reachable contact (480).
+        Unavailable => "unavailable",
+        /// A technical failure (5xx, transport error, admission control).
+        Failed => "failed",
+        /// The call was refused (403, 603, authentication failure).
+        Rejected => "rejected",
+        /// The caller hung up while waiting in a queue.
+        Abandoned => "abandoned",
+        /// A queue was full or its maximum wait passed, so the caller went to the fallback.
+        Overflow => "overflow",
+    }
+}
+
+text_enum! {
+    /// Which side ended an established or ringing call.
+    pub enum HangupBy {
+        /// The calling party.
+        Caller => "caller",
+        /// The called party.
+        Callee => "callee",
+        /// The PBX itself (timeout, shutdown, error).
+        System => "system",
+    }
+}
+
+/// The facts known when a call starts, for [`Store::insert_call`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    /// The SIP Call-ID of the caller's leg.
+    pub call_id: String,
+    /// Who called (extension, or the number or URI of an outside caller).
+    pub caller: String,
+    /// What was dialled.
+    pub callee: String,
+    /// The kind or direction of the call, free text such as `internal`, `inbound`, `outbound` or `queue`.
+    pub kind: String,
+    /// When the call started (the INVITE arrived), in unix milliseconds.
+    pub started_at_ms: i64,
+}
+
+/// A stored call detail record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The id the store assigned; increases with every insert.
+    pub id: i64,
+    /// The SIP Call-ID of the caller's leg.
+    pub call_id: String,
+    /// Who called.
+    pub caller: String,
+    /// What was dialled.
+    pub callee: String,
+    /// The kind or direction of the call.
+    pub kind: String,
+    /// When the call started, in unix milliseconds.
+    pub started_at_ms: i64,
+    /// When the callee answered, if it did.
+    pub answered_at_ms: Option<i64>,
+    /// When the call ended; `None` while it is in progress (or if the server died during it).
+    pub ended_at_ms: Option<i64>,
+    /// How the call ended; `None` while it is in progress.
+    pub outcome: Option<CallOutcome>,
+    /// Who hung up, when known.
+    pub hangup_by: Option<HangupBy>,
+    /// Media quality as JSON text (RTCP loss, jitter and round-trip time per leg); stored as given.
+    pub quality: Option<String>,
+}
+
+/// Expands to the column list of `calls`, in the order [`call_from_row`] reads it.
+macro_rules! call_columns {
+    () => {
+        "id, call_id, caller, callee, kind, started_at_ms, answered_at_ms, ended_at_ms, outcome, hangup_by, quality"
+    };
+}
+
+/// The header row of [`Store::calls_csv`].
+pub const CALLS_CSV_HEADER: &[&str] = &[
+    "id",
+    "call_id",
+    "caller",
+    "callee",
+    "kind",
+    "started_at_ms",
+    "answered_at_ms",
+    "ended_at_ms",
+    "outcome",
+    "hangup_by",
+    "quality",
+];
+
+impl Store {
+    /// Records a call that has just started and returns its id.
+    pub async fn insert_call(&self, call: &NewCall) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO calls (call_id, caller, callee, kind, started_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&call.call_id)
+        .bind(&call.caller)
+        .bind(&call.callee)
+        .bind(&call.kind)
+        .bind(call.started_at_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query_failed("insert_call"))
+    }
+
+    /// Records that call `id` was answered at `at_ms`.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no call `id`.
+    pub async fn update_call_answered(&self, id: i64, at_ms: i64) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE calls SET answered_at_ms = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed("update_call_answered"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "call record",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Completes call `id`: when it ended, how, who hung up, and its media quality as JSON text.
+    ///
+    /// A call is finished once: a second finish fails with [`StoreError::AlreadyFinished`] and leaves
+    /// the first result in place; an unknown id fails with [`StoreError::NotFound`].
+    pub async fn finish_call(
+        &self,
+        id: i64,
+        ended_at_ms: i64,
+        outcome: CallOutcome,
+        hangup_by: Option<HangupBy>,
+        quality: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let op = "finish_call";
+        let done = sqlx::query(
+            "UPDATE calls SET ended_at_ms = $2, outcome = $3, hangup_by = $4, quality = $5 \
+             WHERE id = $1 AND outcome IS NULL",
+        )
+        .bind(id)
+        .bind(ended_at_ms)
+        .bind(outcome.as_str())
+        .bind(hangup_by.map(HangupBy::as_str))
+        .bind(quality)
+        .execute(&self.pool)
+        .await
+        .map_err(query_failed(op))?;
+        if done.rows_affected() > 0 {
+            return Ok(());
+        }
+        let existing: Option<Option<String>> =
+            sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(query_failed(op))?;
+        match existing {
+            None => Err(StoreError::NotFound {
+                what: "call record",
+                id,
+            }),
+            Some(outcome) => Err(StoreError::AlreadyFinished {
+                id,
+                outcome: outcome.unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// Returns call `id`, or `None` when there is none.
+    pub async fn call(&self, id: i64) -> Result<Option<CallRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_failed("call"))?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    /// Returns the `limit` most recently started calls, newest first.
+    pub async fn recent_calls(&self, limit: u32) -> Result<Vec<CallRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls ORDER BY started_at_ms DESC, id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_failed("recent_calls"))?;
+        rows.iter().map(call_from_row).collect()
+    }
+
+    /// Returns the calls that started in `from_ms..to_ms` (start inclusive, end exclusive), oldest first.
+    pub async fn calls_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls WHERE started_at_ms >= $1 AND started_at_ms < $2 ORDER BY started_at_ms, id"
+        ))
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_failed("calls_between"))?;
+        rows.iter().map(call_from_row).collect()
+    }
+
+    /// Exports the `limit` most recent calls as CSV (RFC 4180: CRLF line ends, fields quoted when
+    /// needed), newest first, after a header row of [`CALLS_CSV_HEADER`].
+    ///
+    /// Times are unix milliseconds; empty fields mean "none". Text that a spreadsheet would run as a
+    /// formula is prefixed with `'` (see [`crate::csv::CsvWriter::text`]).
+    pub async fn calls_csv(&self, limit: u32) -> Result<String, StoreError> {
+        let calls = self.recent_calls(limit).await?;
+        let mut csv = CsvWriter::new();
+        csv.header(CALLS_CSV_HEADER);
+        for c in &calls {
+            csv.int(c.id);
+            csv.text(&c.call_id);
+            csv.text(&c.caller);
+            csv.text(&c.callee);
+            csv.text(&c.kind);
+            csv.int(c.started_at_ms);
+            csv.opt_int(c.answered_at_ms);
+            csv.opt_int(c.ended_at_ms);
+            csv.text(c.outcome.map_or("", CallOutcome::as_str));
+            csv.text(c.hangup_by.map_or("", HangupBy::as_str));
+            csv.text(c.quality.as_deref().unwrap_or(""));
+            csv.end_record();
+        }
+        Ok(csv.finish())
+    }
+}
+
+/// Reads one `calls` row selected with [`call_columns!`].
+fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
+    let op = "calls (decode row)";
+    let outcome: Option<String> = row.try_get(8).map_err(query_failed(op))?;
+    let hangup_by: Option<String> = row.try_get(9).map_err(query_failed(op))?;
+    Ok(CallRecord {
+        id: row.try_get(0).map_err(query_failed(op))?,
+        call_id: row.try_get(1).map_err(query_failed(op))?,
+        caller: row.try_get(2).map_err(query_failed(op))?,
+        callee: row.try_get(3).map_err(query_failed(op))?,
+        kind: row.try_get(4).map_err(query_failed(op))?,
+        started_at_ms: row.try_get(5).map_err(query_failed(op))?,
+        answered_at_ms: row.try_get(6).map_err(query_failed(op))?,
+        ended_at_ms: row.try_get(7).map_err(query_failed(op))?,
+        outcome: outcome
+            .map(|o| CallOutcome::from_db(&o, "calls", "outcome"))
+            .transpose()?,
+        hangup_by: hangup_by
+            .map(|h| HangupBy::from_db(&h, "calls", "hangup_by"))
+            .transpose()?,
+        quality: row.try_get(10).map_err(query_failed(op))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_texts_round_trip() {
+        for o in CallOutcome::ALL {
+            assert_eq!(CallOutcome::parse(o.as_str()), Some(*o));
+        }
+        for h in HangupBy::ALL {
+            assert_eq!(HangupBy::parse(h.as_str()), Some(*h));
+        }
+        assert_eq!(CallOutcome::ALL.len(), 10);
+        let err = CallOutcome::from_db("exploded", "calls", "outcome").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unreadable value in calls.outcome: expected one of: answered busy no_answer cancelled \
+             not_found unavailable failed rejected abandoned overflow, found `exploded`"
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Opening a [`Store`]: URL → backend, SQLite file and WAL set-up, connection pool, migrations.
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+use crate::migrations::migrator;
+use crate::url::{DbUrl, SqliteLocation};
+use crate::{Backend, StoreError};
+
+/// How long a caller waits for a pooled connection before the operation fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections to an SQLite file: one writer at a time anyway, a few readers in parallel under WAL.
+const SQLITE_POOL_SIZE: u32 = 4;
+/// Connections to a PostgreSQL server per node.
+const POSTGRES_POOL_SIZE: u32 = 8;
+
+/// A handle on the Switchboard database; cheap to clone (all clones share one connection pool).
+///
+/// Every write is committed before its method returns. On SQLite the database runs in WAL mode with
+/// `synchronous=NORMAL`: a committed transaction has been written to the WAL file (into the operating
+/// system's page cache) before the call returns, so it survives a crash or kill of the process; only a
+/// power loss or kernel crash can lose the last commits. On PostgreSQL durability follows the server's
+/// `synchronous_commit` (on by default: flushed to disk before the commit returns).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database at `url` and brings its schema up to date.
+    ///
+    /// Accepted URLs: `sqlite:PATH` / `sqlite://PATH` (the parent directory and the file are created
+    /// when missing, unless the URL sets its own `mode=`), `sqlite::memory:` (a private database that
+    /// lives as long as this store), and `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]`.
+    /// SQLite files are switched to WAL mode. Both backends run the embedded migrations; on PostgreSQL
+    /// they take an advisory lock, so several nodes may start at once.
+    ///
+    /// This installs sqlx's default `Any` drivers; a program that installed a different driver set
+    /// first makes it panic.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let parsed = DbUrl::parse(url)?;
+        if let Some(SqliteLocation::File { path, create: true }) = &parsed.sqlite
+            && let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        // One direct connection first: it fails at once with the driver's own reason (connection
+        // refused, authentication failed, unreadable file), where the pool would retry until its
+        // acquire timeout and then report only that it timed out.
+        let connect_failed = |source| StoreError::Connect {
+            backend: parsed.backend,
+            url: parsed.redacted.clone(),
+            source,
+        };
+        AnyConnection::connect(&parsed.driver_url)
+            .await
+            .map_err(connect_failed)?
+            .close()
+            .await
+            .map_err(connect_failed)?;
+        let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let options = match &parsed.sqlite {
+            // Every connection to `:memory:` is a separate database, so keep exactly one, forever.
+            Some(SqliteLocation::Memory) => options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None),
+            Some(SqliteLocation::File { .. }) => options
+                .max_connections(SQLITE_POOL_SIZE)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
+                }),
+            None => options.max_connections(POSTGRES_POOL_SIZE),
+        };
+        let pool = options
+            .connect(&parsed.driver_url)
+            .await
+            .map_err(connect_failed)?;
+        if let Some(SqliteLocation::File { .. }) = &parsed.sqlite {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                .fetch_one(&pool)
+                .await
+                .map_err(connect_failed)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::WalRefused {
+                    url: parsed.redacted,
+                    got: mode,
+                });
+            }
+        }
+        migrator(parsed.backend)
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                backend: parsed.backend,
+                source,
+            })?;
+        Ok(Store {
+            pool,
+            backend: parsed.backend,
+        })
+    }
+
+    /// Returns which database engine this store talks to.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every pooled connection after the operations in flight finish; later calls fail.
+    ///
+    /// Dropping the last clone also closes the pool, but without waiting; call this on shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

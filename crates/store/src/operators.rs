@@ -1,0 +1,98 @@
+//! The operator shift log: who logged in, out, paused or resumed, when, and from where.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::query_failed;
+use crate::text_enum::text_enum;
+use crate::{Store, StoreError};
+
+text_enum! {
+    /// A change in an operator's shift.
+    pub enum OperatorEvent {
+        /// The operator registered to the operator address-of-record.
+        Login => "login",
+        /// The operator unregistered, logged out by feature code, or the registration expired.
+        Logout => "logout",
+        /// The operator paused (stops receiving queue calls).
+        Pause => "pause",
+        /// The operator resumed after a pause.
+        Unpause => "unpause",
+    }
+}
+
+/// One stored entry of the shift log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorEventRecord {
+    /// The id the store assigned; increases with every entry.
+    pub id: i64,
+    /// The operator's account name, for example `op1`.
+    pub operator: String,
+    /// What happened.
+    pub event: OperatorEvent,
+    /// Where it came from: the `ip:port` of the phone, or `system` for an expiry.
+    pub source: String,
+    /// When it happened, in unix milliseconds.
+    pub at_ms: i64,
+}
+
+impl Store {
+    /// Appends `event` by `operator` from `source` at `at_ms` to the shift log and returns its id.
+    pub async fn log_operator_event(
+        &self,
+        operator: &str,
+        event: OperatorEvent,
+        source: &str,
+        at_ms: i64,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO operator_events (operator, event, source, at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(operator)
+        .bind(event.as_str())
+        .bind(source)
+        .bind(at_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query_failed("log_operator_event"))
+    }
+
+    /// Returns the `limit` latest shift-log entries, newest first: of one operator, or of all when
+    /// `operator` is `None`.
+    pub async fn operator_events(
+        &self,
+        operator: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OperatorEventRecord>, StoreError> {
+        let query = match operator {
+            Some(op) => sqlx::query(
+                "SELECT id, operator, event, source, at_ms FROM operator_events \
+                 WHERE operator = $1 ORDER BY at_ms DESC, id DESC LIMIT $2",
+            )
+            .bind(op),
+            None => sqlx::query(
+                "SELECT id, operator, event, source, at_ms FROM operator_events \
+                 ORDER BY at_ms DESC, id DESC LIMIT $1",
+            ),
+        };
+        let rows = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_failed("operator_events"))?;
+        rows.iter().map(operator_event_from_row).collect()
+    }
+}
+
+/// Reads one `operator_events` row.
+fn operator_event_from_row(row: &AnyRow) -> Result<OperatorEventRecord, StoreError> {
+    let op = "operator_events (decode row)";
+    let event: String = row.try_get(2).map_err(query_failed(op))?;
+    Ok(OperatorEventRecord {
+        id: row.try_get(0).map_err(query_failed(op))?,
+        operator: row.try_get(1).map_err(query_failed(op))?,
+        event: OperatorEvent::from_db(&event, "operator_events", "event")?,
+        source: row.try_get(3).map_err(query_failed(op))?,
+        at_ms: row.try_get(4).map_err(query_failed(op))?,
+    })
+}

@@ -1,0 +1,246 @@
+//! Call detail records: life cycle, errors, queries by time, CSV export.
+
+use store::{CALLS_CSV_HEADER, CallOutcome, CallRecord, HangupBy, StoreError};
+
+use crate::fixtures::{T0, new_call};
+use crate::harness::{TestDb, on_both_backends};
+
+on_both_backends!(
+    call_life_cycle,
+    finish_is_once_and_unknown_ids_fail,
+    every_outcome_round_trips,
+    recent_calls_newest_first_with_limit,
+    calls_between_is_half_open,
+    csv_quotes_and_defuses,
+);
+
+async fn call_life_cycle(db: &TestDb) {
+    let store = db.open().await;
+    let id = store
+        .insert_call(&new_call("201", "202", T0))
+        .await
+        .unwrap();
+    let in_progress = store
+        .call(id)
+        .await
+        .unwrap()
+        .expect("the call was just inserted");
+    assert_eq!(
+        in_progress,
+        CallRecord {
+            id,
+            call_id: format!("201-202-{T0}@192.0.2.10"),
+            caller: "201".into(),
+            callee: "202".into(),
+            kind: "internal".into(),
+            started_at_ms: T0,
+            answered_at_ms: None,
+            ended_at_ms: None,
+            outcome: None,
+            hangup_by: None,
+            quality: None,
+        }
+    );
+    store.update_call_answered(id, T0 + 3_000).await.unwrap();
+    let quality = r#"{"a":{"loss":0.01,"jitter_ms":4.5,"rtt_ms":22},"b":{"loss":0,"jitter_ms":1.2,"rtt_ms":null}}"#;
+    store
+        .finish_call(
+            id,
+            T0 + 63_000,
+            CallOutcome::Answered,
+            Some(HangupBy::Caller),
+            Some(quality),
+        )
+        .await
+        .unwrap();
+    let done = store.call(id).await.unwrap().unwrap();
+    assert_eq!(done.answered_at_ms, Some(T0 + 3_000));
+    assert_eq!(done.ended_at_ms, Some(T0 + 63_000));
+    assert_eq!(done.outcome, Some(CallOutcome::Answered));
+    assert_eq!(done.hangup_by, Some(HangupBy::Caller));
+    assert_eq!(done.quality.as_deref(), Some(quality));
+
+    let second = store
+        .insert_call(&new_call("201", "203", T0 + 1))
+        .await
+        .unwrap();
+    assert!(second > id, "ids increase: {second} after {id}");
+    assert_eq!(store.call(second + 1_000).await.unwrap(), None);
+}
+
+async fn finish_is_once_and_unknown_ids_fail(db: &TestDb) {
+    let store = db.open().await;
+    let id = store
+        .insert_call(&new_call("201", "202", T0))
+        .await
+        .unwrap();
+    store
+        .finish_call(id, T0 + 5_000, CallOutcome::Busy, None, None)
+        .await
+        .unwrap();
+    let err = store
+        .finish_call(
+            id,
+            T0 + 9_000,
+            CallOutcome::Failed,
+            Some(HangupBy::System),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::AlreadyFinished { id: i, ref outcome } if i == id && outcome == "busy"),
+        "{err:?}"
+    );
+    let kept = store.call(id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.outcome, kept.ended_at_ms, kept.hangup_by),
+        (Some(CallOutcome::Busy), Some(T0 + 5_000), None)
+    );
+
+    let missing = id + 1_000;
+    let err = store.update_call_answered(missing, T0).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("no call record with id {missing}"));
+    let err = store
+        .finish_call(missing, T0, CallOutcome::Failed, None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { id: i, .. } if i == missing),
+        "{err:?}"
+    );
+}
+
+async fn every_outcome_round_trips(db: &TestDb) {
+    let store = db.open().await;
+    for (i, outcome) in CallOutcome::ALL.iter().enumerate() {
+        let at = T0 + i64::try_from(i).unwrap();
+        let id = store
+            .insert_call(&new_call("201", "202", at))
+            .await
+            .unwrap();
+        let hangup = HangupBy::ALL[i % HangupBy::ALL.len()];
+        store
+            .finish_call(id, at + 1, *outcome, Some(hangup), None)
+            .await
+            .unwrap();
+        let got = store.call(id).await.unwrap().unwrap();
+        assert_eq!((got.outcome, got.hangup_by), (Some(*outcome), Some(hangup)));
+    }
+}
+
+async fn recent_calls_newest_first_with_limit(db: &TestDb) {
+    let store = db.open().await;
+    let mut ids = Vec::new();
+    // Inserted out of time order: ordering is by start time, then id.
+    for start in [T0 + 20, T0, T0 + 10, T0 + 10] {
+        ids.push((
+            start,
+            store
+                .insert_call(&new_call("201", "202", start))
+                .await
+                .unwrap(),
+        ));
+    }
+    let recent = store.recent_calls(3).await.unwrap();
+    let got: Vec<(i64, i64)> = recent.iter().map(|c| (c.started_at_ms, c.id)).collect();
+    assert_eq!(got, vec![ids[0], ids[3], ids[2]]);
+    assert_eq!(store.recent_calls(100).await.unwrap().len(), 4);
+    assert!(store.recent_calls(0).await.unwrap().is_empty());
+}
+
+async fn calls_between_is_half_open(db: &TestDb) {
+    let store = db.open().await;
+    for start in [T0 - 1, T0, T0 + 500, T0 + 1_000] {
+        store
+            .insert_call(&new_call("201", "202", start))
+            .await
+            .unwrap();
+    }
+    let got: Vec<i64> = store
+        .calls_between(T0, T0 + 1_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.started_at_ms)
+        .collect();
+    assert_eq!(
+        got,
+        vec![T0, T0 + 500],
+        "start inclusive, end exclusive, oldest first"
+    );
+    assert!(
+        store
+            .calls_between(T0 + 2_000, T0 + 3_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn csv_quotes_and_defuses(db: &TestDb) {
+    let store = db.open().await;
+    let mut nasty = new_call("Smith, \"Bob\"", "=HYPERLINK(\"http://x\",\"y\")", T0);
+    nasty.kind = "line one\r\nline two\nthree".into();
+    let a = store.insert_call(&nasty).await.unwrap();
+    store
+        .finish_call(
+            a,
+            T0 + 10,
+            CallOutcome::Cancelled,
+            Some(HangupBy::Caller),
+            Some(r#"{"a":{"loss":0.5}}"#),
+        )
+        .await
+        .unwrap();
+    let b = store
+        .insert_call(&new_call("+4930123456", "202", T0 + 1))
+        .await
+        .unwrap();
+
+    let csv = store.calls_csv(10).await.unwrap();
+    assert!(csv.starts_with("id,call_id,caller,callee,kind,started_at_ms,answered_at_ms,ended_at_ms,outcome,hangup_by,quality\r\n"));
+    assert!(csv.contains("\"Smith, \"\"Bob\"\"\""), "{csv}");
+    assert!(csv.ends_with("\r\n"));
+    let rows = store::csv::parse(&csv).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0], CALLS_CSV_HEADER);
+    assert_eq!(
+        rows[1],
+        vec![
+            b.to_string(),
+            // A leading `+` followed by more than digits could be a formula, so it is defused.
+            format!("'+4930123456-202-{}@192.0.2.10", T0 + 1),
+            "+4930123456".into(),
+            "202".into(),
+            "internal".into(),
+            (T0 + 1).to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]
+    );
+    assert_eq!(
+        rows[2],
+        vec![
+            a.to_string(),
+            nasty.call_id.clone(),
+            "Smith, \"Bob\"".into(),
+            "'=HYPERLINK(\"http://x\",\"y\")".into(),
+            "line one\r\nline two\nthree".into(),
+            T0.to_string(),
+            String::new(),
+            (T0 + 10).to_string(),
+            "cancelled".into(),
+            "caller".into(),
+            r#"{"a":{"loss":0.5}}"#.into(),
+        ]
+    );
+    assert_eq!(
+        store.calls_csv(1).await.unwrap().matches("\r\n").count(),
+        2,
+        "header plus one record"
+    );
+}
