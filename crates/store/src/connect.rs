@@ -119,10 +119,56 @@ impl Store {
         self.backend
     }
 
+    /// Checks that the database answers a trivial query; for health endpoints.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::error::query_failed("ping"))?;
+        debug_assert_eq!(one, 1);
+        Ok(())
+    }
+
     /// Closes every pooled connection after the operations in flight finish; later calls fail.
     ///
     /// Dropping the last clone also closes the pool, but without waiting; call this on shutdown.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_and_synchronous_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}/x.db", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        // Hold several connections at once so the check covers more than the first one.
+        let mut conns = Vec::new();
+        for _ in 0..SQLITE_POOL_SIZE {
+            conns.push(store.pool.acquire().await.unwrap());
+        }
+        for conn in &mut conns {
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(
+                sync, 1,
+                "synchronous must be NORMAL (1) on every pooled connection"
+            );
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+        }
+        drop(conns);
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(store.ping().await.is_err(), "a closed store refuses work");
     }
 }

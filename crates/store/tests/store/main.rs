@@ -5,6 +5,7 @@ mod harness;
 
 mod bindings;
 mod calls;
+mod csv_property;
 mod fixtures;
 mod operators;
 mod persistence;
