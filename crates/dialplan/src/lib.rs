@@ -21,11 +21,13 @@
 //!
 //! The crate knows nothing about SIP, reads no clock and does no I/O outside `load`.
 
+mod call;
 mod decode;
 mod decode_directory;
 mod decode_routing;
 mod diagnostic;
 mod directory;
+mod interpreter;
 mod load;
 mod menu;
 mod node;
@@ -36,8 +38,10 @@ mod schedule;
 mod settings;
 mod validate;
 
+pub use call::{Action, Event, FailReason, FeatureResult, QueueExit, Target};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use directory::{Account, Credential, Extension, ExtensionKind, Operator, Operators};
+pub use interpreter::{CallState, step};
 pub use load::{FileExists, PromptChecker, load, load_str};
 pub use plan::Plan;
 pub use routing::{Feature, Features, Group, Queue, Ringing};

@@ -106,6 +106,11 @@ impl Plan {
         self.prompt_path(language, &PromptRef::parse(name))
     }
 
+    /// Returns the directory prompt names are resolved under.
+    pub fn prompt_dir(&self) -> &std::path::Path {
+        &self.prompt_dir
+    }
+
     /// Returns the directory holding the WAV files of a music-on-hold class.
     pub fn music_on_hold_dir(&self, class: &str) -> PathBuf {
         self.prompt_dir.join("moh").join(class)

@@ -1,0 +1,149 @@
+//! The events a call sends into the interpreter and the actions it asks for.
+
+use crate::routing::Feature;
+use crate::schedule::Mode;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Something that happened to a call, fed into [`crate::step`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A new call arrived. `authenticated_extension` is the digest user that placed it
+    /// (an extension number or an operator name such as `op1`), or None for outside callers.
+    Offered {
+        /// The caller's number (the From user part).
+        from: String,
+        /// The dialled number (the Request-URI user part).
+        to: String,
+        /// The authenticated user, if the caller proved who they are.
+        authenticated_extension: Option<String>,
+    },
+    /// The call was answered after an [`Action::Answer`].
+    Answered,
+    /// The caller pressed a key (`0`-`9`, `*`, `#`).
+    Dtmf(char),
+    /// The last [`Action::Play`] finished (not sent after [`Action::StopPlay`]; a late one is ignored).
+    PlayFinished,
+    /// The deadline from [`crate::CallState::next_deadline`] passed.
+    Timeout,
+    /// A [`Action::Bridge`] did not connect.
+    BridgeFailed {
+        /// Why the target did not take the call.
+        reason: FailReason,
+    },
+    /// The caller left an [`Action::OperatorQueue`] without being answered by an operator.
+    QueueExited {
+        /// Why the caller left the queue.
+        reason: QueueExit,
+    },
+    /// A requested [`Action::Feature`] was carried out (or refused) by the pbx.
+    FeatureDone(FeatureResult),
+    /// The caller hung up; the call is over.
+    Hangup,
+}
+
+/// Why a bridge attempt failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailReason {
+    /// The target is on another call (486).
+    Busy,
+    /// The target rang for the whole ring timeout (408/480 after ringing).
+    NoAnswer,
+    /// The target is not registered or refused (480/5xx).
+    Unavailable,
+    /// The number does not exist (404).
+    NotFound,
+}
+
+impl FailReason {
+    /// The value of the `call_result` variable after this failure.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailReason::Busy => "busy",
+            FailReason::NoAnswer => "no_answer",
+            FailReason::Unavailable => "unavailable",
+            FailReason::NotFound => "not_found",
+        }
+    }
+}
+
+/// Why a caller left the operator queue without reaching an operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueExit {
+    /// No operator is logged in, or all are paused.
+    NoOperator,
+    /// The queue already holds `max_length` callers.
+    Full,
+    /// The caller waited `max_wait`.
+    MaxWait,
+}
+
+/// The outcome of a feature code, which the interpreter announces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureResult {
+    /// The attendant is now in this mode.
+    Mode(Mode),
+    /// The operator is now paused.
+    Paused,
+    /// The operator is now available.
+    Available,
+    /// The operator is now logged out.
+    LoggedOut,
+}
+
+/// What to connect a call to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One extension by number.
+    Extension(String),
+    /// Several extensions ringing at once; the first to answer takes the call.
+    Group {
+        /// The group's name.
+        name: String,
+        /// The member extensions' numbers.
+        members: Vec<String>,
+    },
+}
+
+/// Something the interpreter asks the pbx to do. Actions are returned in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Answer the call (send 200 OK) and report [`Event::Answered`].
+    Answer,
+    /// Play these WAV files one after another and report [`Event::PlayFinished`] at the end.
+    Play {
+        /// The files, already resolved for the caller's language.
+        prompts: Vec<PathBuf>,
+        /// Whether a key press stops the playback (the interpreter then sends [`Action::StopPlay`]).
+        interruptible: bool,
+    },
+    /// Stop the playback now; no [`Event::PlayFinished`] is expected for it.
+    StopPlay,
+    /// Keys are now collected; deliver [`Event::Timeout`] at `until` unless keys arrive.
+    CollectDigits {
+        /// At most this many keys make one entry.
+        max_digits: usize,
+        /// When silence counts as no input.
+        until: Instant,
+    },
+    /// Connect the caller to a target; report [`Event::BridgeFailed`] if it does not answer.
+    Bridge {
+        /// The extension or group to ring.
+        target: Target,
+        /// How long to ring before giving up with [`FailReason::NoAnswer`].
+        ring_timeout: Duration,
+    },
+    /// Put the caller in an operator queue; report [`Event::QueueExited`] if they leave unanswered.
+    OperatorQueue {
+        /// The queue's name (see [`crate::Plan::queue`]).
+        queue: String,
+    },
+    /// Carry out a feature code for the calling phone and report [`Event::FeatureDone`].
+    Feature(Feature),
+    /// The caller's language changed; later prompts (and queue announcements) use it.
+    SetLanguage(String),
+    /// Refuse the unanswered call with a SIP status matching the reason (404, 486, 480, 408).
+    Reject(FailReason),
+    /// Hang up; the call is over.
+    Hangup,
+}
