@@ -16,7 +16,7 @@ mod via;
 pub use headers::{CSeq, Header, Headers, canonical_name};
 pub use name_addr::{NameAddr, ValueError};
 pub use params::{Params, split_outside_quotes, unquote};
-pub use parse::{ParseError, ParseErrorKind, RequestHead, parse_head_len};
+pub use parse::{ParseError, ParseErrorKind, RequestHead, message_len, parse_head_len};
 pub use uri::{Host, Scheme, Uri, percent_decode};
 pub use via::{BRANCH_MAGIC, Via};
 

@@ -1,9 +1,9 @@
 //! name-addr / addr-spec values: From, To, Contact, Route, Record-Route,
 //! Refer-To (RFC 3261 §20.10, §25.1).
 
-use super::HeaderError;
 use super::params::{Params, unquote};
 use super::uri::Uri;
+use super::{HeaderError, is_token_char};
 use std::fmt;
 
 /// A display name, a URI and header parameters (such as `tag` or `expires`).
@@ -52,7 +52,13 @@ impl NameAddr {
                 .find('>')
                 .map(|i| i + open)
                 .ok_or_else(|| err("`>` closing the URI".into()))?;
-            let uri = Uri::parse(&t[open + 1..close]).map_err(err)?;
+            let inner = &t[open + 1..close];
+            if inner.trim() != inner {
+                // LAQUOT and RAQUOT allow whitespace outside the brackets only
+                // (RFC 3261 §25.1; RFC 4475 §3.1.2.14).
+                return Err(err("no whitespace just inside `<` and `>`".into()));
+            }
+            let uri = Uri::parse(inner).map_err(err)?;
             let after = t[close + 1..].trim();
             if !after.is_empty() && !after.starts_with(';') {
                 return Err(err("`;param` or nothing after `>`".into()));
@@ -64,6 +70,15 @@ impl NameAddr {
                     && !(display_text.len() >= 2 && display_text.ends_with('"'))
                 {
                     return Err(err("a closing `\"` on the display name".into()));
+                }
+                if !display_text.starts_with('"')
+                    && !display_text
+                        .chars()
+                        .all(|c| is_token_char(c) || c == ' ' || c == '\t')
+                {
+                    // An unquoted display name is `*(token LWS)` (RFC 3261 §25.1;
+                    // RFC 4475 §3.1.2.15).
+                    return Err(err("a display name of tokens, or a quoted string".into()));
                 }
                 Some(unquote(display_text))
             };
@@ -155,5 +170,17 @@ mod tests {
     fn errors_name_what_was_expected() {
         let e = NameAddr::parse("<sip:a@b").unwrap_err();
         assert!(e.0.contains('>'));
+        let spaced =
+            NameAddr::parse("\"Watson, Thomas\" < sip:t.watson@example.org >").unwrap_err();
+        assert!(spaced.0.contains("whitespace"), "{spaced:?}");
+        let comma = NameAddr::parse("Watson, Thomas <sip:t.watson@example.org>").unwrap_err();
+        assert!(comma.0.contains("display name"), "{comma:?}");
+        assert_eq!(
+            NameAddr::parse("caller<sip:caller@example.com>;tag=323")
+                .unwrap()
+                .display
+                .as_deref(),
+            Some("caller")
+        );
     }
 }

@@ -99,37 +99,58 @@ fn leading_crlf(bytes: &[u8]) -> usize {
         .count()
 }
 
+/// Reads the Content-Length of a header section: `Ok(None)` when absent, an
+/// error when a value is not a non-negative number or when repeated values
+/// disagree (RFC 4475 §3.3.9: no way to know how many octets belong to the body).
+fn content_length<'a>(
+    values: impl Iterator<Item = std::borrow::Cow<'a, str>>,
+) -> Result<Option<usize>, String> {
+    let mut found: Option<usize> = None;
+    for value in values {
+        let text = value.trim();
+        let n = text
+            .parse::<usize>()
+            .map_err(|_| format!("expected a number in Content-Length, found `{text}`"))?;
+        match found {
+            Some(previous) if previous != n => {
+                return Err(format!(
+                    "expected one Content-Length value, found both {previous} and {n}"
+                ));
+            }
+            _ => found = Some(n),
+        }
+    }
+    Ok(found)
+}
+
 /// For stream transports: the total length of the first message in `bytes`
-/// (leading CRLFs included), `Ok(None)` if more bytes are needed, or an
-/// error if the head is complete but Content-Length is missing or invalid.
-pub fn parse_head_len(bytes: &[u8]) -> Result<Option<usize>, ParseError> {
+/// (leading CRLFs included) as soon as its header section is complete, even if
+/// the body has not fully arrived; `Ok(None)` while the header section is
+/// incomplete; an error if Content-Length is missing, invalid or repeated with
+/// different values (the stream cannot be framed and should be closed).
+pub fn message_len(bytes: &[u8]) -> Result<Option<usize>, ParseError> {
     let skip = leading_crlf(bytes);
     let Some((lines, body_start)) = split_head(&bytes[skip..]) else {
         return Ok(None);
     };
-    let mut content_length = None;
-    for line in lines.iter().skip(1) {
+    let values = lines.iter().skip(1).filter_map(|line| {
         let text = String::from_utf8_lossy(line);
-        if let Some((name, value)) = text.split_once(':')
-            && canonical_name(name.trim()) == "Content-Length"
-        {
-            content_length = Some(value.trim().parse::<usize>().map_err(|_| {
-                ParseError::drop(format!(
-                    "expected a number in Content-Length, found `{}`",
-                    value.trim()
-                ))
-            })?);
-        }
-    }
-    let len = content_length.ok_or_else(|| {
-        ParseError::drop("expected a Content-Length header on a stream transport, found none")
-    })?;
-    let total = skip + body_start + len;
-    Ok(if bytes.len() >= total {
-        Some(total)
-    } else {
-        None
-    })
+        let (name, value) = text.split_once(':')?;
+        (canonical_name(name.trim()) == "Content-Length").then(|| value.to_string().into())
+    });
+    let len = content_length(values)
+        .map_err(ParseError::drop)?
+        .ok_or_else(|| {
+            ParseError::drop("expected a Content-Length header on a stream transport, found none")
+        })?;
+    Ok(Some(skip.saturating_add(body_start).saturating_add(len)))
+}
+
+/// For stream transports: the total length of the first message in `bytes`
+/// (leading CRLFs included), `Ok(None)` if more bytes are needed, or an
+/// error if the head is complete but Content-Length is missing or invalid.
+pub fn parse_head_len(bytes: &[u8]) -> Result<Option<usize>, ParseError> {
+    Ok(message_len(bytes)?.filter(|total| bytes.len() >= *total))
 }
 
 impl Message {
@@ -139,14 +160,15 @@ impl Message {
         let (lines, body_start) = split_head(bytes).ok_or_else(|| {
             ParseError::drop("expected an empty line ending the header section, found none")
         })?;
-        let start_line = std::str::from_utf8(lines[0])
+        let first = lines.first().copied().unwrap_or_default();
+        let start_line = std::str::from_utf8(first)
             .map_err(|_| ParseError::drop("expected a UTF-8 start line"))?;
 
         // Headers: unfold continuation lines, split name and value.
         let mut headers = Headers::new();
         let mut pending: Option<(String, String)> = None;
         let mut header_problem: Option<String> = None;
-        for raw in &lines[1..] {
+        for raw in lines.iter().skip(1) {
             let line = String::from_utf8_lossy(raw);
             if line.starts_with(' ') || line.starts_with('\t') {
                 match pending.as_mut() {
@@ -188,16 +210,19 @@ impl Message {
 
         // Body: exactly Content-Length bytes when given; the rest of the datagram otherwise.
         let available = &bytes[body_start..];
-        let body_result: Result<Vec<u8>, String> = match headers.get("Content-Length") {
-            Some(cl) => match cl.trim().parse::<usize>() {
-                Ok(n) if n <= available.len() => Ok(available[..n].to_vec()),
-                Ok(n) => Err(format!(
-                    "expected a body of Content-Length {n} bytes, found {} bytes",
-                    available.len()
-                )),
-                Err(_) => Err(format!("expected a number in Content-Length, found `{cl}`")),
-            },
-            None => Ok(available.to_vec()),
+        let declared = content_length(
+            headers
+                .get_all_lines("Content-Length")
+                .map(std::borrow::Cow::Borrowed),
+        );
+        let body_result: Result<Vec<u8>, String> = match declared {
+            Ok(Some(n)) if n <= available.len() => Ok(available[..n].to_vec()),
+            Ok(Some(n)) => Err(format!(
+                "expected a body of Content-Length {n} bytes, found {} bytes",
+                available.len()
+            )),
+            Ok(None) => Ok(available.to_vec()),
+            Err(e) => Err(e),
         };
 
         if let Some(rest) = start_line.strip_prefix("SIP/") {
@@ -280,6 +305,18 @@ impl Message {
             ));
         }
         let uri = match Uri::parse(parts[1]) {
+            Ok(u) if u.headers.is_some() => {
+                // RFC 3261 §19.1.1 Table 1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+                return Err(reject(
+                    400,
+                    format!(
+                        "expected a Request-URI without `?headers`, found `{}`",
+                        parts[1]
+                    ),
+                    method_text,
+                    headers,
+                ));
+            }
             Ok(u) => u,
             Err(e) => {
                 return Err(reject(
@@ -312,6 +349,9 @@ impl Message {
         if let Err(e) = headers.number("Max-Forwards") {
             return Err(reject(400, e.to_string(), method_text, headers));
         }
+        if let Err(e) = headers.contacts() {
+            return Err(reject(400, e.to_string(), method_text, headers));
+        }
         let body = body_result.unwrap_or_default();
         Ok(Message::Request(Request {
             method,
@@ -334,9 +374,10 @@ fn check_common(headers: &Headers) -> Result<(), String> {
 }
 
 fn reject(code: u16, detail: String, method: &str, headers: Headers) -> ParseError {
-    // Without a Via to answer to, no response can be routed: drop instead.
-    let answerable =
-        headers.contains("Via") && headers.contains("Call-ID") && headers.contains("CSeq");
+    // Without a Via to answer to, no response can be routed; without CSeq the
+    // client transaction cannot match it (RFC 3261 §17.1.3): drop instead. A
+    // request missing From, To or Call-ID is still answered (RFC 4475 §3.3.1).
+    let answerable = headers.contains("Via") && headers.contains("CSeq");
     ParseError {
         kind: if answerable {
             ParseErrorKind::Reject(code)

@@ -195,13 +195,16 @@ impl Uri {
                 "expected no spaces or angle brackets in a SIP URI, found `{rest}`"
             ));
         }
-        let (before_headers, headers) = match rest.split_once('?') {
-            Some((a, h)) => (a, Some(h.to_string())),
-            None => (rest, None),
+        // `@` cannot appear unescaped in a user, password, parameter or header
+        // (RFC 3261 §25.1), so the first one ends the userinfo; the user part
+        // itself may hold `?`, `;` and `,` (RFC 4475 §3.1.1.2, §3.1.1.9).
+        let (userinfo, after_user) = match rest.find('@') {
+            Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+            None => (None, rest),
         };
-        let (userinfo, hostpart) = match before_headers.rfind('@') {
-            Some(i) => (Some(&before_headers[..i]), &before_headers[i + 1..]),
-            None => (None, before_headers),
+        let (hostpart, headers) = match after_user.split_once('?') {
+            Some((a, h)) => (a, Some(h.to_string())),
+            None => (after_user, None),
         };
         let (user, password) = match userinfo {
             Some(ui) => {
@@ -356,6 +359,22 @@ mod tests {
             user_params.user.as_deref(),
             Some("user;par=u%40example.net")
         );
+        let odd = Uri::parse(
+            "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+        )
+        .unwrap();
+        assert_eq!(
+            odd.user.as_deref(),
+            Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
+        );
+        assert_eq!(
+            odd.password.as_deref(),
+            Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)")
+        );
+        assert_eq!(odd.headers, None);
+        let hdrs = Uri::parse("sip:user@example.com?Route=%3Csip:example.com%3E").unwrap();
+        assert_eq!(hdrs.host, Host::Domain("example.com".into()));
+        assert_eq!(hdrs.headers.as_deref(), Some("Route=%3Csip:example.com%3E"));
         let tel = Uri::parse("tel:+1-201-555-0123;phone-context=x").unwrap();
         assert_eq!(tel.to_string(), "tel:+1-201-555-0123;phone-context=x");
     }

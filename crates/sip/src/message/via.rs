@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.2) with rport (RFC 3581).
 
 use super::HeaderError;
-use super::params::Params;
+use super::params::{Params, split_outside_quotes};
 use super::uri::Host;
 use std::fmt;
 use std::net::SocketAddr;
@@ -74,7 +74,17 @@ impl Via {
         }
         let rest = rest.trim();
         let (sent_by, params) = match rest.find(';') {
-            Some(i) => (rest[..i].trim(), Params::parse(&rest[i..])),
+            Some(i) => {
+                let text = &rest[i + 1..];
+                // `*( SEMI via-params )`: every `;` introduces a parameter (RFC 4475 §3.1.2.1).
+                if split_outside_quotes(text, ';')
+                    .iter()
+                    .any(|p| p.split('=').next().unwrap_or("").trim().is_empty())
+                {
+                    return Err(invalid("a parameter name after every `;`"));
+                }
+                (rest[..i].trim(), Params::parse(text))
+            }
             None => (rest, Params::new()),
         };
         // A comment in parentheses may follow the parameters; strip it.
@@ -186,5 +196,7 @@ mod tests {
     fn rejects_garbage() {
         assert!(Via::parse("HTTP/1.1/UDP host").is_err());
         assert!(Via::parse("SIP/2.0/UDP host:70000").is_err());
+        assert!(Via::parse("SIP/2.0/UDP 192.0.2.15;;").is_err());
+        assert!(Via::parse("SIP/2.0/UDP h;branch=z9hG4bK1;=x").is_err());
     }
 }
