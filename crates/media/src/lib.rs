@@ -29,6 +29,7 @@
 //!             assert_eq!((leg, to), (b, phone_b));
 //!             assert_eq!(media::rtp::parse(&bytes).unwrap().header.payload_type, 8);
 //!         }
+//!         Output::TransmitRtcp { .. } => unreachable!("reports go out on the 1 s housekeeping tick"),
 //!         Output::Event(event) => println!("{event:?}"),
 //!         Output::Timeout(deadline) => { assert!(deadline > t0); break }
 //!     }
@@ -57,4 +58,5 @@ pub mod rtp;
 pub use codec::{Codec, CodecKind};
 pub use engine::{
     EngineConfig, Input, Latch, LegCounters, LegId, MediaCommand, MediaEngine, MediaEvent, Output,
+    QualityReport, RoomId,
 };

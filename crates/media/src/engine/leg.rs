@@ -1,10 +1,27 @@
 //! One RTP leg of the engine: addresses (SDP and latched), counters and stream state.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::codec::Codec;
+use crate::codec::{Codec, FRAME_SAMPLES};
+use crate::dtmf::{DtmfReceiver, TelephoneEventPacket};
+use crate::jitter::JitterBuffer;
+use crate::mixer::Frame;
+use crate::player::Player;
+use crate::recorder::Recorder;
+use crate::rtcp::{ReportBlockData, RxStats};
 use crate::rtp::RtpStream;
+
+/// A conference room's identity, allocated by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(pub u64);
+
+impl std::fmt::Display for RoomId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "room{}", self.0)
+    }
+}
 
 /// A leg's identity, allocated by the caller (typically one per call party).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,20 +80,60 @@ impl Latch {
     }
 }
 
+/// An outgoing RFC 4733 item, one per 20 ms tick.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DtmfTxItem {
+    /// A telephone-event packet; `first` starts a new event (its timestamp is taken then).
+    Packet {
+        first: bool,
+        packet: TelephoneEventPacket,
+    },
+    /// A silent gap between digits.
+    Gap,
+}
+
+/// A recording attached to a leg.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    pub recorder: Recorder,
+    pub both_directions: bool,
+}
+
 /// The per-leg state kept by the engine.
 #[derive(Debug)]
 pub(crate) struct Leg {
     pub codec: Codec,
     pub telephone_event_pt: Option<u8>,
     pub latch: Latch,
+    /// The source of RTCP from the peer, once one arrived.
+    pub rtcp_peer: Option<SocketAddr>,
     pub counters: LegCounters,
     pub bridge: Option<LegId>,
     /// The engine's own outgoing stream (prompts, mixes, MOH, generated DTMF).
     pub tx: RtpStream,
+    /// When the engine last sent a packet of its own stream.
+    pub last_own_send: Option<Instant>,
     /// When the last valid RTP packet arrived; `None` until media started.
     pub last_rx: Option<Instant>,
     /// Whether an `RtpTimeout` was reported for the current silence already.
     pub timeout_reported: bool,
+    pub dtmf_rx: DtmfReceiver,
+    pub dtmf_tx: VecDeque<DtmfTxItem>,
+    pub dtmf_event_ts: u32,
+    pub player: Option<Player>,
+    pub moh: Option<String>,
+    pub room: Option<RoomId>,
+    pub recording: Option<Recording>,
+    pub jitter: Option<JitterBuffer>,
+    /// The frame the jitter buffer produced in the current tick.
+    pub rx_frame: Option<Frame>,
+    /// The conference mix prepared for this leg in the current tick.
+    pub mix_frame: Option<Frame>,
+    pub rx_stats: RxStats,
+    pub rtt: Option<Duration>,
+    pub remote_report: Option<ReportBlockData>,
+    pub next_rtcp: Instant,
+    pub packets_at_last_report: u32,
 }
 
 impl Leg {
@@ -85,17 +142,64 @@ impl Leg {
         telephone_event_pt: Option<u8>,
         remote: Option<SocketAddr>,
         tx: RtpStream,
+        next_rtcp: Instant,
     ) -> Self {
         Leg {
             codec,
             telephone_event_pt,
             latch: Latch::Open { sdp: remote },
+            rtcp_peer: None,
             counters: LegCounters::default(),
             bridge: None,
             tx,
+            last_own_send: None,
             last_rx: None,
             timeout_reported: false,
+            dtmf_rx: DtmfReceiver::new(),
+            dtmf_tx: VecDeque::new(),
+            dtmf_event_ts: 0,
+            player: None,
+            moh: None,
+            room: None,
+            recording: None,
+            jitter: None,
+            rx_frame: None,
+            mix_frame: None,
+            rx_stats: RxStats::new(),
+            rtt: None,
+            remote_report: None,
+            next_rtcp,
+            packets_at_last_report: 0,
         }
+    }
+
+    /// Whether the engine itself produces what this leg hears (relayed packets are then
+    /// not forwarded to it).
+    pub fn generates_audio(&self) -> bool {
+        !self.dtmf_tx.is_empty()
+            || self.player.is_some()
+            || self.moh.is_some()
+            || self.room.is_some()
+    }
+
+    /// Whether this leg needs a 20 ms tick for its own sake.
+    pub fn needs_tick(&self) -> bool {
+        self.generates_audio() || self.recording.is_some()
+    }
+
+    /// Prepares the own stream for a packet at `at`: after a pause, the timestamp jumps by the
+    /// elapsed samples and the marker bit starts a new talk spurt.
+    pub fn resume_own_stream(&mut self, at: Instant) {
+        if let Some(last) = self.last_own_send {
+            let gap = at.saturating_duration_since(last);
+            if gap > Duration::from_millis(30) {
+                let frames = (gap.as_micros() as u64 + 10_000) / 20_000;
+                self.tx
+                    .skip((frames.saturating_sub(1) * FRAME_SAMPLES as u64) as u32);
+                self.tx.start_talkspurt();
+            }
+        }
+        self.last_own_send = Some(at);
     }
 
     /// Applies latch-once to a packet from `from`; returns whether it is accepted.

@@ -1,151 +1,58 @@
 //! The sans-IO media engine: RTP in, commands in; RTP out, events out, deadlines out.
 //!
 //! The driver (the server) owns the sockets and the clock. It feeds every received datagram as
-//! [`Input::Rtp`], every command as [`Input::Command`] and, when the deadline from the last
-//! [`Output::Timeout`] passes, an [`Input::Timeout`]. After each input it calls
+//! [`Input::Rtp`] / [`Input::Rtcp`], every command as [`Input::Command`] and, when the deadline
+//! from the last [`Output::Timeout`] passes, an [`Input::Timeout`]. After each input it calls
 //! [`MediaEngine::poll_output`] until that returns [`Output::Timeout`].
+//!
+//! Three clocks run inside, all driven by the `now` values the driver passes:
+//! * the 20 ms media tick, only while some leg plays, records, hears music on hold, is in a
+//!   room or sends DTMF (a relay-only engine never ticks);
+//! * the 1 s housekeeping tick: RTP timeouts and RTCP reports;
+//! * DTMF receivers whose end packets were all lost (300 ms).
 //!
 //! The engine's notion of "now" is the latest instant it was given (commands carry none).
 
+mod commands;
 mod leg;
 mod relay;
+mod room;
+mod rtcp_io;
+mod tick;
+mod types;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::codec::Codec;
-use crate::rtp::{self, RtpStream};
+use crate::rtp;
 
-pub use leg::{Latch, LegCounters, LegId};
+pub use leg::{Latch, LegCounters, LegId, RoomId};
+pub use types::{EngineConfig, Input, MediaCommand, MediaEvent, Output, QualityReport};
 
-/// How often the engine checks for legs whose RTP stopped.
+/// How often the engine checks for legs whose RTP stopped and sends due RTCP reports.
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
-/// Settings of a [`MediaEngine`].
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Seed for SSRCs, initial sequence numbers and timestamps (the engine never reads the OS
-    /// random generator). Each leg's stream derives from this seed and its [`LegId`].
-    pub seed: u64,
-    /// How long a leg may receive no RTP, after its media started, before
-    /// [`MediaEvent::RtpTimeout`] is reported. Checked once a second.
-    pub rtp_timeout: Duration,
-}
+/// The media tick.
+const TICK: Duration = Duration::from_millis(20);
 
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            seed: 0,
-            rtp_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Something that happened to the engine.
-#[derive(Debug)]
-pub enum Input<'a> {
-    /// The deadline last returned in [`Output::Timeout`] passed; `now` is the current time.
-    Timeout(Instant),
-    /// A datagram arrived on the RTP socket of `leg` from `from`.
-    Rtp {
-        /// When it arrived.
-        now: Instant,
-        /// The leg whose socket received it.
-        leg: LegId,
-        /// The source address of the datagram.
-        from: SocketAddr,
-        /// The datagram.
-        bytes: &'a [u8],
-    },
-    /// A command from call control.
-    Command(MediaCommand),
-}
-
-/// Something the driver must do.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Nothing more to do now; call back with [`Input::Timeout`] at this instant (or earlier
-    /// with any other input).
-    Timeout(Instant),
-    /// Send `bytes` from the RTP socket of `leg` to `to`.
-    Transmit {
-        /// The leg whose socket sends it.
-        leg: LegId,
-        /// The destination address.
-        to: SocketAddr,
-        /// One RTP datagram.
-        bytes: Vec<u8>,
-    },
-    /// Tell call control about something.
-    Event(MediaEvent),
-}
-
-/// A command from call control.
-#[derive(Debug, Clone)]
-pub enum MediaCommand {
-    /// Creates a leg. `remote` is the address from the peer's SDP (if it has one yet); the
-    /// first valid packet latches the real address.
-    AddLeg {
-        /// The caller-allocated id.
-        leg: LegId,
-        /// The RTP address from SDP.
-        remote: Option<SocketAddr>,
-        /// The negotiated audio codec and its payload type.
-        codec: Codec,
-        /// The negotiated RFC 4733 telephone-event payload type, if any.
-        telephone_event_pt: Option<u8>,
-    },
-    /// A re-INVITE changed the peer's SDP address. If it differs from the latched address the
-    /// latch reopens.
-    UpdateRemote {
-        /// The leg.
-        leg: LegId,
-        /// The new RTP address from SDP (`None` for a hold without address).
-        remote: Option<SocketAddr>,
-    },
-    /// Relays RTP between two legs in both directions; codecs are transcoded if they differ
-    /// and telephone-event payload types are rewritten. Any earlier bridge of either leg ends.
-    Bridge(LegId, LegId),
-    /// Ends the bridge this leg is in (both directions).
-    Unbridge(LegId),
-    /// Removes a leg; a [`MediaEvent::Quality`] with its final numbers follows.
-    RemoveLeg(LegId),
-}
-
-/// Something call control should know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MediaEvent {
-    /// No RTP arrived on the leg for the configured time after its media had started.
-    RtpTimeout {
-        /// The silent leg.
-        leg: LegId,
-    },
-    /// Final (or requested) numbers of a leg.
-    Quality {
-        /// The leg.
-        leg: LegId,
-        /// Its counters.
-        counters: LegCounters,
-    },
-    /// A command could not be carried out.
-    CommandRejected {
-        /// The leg named by the command.
-        leg: LegId,
-        /// What was wrong.
-        reason: String,
-    },
-}
+/// When the driver wakes later than this behind the tick schedule, skipped frames are dropped
+/// instead of being sent in a burst.
+const MAX_CATCH_UP: Duration = Duration::from_millis(100);
 
 /// The media engine. See the module documentation for the driving loop.
 #[derive(Debug)]
 pub struct MediaEngine {
     config: EngineConfig,
+    origin: Instant,
     now: Instant,
-    legs: HashMap<LegId, leg::Leg>,
+    legs: BTreeMap<LegId, leg::Leg>,
+    rooms: BTreeMap<RoomId, room::Room>,
+    moh: HashMap<String, tick::MohSource>,
     out: VecDeque<Output>,
     next_housekeeping: Instant,
+    next_tick: Option<Instant>,
+    dtmf_open: BTreeSet<LegId>,
 }
 
 impl MediaEngine {
@@ -153,10 +60,15 @@ impl MediaEngine {
     pub fn new(config: EngineConfig, now: Instant) -> Self {
         MediaEngine {
             config,
+            origin: now,
             now,
-            legs: HashMap::new(),
+            legs: BTreeMap::new(),
+            rooms: BTreeMap::new(),
+            moh: HashMap::new(),
             out: VecDeque::new(),
             next_housekeeping: now + HOUSEKEEPING,
+            next_tick: None,
+            dtmf_open: BTreeSet::new(),
         }
     }
 
@@ -165,7 +77,6 @@ impl MediaEngine {
         match input {
             Input::Timeout(now) => {
                 self.advance(now);
-                self.run_timers();
             }
             Input::Rtp {
                 now,
@@ -174,10 +85,27 @@ impl MediaEngine {
                 bytes,
             } => {
                 self.advance(now);
-                self.handle_rtp(leg, from, bytes);
+                if rtp::is_rtcp(bytes) {
+                    self.handle_rtcp(leg, from, bytes);
+                } else {
+                    self.handle_rtp(leg, from, bytes);
+                }
             }
-            Input::Command(cmd) => self.handle_command(cmd),
+            Input::Rtcp {
+                now,
+                leg,
+                from,
+                bytes,
+            } => {
+                self.advance(now);
+                self.handle_rtcp(leg, from, bytes);
+            }
+            Input::Command(cmd) => {
+                self.handle_command(cmd);
+                self.schedule_ticks();
+            }
         }
+        self.run_timers();
     }
 
     /// Returns the next output; [`Output::Timeout`] means the queue is empty.
@@ -204,9 +132,22 @@ impl MediaEngine {
         self.legs.get(&leg).map(|l| l.tx.ssrc())
     }
 
+    /// The quality numbers of a leg now, if it exists.
+    pub fn quality(&self, leg: LegId) -> Option<QualityReport> {
+        self.legs.get(&leg).map(rtcp_io::quality_report)
+    }
+
     /// The number of legs.
     pub fn leg_count(&self) -> usize {
         self.legs.len()
+    }
+
+    /// The members of a room, in joining order (leaving members included until they faded).
+    pub fn room_members(&self, room: RoomId) -> Vec<LegId> {
+        self.rooms
+            .get(&room)
+            .map(|r| r.members.iter().map(|m| m.leg).collect())
+            .unwrap_or_default()
     }
 
     fn advance(&mut self, now: Instant) {
@@ -216,14 +157,77 @@ impl MediaEngine {
     }
 
     fn next_deadline(&self) -> Instant {
-        self.next_housekeeping
+        let mut d = self.next_housekeeping;
+        if let Some(t) = self.next_tick {
+            d = d.min(t);
+        }
+        for id in &self.dtmf_open {
+            if let Some(t) = self.legs.get(id).and_then(|l| l.dtmf_rx.deadline()) {
+                d = d.min(t);
+            }
+        }
+        d
     }
 
     fn run_timers(&mut self) {
+        self.poll_dtmf_stale();
+        if let Some(mut t) = self.next_tick {
+            if self.now.saturating_duration_since(t) > MAX_CATCH_UP {
+                t = self.now;
+            }
+            while t <= self.now {
+                self.tick(t);
+                t += TICK;
+                self.next_tick = Some(t);
+                self.schedule_ticks();
+                if self.next_tick.is_none() {
+                    break;
+                }
+            }
+        }
         if self.now >= self.next_housekeeping {
             self.check_rtp_timeouts();
+            self.send_due_rtcp();
             while self.next_housekeeping <= self.now {
                 self.next_housekeeping += HOUSEKEEPING;
+            }
+        }
+    }
+
+    /// Starts or stops the media tick according to whether anything needs it.
+    fn schedule_ticks(&mut self) {
+        let needed = self.legs.values().any(leg::Leg::needs_tick)
+            || self
+                .rooms
+                .values()
+                .any(|r| !r.members.is_empty() || r.announcement.is_some());
+        match (needed, self.next_tick) {
+            (true, None) => self.next_tick = Some(self.now),
+            (false, Some(_)) => self.next_tick = None,
+            _ => {}
+        }
+    }
+
+    fn poll_dtmf_stale(&mut self) {
+        if self.dtmf_open.is_empty() {
+            return;
+        }
+        let now = self.now;
+        let open: Vec<LegId> = self.dtmf_open.iter().copied().collect();
+        for id in open {
+            let Some(leg) = self.legs.get_mut(&id) else {
+                self.dtmf_open.remove(&id);
+                continue;
+            };
+            if let Some(d) = leg.dtmf_rx.poll_stale(now) {
+                self.out.push_back(Output::Event(MediaEvent::Dtmf {
+                    leg: id,
+                    digit: d.digit,
+                    duration_ms: d.duration_ms,
+                }));
+            }
+            if leg.dtmf_rx.deadline().is_none() {
+                self.dtmf_open.remove(&id);
             }
         }
     }
@@ -231,20 +235,14 @@ impl MediaEngine {
     fn check_rtp_timeouts(&mut self) {
         let limit = self.config.rtp_timeout;
         let now = self.now;
-        let mut silent: Vec<LegId> = self
-            .legs
-            .iter_mut()
-            .filter_map(|(id, leg)| {
-                let last = leg.last_rx?;
-                if !leg.timeout_reported && now.saturating_duration_since(last) >= limit {
-                    leg.timeout_reported = true;
-                    Some(*id)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        silent.sort();
+        let mut silent = Vec::new();
+        for (id, leg) in &mut self.legs {
+            let Some(last) = leg.last_rx else { continue };
+            if !leg.timeout_reported && now.saturating_duration_since(last) >= limit {
+                leg.timeout_reported = true;
+                silent.push(*id);
+            }
+        }
         for leg in silent {
             self.emit(MediaEvent::RtpTimeout { leg });
         }
@@ -254,88 +252,15 @@ impl MediaEngine {
         self.out.push_back(Output::Event(event));
     }
 
-    fn reject(&mut self, leg: LegId, reason: String) {
+    fn reject(&mut self, leg: Option<LegId>, reason: String) {
         self.emit(MediaEvent::CommandRejected { leg, reason });
     }
 
-    fn handle_command(&mut self, cmd: MediaCommand) {
-        match cmd {
-            MediaCommand::AddLeg {
-                leg,
-                remote,
-                codec,
-                telephone_event_pt,
-            } => {
-                if self.legs.contains_key(&leg) {
-                    self.reject(leg, format!("AddLeg: {leg} exists already"));
-                    return;
-                }
-                let mut seed = self.config.seed ^ leg.0.wrapping_mul(0xA24B_AED4_963E_E407);
-                let tx = RtpStream::from_seed(rtp::splitmix64(&mut seed));
-                self.legs
-                    .insert(leg, leg::Leg::new(codec, telephone_event_pt, remote, tx));
-            }
-            MediaCommand::UpdateRemote { leg, remote } => match self.legs.get_mut(&leg) {
-                Some(l) => l.update_remote(remote),
-                None => self.reject(leg, format!("UpdateRemote: no {leg}")),
-            },
-            MediaCommand::Bridge(a, b) => self.bridge(a, b),
-            MediaCommand::Unbridge(a) => self.unbridge(a),
-            MediaCommand::RemoveLeg(leg) => {
-                self.unbridge(leg);
-                match self.legs.remove(&leg) {
-                    Some(l) => self.emit(MediaEvent::Quality {
-                        leg,
-                        counters: l.counters,
-                    }),
-                    None => self.reject(leg, format!("RemoveLeg: no {leg}")),
-                }
-            }
-        }
-    }
-
-    fn bridge(&mut self, a: LegId, b: LegId) {
-        for id in [a, b] {
-            if !self.legs.contains_key(&id) {
-                self.reject(id, format!("Bridge({a}, {b}): no {id}"));
-                return;
-            }
-        }
-        if a == b {
-            self.reject(
-                a,
-                format!("Bridge({a}, {b}): a leg cannot be bridged to itself"),
-            );
-            return;
-        }
-        self.unbridge(a);
-        self.unbridge(b);
-        if let Some(l) = self.legs.get_mut(&a) {
-            l.bridge = Some(b);
-        }
-        if let Some(l) = self.legs.get_mut(&b) {
-            l.bridge = Some(a);
-        }
-    }
-
-    fn unbridge(&mut self, a: LegId) {
-        let peer = self.legs.get_mut(&a).and_then(|l| l.bridge.take());
-        if let Some(p) = peer
-            && let Some(l) = self.legs.get_mut(&p)
-            && l.bridge == Some(a)
-        {
-            l.bridge = None;
-        }
-    }
-
     fn handle_rtp(&mut self, id: LegId, from: SocketAddr, bytes: &[u8]) {
+        let now = self.now;
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
-        if rtp::is_rtcp(bytes) {
-            leg.counters.rtcp_in += 1;
-            return;
-        }
         let packet = match rtp::parse(bytes) {
             Ok(p) => p,
             Err(_) => {
@@ -348,14 +273,39 @@ impl MediaEngine {
         }
         leg.counters.packets_in += 1;
         leg.counters.bytes_in += bytes.len() as u64;
-        leg.last_rx = Some(self.now);
+        leg.last_rx = Some(now);
         leg.timeout_reported = false;
+        leg.rx_stats
+            .on_rtp(now, &packet.header, leg.codec.clock_rate());
+        let pt = packet.header.payload_type;
+        if Some(pt) == leg.telephone_event_pt {
+            for d in leg
+                .dtmf_rx
+                .on_packet(now, packet.header.timestamp, packet.payload)
+            {
+                self.out.push_back(Output::Event(MediaEvent::Dtmf {
+                    leg: id,
+                    digit: d.digit,
+                    duration_ms: d.duration_ms,
+                }));
+            }
+            if leg.dtmf_rx.deadline().is_some() {
+                self.dtmf_open.insert(id);
+            } else {
+                self.dtmf_open.remove(&id);
+            }
+        } else if pt == leg.codec.payload_type
+            && let Some(jb) = leg.jitter.as_mut()
+        {
+            jb.push(now, &packet.header, packet.payload);
+        }
         let source = relay::Source {
             codec: leg.codec,
             telephone_event_pt: leg.telephone_event_pt,
         };
         if let Some(peer_id) = leg.bridge
             && let Some(peer) = self.legs.get_mut(&peer_id)
+            && !peer.generates_audio()
             && let Some(out) = relay::forward(&source, peer, &packet, bytes)
             && let Some(to) = peer.destination_for_send(out.len())
         {
@@ -370,3 +320,5 @@ impl MediaEngine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_audio;

@@ -25,6 +25,7 @@ impl Harness {
         let config = EngineConfig {
             seed: 7,
             rtp_timeout: Duration::from_secs(5),
+            ..EngineConfig::default()
         };
         Harness {
             engine: MediaEngine::new(config, t0),
@@ -292,7 +293,7 @@ fn commands_on_unknown_legs_are_rejected_with_a_reason() {
     let mut h = Harness::new();
     let ev = events(&h.cmd(MediaCommand::Bridge(LegId(1), LegId(2))));
     assert!(
-        matches!(&ev[..], [MediaEvent::CommandRejected { leg: LegId(1), reason }] if reason.contains("no leg1"))
+        matches!(&ev[..], [MediaEvent::CommandRejected { leg: Some(LegId(1)), reason }] if reason.contains("no leg1"))
     );
 }
 
@@ -303,9 +304,11 @@ fn remove_leg_reports_final_counters() {
     h.rtp(1, addr(4000), &pkt);
     let ev = events(&h.cmd(MediaCommand::RemoveLeg(LegId(1))));
     match &ev[..] {
-        [MediaEvent::Quality { leg, counters }] => {
+        [MediaEvent::Quality { leg, report }] => {
             assert_eq!(*leg, LegId(1));
-            assert_eq!(counters.packets_in, 1);
+            assert_eq!(report.counters.packets_in, 1);
+            assert_eq!(report.expected, 1);
+            assert_eq!(report.lost, 0);
         }
         other => panic!("expected one Quality event, got {other:?}"),
     }
