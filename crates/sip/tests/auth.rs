@@ -139,6 +139,32 @@ fn md5_sess_matches_hand_computation() {
     assert_ne!(got, plain);
 }
 
+/// SHA-256-sess computed from first principles with sha2 directly.
+#[test]
+fn sha256_sess_matches_hand_computation() {
+    use sha2::Sha256;
+    let h = |s: String| {
+        Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let a1 = h(format!("{}:n:cn", h("alice:pbx:pw".to_string())));
+    let a2 = h("REGISTER:sip:pbx".to_string());
+    let expected = h(format!("{a1}:n:00000001:cn:auth:{a2}"));
+    let header = respond_to_challenge(
+        "Digest realm=\"pbx\", nonce=\"n\", algorithm=SHA-256-sess, qop=\"auth\"",
+        "REGISTER",
+        "sip:pbx",
+        "alice",
+        "pw",
+        "cn",
+        1,
+    )
+    .unwrap();
+    assert_eq!(DigestResponse::parse(&header).unwrap().response, expected);
+}
+
 const URI: &str = "sip:pbx.example";
 
 fn config(algorithms: Vec<Algorithm>) -> AuthConfig {

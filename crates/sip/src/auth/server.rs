@@ -349,8 +349,11 @@ impl Authenticator {
     /// Verifies one `Authorization` / `Proxy-Authorization` header value of a
     /// request with `method` and `request_uri` (as written on the request line).
     ///
-    /// `lookup` maps a user name to its credential; it is called exactly once,
-    /// also for requests that fail later, so its cost does not reveal anything.
+    /// `lookup` maps a user name to its credential. It is called exactly once
+    /// for every request that reaches the credential check (a well-formed
+    /// header for this realm, uri and a nonce of ours), whether the user
+    /// exists or not, so neither its cost nor the path taken reveals which
+    /// users exist.
     pub fn verify(
         &mut self,
         now: Instant,
