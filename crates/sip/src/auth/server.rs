@@ -467,12 +467,21 @@ impl Authenticator {
     }
 
     /// The base HA1 to compute with and whether it belongs to a real user.
-    /// Unknown users (and users without an HA1 for this hash) get one derived
-    /// from a secret stand-in password, hashed exactly like a plain password.
+    ///
+    /// Every path hashes `user:realm:password` exactly once: with the plain
+    /// password when there is one, otherwise with a secret stand-in password
+    /// (whose result is used for unknown users and for users without an HA1
+    /// for this hash, and discarded for users with one). So the work done does
+    /// not depend on whether, or how, the user is configured.
     fn base_ha1(&self, credential: Option<&Credential>, resp: &DigestResponse) -> (String, Choice) {
         let alg = resp.algorithm;
+        let password = match credential {
+            Some(Credential::Plain(pw)) => pw.as_str(),
+            _ => self.dummy_password.as_str(),
+        };
+        let hashed = digest::ha1(alg, &resp.username, &resp.realm, password);
         let stored = match credential {
-            Some(Credential::Plain(pw)) => Some(digest::ha1(alg, &resp.username, &resp.realm, pw)),
+            Some(Credential::Plain(_)) => Some(hashed.clone()),
             Some(Credential::Ha1 { md5, sha256 }) => {
                 let h = if alg.is_sha256() { sha256 } else { md5 };
                 h.as_deref()
@@ -483,10 +492,7 @@ impl Authenticator {
         };
         match stored {
             Some(h) => (h, Choice::from(1)),
-            None => (
-                digest::ha1(alg, &resp.username, &resp.realm, &self.dummy_password),
-                Choice::from(0),
-            ),
+            None => (hashed, Choice::from(0)),
         }
     }
 
