@@ -1,0 +1,279 @@
+//! Self-tests of the harness without the server: sipp scenarios against sipp stand-ins, and a direct
+//! baresip-to-baresip call whose recordings are checked by cross-correlation.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use switchboard_e2e::digest::{credential_param, verify_md5_credentials};
+use switchboard_e2e::{
+    Account, AnswerMode, Baresip, BaresipOptions, Capture, Sipp, SippRun, Transport, count_to_port,
+    party_signal, read_wav, similarity,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Runs `server` in the background and `client` against it; returns (server run, client run).
+fn run_pair(server: Sipp, client: Sipp) -> (SippRun, SippRun) {
+    let address = server.sip_addr();
+    let background = server.spawn().expect("start sipp stand-in");
+    let client = client.remote(address).run().expect("run sipp client");
+    let server = background.wait().expect("wait for sipp stand-in");
+    (server, client)
+}
+
+fn registrar(transport: Transport) -> Sipp {
+    Sipp::new("standin_registrar")
+        .unwrap()
+        .transport(transport)
+        .key("user", "201")
+        .key("password", "secret201")
+        .timeout(TIMEOUT)
+}
+
+fn register(scenario: &str, transport: Transport, password: &str) -> Sipp {
+    Sipp::new(scenario)
+        .unwrap()
+        .transport(transport)
+        .key("user", "201")
+        .key("expires", "300")
+        .auth("201", password)
+        .timeout(TIMEOUT)
+}
+
+#[test]
+fn register_scenarios_pass_and_fail_against_a_digest_registrar() {
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let (server, client) = run_pair(
+            registrar(transport),
+            register("register", transport, "secret201"),
+        );
+        client.expect_success().unwrap();
+        server.expect_success().unwrap();
+
+        let (server, client) = run_pair(
+            registrar(transport),
+            register("register_rejected", transport, "wrong"),
+        );
+        client.expect_success().unwrap();
+        server.expect_success().unwrap();
+
+        // The scenario can fail: the plain one must not accept a second 401.
+        let (_, client) = run_pair(
+            registrar(transport),
+            register("register", transport, "wrong"),
+        );
+        assert!(
+            !client.succeeded(),
+            "register.xml accepted a rejected password: {}",
+            client.describe()
+        );
+    }
+}
+
+fn proxy_standin(scenario: &str) -> Sipp {
+    Sipp::new(scenario).unwrap().timeout(TIMEOUT)
+}
+
+fn caller(scenario: &str) -> Sipp {
+    Sipp::new(scenario)
+        .unwrap()
+        .key("caller", "201")
+        .auth("201", "secret201")
+        .service("202")
+        .timeout(TIMEOUT)
+}
+
+#[test]
+fn uac_call_answers_407_with_proxy_authorization_and_its_rtp_is_echoed() {
+    let server = proxy_standin("standin_proxy_answer").rtp_echo();
+    let client = caller("uac_call");
+    let (server_media, client_media) = (server.media_port(), client.media_port());
+    let capture = Capture::start(
+        &format!("udp port {server_media} or udp port {client_media}"),
+        Duration::from_secs(40),
+    )
+    .unwrap();
+    let (server, client) = run_pair(server, client);
+    let datagrams = capture.stop().unwrap();
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+    assert_proxy_authorization_valid(&client);
+    let sent = count_to_port(&datagrams, server_media, 100);
+    let echoed = count_to_port(&datagrams, client_media, 100);
+    println!("RTP to the answering side: {sent}, echoed back to the caller: {echoed}");
+    assert!(
+        sent >= 230,
+        "expected the 236 packets of g711a.pcap to reach the callee, counted {sent}"
+    );
+    assert!(
+        echoed >= 230,
+        "expected the callee's echo of 236 packets, counted {echoed}"
+    );
+}
+
+/// Checks the Proxy-Authorization that the caller sent: valid MD5 digest, uri equal to the Request-URI.
+fn assert_proxy_authorization_valid(client: &SippRun) {
+    let sent = client
+        .messages
+        .split("-----------------------------------------------")
+        .find(|m| m.contains("message sent") && m.contains("Proxy-Authorization:"))
+        .unwrap_or_else(|| panic!("caller sent no Proxy-Authorization: {}", client.describe()));
+    let request_uri = sent
+        .lines()
+        .find_map(|l| l.strip_prefix("INVITE "))
+        .and_then(|l| l.split(' ').next())
+        .expect("request line");
+    let credentials = sent
+        .lines()
+        .find_map(|l| l.strip_prefix("Proxy-Authorization:"))
+        .expect("header")
+        .trim();
+    verify_md5_credentials(credentials, "INVITE", "secret201").unwrap();
+    assert_eq!(
+        credential_param(credentials, "uri").as_deref(),
+        Some(request_uri),
+        "digest uri != Request-URI"
+    );
+}
+
+#[test]
+fn uac_failure_and_cancel_scenarios_match_their_responses() {
+    let (server, client) = run_pair(proxy_standin("standin_proxy_busy"), caller("uac_call_busy"));
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+    assert_proxy_authorization_valid(&client);
+
+    // The failure scenarios differ only in the expected code; one must fail on another code.
+    let (_, client) = run_pair(
+        proxy_standin("standin_proxy_busy"),
+        caller("uac_call_not_found").timeout(Duration::from_secs(8)),
+    );
+    assert!(
+        !client.succeeded(),
+        "uac_call_not_found accepted 486: {}",
+        client.describe()
+    );
+
+    let (server, client) = run_pair(proxy_standin("standin_proxy_ring"), caller("uac_cancel"));
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+}
+
+#[test]
+fn uas_scenarios_answer_reject_and_accept_cancel() {
+    let callee = Sipp::new("uas_answer").unwrap().rtp_echo().timeout(TIMEOUT);
+    let callee_media = callee.media_port();
+    let capture =
+        Capture::start(&format!("udp port {callee_media}"), Duration::from_secs(40)).unwrap();
+    let (server, client) = run_pair(
+        callee,
+        Sipp::new("standin_caller")
+            .unwrap()
+            .service("202")
+            .timeout(TIMEOUT),
+    );
+    let datagrams = capture.stop().unwrap();
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+    let received = count_to_port(&datagrams, callee_media, 100);
+    let echoed = datagrams
+        .iter()
+        .filter(|d| d.src_port == callee_media && d.payload_len >= 100)
+        .count();
+    assert!(
+        received >= 230 && echoed >= 230,
+        "expected ~236 RTP packets each way, got {received} in, {echoed} echoed"
+    );
+
+    let (server, client) = run_pair(
+        Sipp::new("uas_busy").unwrap().timeout(TIMEOUT),
+        Sipp::new("standin_caller_rejected")
+            .unwrap()
+            .service("202")
+            .timeout(TIMEOUT),
+    );
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+
+    let (server, client) = run_pair(
+        Sipp::new("uas_ring_noanswer").unwrap().timeout(TIMEOUT),
+        Sipp::new("standin_caller_cancel")
+            .unwrap()
+            .service("202")
+            .timeout(TIMEOUT),
+    );
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+}
+
+#[test]
+fn direct_baresip_call_each_recording_contains_the_other_party() {
+    let alice_signal = party_signal(101, 4.0);
+    let bob_signal = party_signal(202, 6.0);
+    let alice = Baresip::start(BaresipOptions {
+        name: "alice".into(),
+        account: Account::local("alice", AnswerMode::Auto),
+        source: alice_signal.clone(),
+        safety_timeout: Duration::from_secs(60),
+    })
+    .unwrap();
+    let bob = Baresip::start(BaresipOptions {
+        name: "bob".into(),
+        account: Account::local("bob", AnswerMode::Auto),
+        source: bob_signal.clone(),
+        safety_timeout: Duration::from_secs(60),
+    })
+    .unwrap();
+    alice.dial(&bob.direct_uri("bob")).unwrap();
+    alice
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .unwrap();
+    bob.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .unwrap();
+    // Alice's 4 s source ends first and baresip then hangs up.
+    alice
+        .wait_event("CALL_CLOSED", Duration::from_secs(15))
+        .unwrap();
+    bob.wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .unwrap();
+
+    let alice_heard = read_wav(&alice.recordings().unwrap().heard).unwrap();
+    let bob_heard = read_wav(&bob.recordings().unwrap().heard).unwrap();
+    let bob_in_alice = similarity(&bob_signal, &alice_heard, 0.5);
+    let alice_in_bob = similarity(&alice_signal, &bob_heard, 0.5);
+    let alice_in_alice = similarity(&alice_signal, &alice_heard, 0.5);
+    println!("bob's signal in alice's recording: {bob_in_alice}");
+    println!("alice's signal in bob's recording: {alice_in_bob}");
+    println!("alice's own signal in alice's recording (control): {alice_in_alice}");
+    assert!(
+        bob_in_alice.matched >= 4,
+        "alice did not hear bob: {bob_in_alice}"
+    );
+    assert!(
+        alice_in_bob.matched >= 4,
+        "bob did not hear alice: {alice_in_bob}"
+    );
+    assert_eq!(
+        alice_in_alice.matched, 0,
+        "control matched: {alice_in_alice}"
+    );
+}
+
+#[test]
+fn sipp_reports_a_missing_peer_as_failure() {
+    // Nobody listens on this port: the REGISTER times out, so a scenario never succeeds vacuously.
+    let nobody = local(switchboard_e2e::free_port().unwrap());
+    let run = register("register", Transport::Udp, "secret201")
+        .timeout(Duration::from_secs(3))
+        .remote(nobody)
+        .run()
+        .unwrap();
+    assert!(
+        !run.succeeded(),
+        "sipp succeeded without a peer: {}",
+        run.describe()
+    );
+}
