@@ -3,7 +3,7 @@
 //! Content-Length. CRLF keep-alives (RFC 5626 §3.5.1) are recognised:
 //! a double CRLF ping is reported so the driver can answer with a single CRLF.
 
-use crate::message::{ParseError, parse_head_len};
+use crate::message::{ParseError, ParseErrorKind, message_len};
 
 /// What the framer found in the buffered bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub enum Frame {
 }
 
 /// Accumulates stream bytes and yields complete frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StreamFramer {
     buf: Vec<u8>,
     max_message: usize,
@@ -24,6 +24,13 @@ pub struct StreamFramer {
 /// The largest message a stream may carry before the connection is closed.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024;
 
+impl Default for StreamFramer {
+    /// The same as [`StreamFramer::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl StreamFramer {
     /// A framer that refuses messages larger than [`DEFAULT_MAX_MESSAGE`].
     pub fn new() -> Self {
@@ -31,6 +38,19 @@ impl StreamFramer {
             buf: Vec::new(),
             max_message: DEFAULT_MAX_MESSAGE,
         }
+    }
+
+    /// A framer that refuses messages larger than `max_message` bytes.
+    pub fn with_max_message(max_message: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            max_message,
+        }
+    }
+
+    /// Number of bytes received but not yet returned in a frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
     }
 
     /// Adds received bytes.
@@ -58,21 +78,29 @@ impl StreamFramer {
             }
             return Ok(None);
         }
-        match parse_head_len(&self.buf)? {
-            Some(total) => {
+        match message_len(&self.buf)? {
+            Some(total) if total.saturating_sub(crlf) > self.max_message => {
+                Err(self.too_large(total - crlf))
+            }
+            Some(total) if self.buf.len() >= total => {
                 let frame: Vec<u8> = self.buf.drain(..total).collect();
                 Ok(Some(Frame::Message(frame[crlf..].to_vec())))
             }
-            None if self.buf.len() > self.max_message => Err(ParseError {
-                kind: crate::message::ParseErrorKind::Unanswerable,
-                detail: format!(
-                    "expected a message of at most {} bytes, found {} bytes without its end",
-                    self.max_message,
-                    self.buf.len()
-                ),
-                head: None,
-            }),
-            None => Ok(None),
+            None if self.buf.len().saturating_sub(crlf) > self.max_message => {
+                Err(self.too_large(self.buf.len() - crlf))
+            }
+            Some(_) | None => Ok(None),
+        }
+    }
+
+    fn too_large(&self, found: usize) -> ParseError {
+        ParseError {
+            kind: ParseErrorKind::Unanswerable,
+            detail: format!(
+                "expected a message of at most {} bytes, found one of {found} bytes",
+                self.max_message
+            ),
+            head: None,
         }
     }
 }
@@ -99,6 +127,23 @@ mod tests {
         assert_eq!(f.next_frame().unwrap(), Some(Frame::Ping));
         assert_eq!(f.next_frame().unwrap(), Some(Frame::Message(MSG.to_vec())));
         assert_eq!(f.next_frame().unwrap(), None);
+    }
+
+    #[test]
+    fn oversized_messages_are_refused_early() {
+        let mut f = StreamFramer::with_max_message(100);
+        f.push(b"OPTIONS sip:x SIP/2.0\r\nContent-Length: 5000\r\n\r\n");
+        let e = f.next_frame().unwrap_err();
+        assert!(e.detail.contains("at most 100"), "{}", e.detail);
+        let mut f = StreamFramer::with_max_message(10);
+        f.push(b"OPTIONS sip:x SIP/2.0\r\nVia: still going");
+        assert!(f.next_frame().is_err());
+        let mut f = StreamFramer::default();
+        f.push(b"OPTIONS sip:x SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab");
+        assert!(
+            f.next_frame().is_err(),
+            "conflicting lengths cannot be framed"
+        );
     }
 
     #[test]
