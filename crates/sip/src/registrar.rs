@@ -16,11 +16,19 @@
 //! connection) the REGISTER arrived from, so requests for the AOR can be sent
 //! there rather than to a private address written in the Contact.
 
+mod binding;
+mod date;
+mod uri_match;
+
+pub use binding::{Binding, BindingChange, BindingSource, BindingTransport};
+pub use uri_match::uri_equivalent;
+
 use crate::auth::Authenticated;
-use crate::message::{Host, Method, NameAddr, Request, Response, Scheme, Uri, percent_decode};
+use crate::message::{Method, NameAddr, Request, Response};
+use binding::parse_q;
+use date::http_date;
 use std::fmt;
-use std::net::SocketAddr;
-use std::str::FromStr;
+use uri_match::parse_or_text;
 
 /// Limits on registration lifetimes and counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,134 +52,6 @@ impl Default for RegistrarPolicy {
             max_bindings_per_aor: 16,
         }
     }
-}
-
-/// The transport a REGISTER arrived over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BindingTransport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// TLS over TCP.
-    Tls,
-    /// WebSocket (RFC 7118).
-    Ws,
-    /// Secure WebSocket.
-    Wss,
-}
-
-impl BindingTransport {
-    /// The lower-case name, as stored in a database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BindingTransport::Udp => "udp",
-            BindingTransport::Tcp => "tcp",
-            BindingTransport::Tls => "tls",
-            BindingTransport::Ws => "ws",
-            BindingTransport::Wss => "wss",
-        }
-    }
-}
-
-impl FromStr for BindingTransport {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            BindingTransport::Udp,
-            BindingTransport::Tcp,
-            BindingTransport::Tls,
-            BindingTransport::Ws,
-            BindingTransport::Wss,
-        ]
-        .into_iter()
-        .find(|t| t.as_str().eq_ignore_ascii_case(s))
-        .ok_or_else(|| format!("expected udp, tcp, tls, ws or wss, found `{s}`"))
-    }
-}
-
-impl fmt::Display for BindingTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a REGISTER came from, as plain data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BindingSource {
-    /// The transport.
-    pub transport: BindingTransport,
-    /// The source address and port of the packet or connection.
-    pub addr: SocketAddr,
-    /// The server's id of the connection for connection-oriented transports.
-    pub connection: Option<u64>,
-}
-
-/// One registered contact of an address-of-record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    /// The address-of-record, e.g. `sip:201@pbx.example`.
-    pub aor: String,
-    /// The contact URI as text (URI parameters kept, header parameters not).
-    pub contact: String,
-    /// Where the REGISTER came from.
-    pub source: BindingSource,
-    /// The Call-ID of the REGISTER that made or last refreshed the binding.
-    pub call_id: String,
-    /// Its CSeq number.
-    pub cseq: u32,
-    /// When the binding expires, in Unix milliseconds.
-    pub expires_at_ms: i64,
-    /// The `q` preference times 1000 (0 to 1000), if given.
-    pub q: Option<u16>,
-    /// The User-Agent header of the REGISTER.
-    pub user_agent: Option<String>,
-    /// The `+sip.instance` value (RFC 5626), unquoted, e.g. `<urn:uuid:…>`.
-    pub instance: Option<String>,
-}
-
-impl Binding {
-    /// Whether the binding is still in force at `now_ms`.
-    pub fn is_live(&self, now_ms: i64) -> bool {
-        self.expires_at_ms > now_ms
-    }
-
-    /// Seconds left at `now_ms`, rounded up (0 once expired).
-    pub fn remaining_secs(&self, now_ms: i64) -> u64 {
-        let ms = self.expires_at_ms.saturating_sub(now_ms).max(0);
-        u64::try_from(ms).unwrap_or(0).div_ceil(1000)
-    }
-
-    /// The Contact header value listing this binding in a 200 response.
-    pub fn contact_header(&self, now_ms: i64) -> String {
-        let mut out = format!("<{}>;expires={}", self.contact, self.remaining_secs(now_ms));
-        if let Some(q) = self.q {
-            out.push_str(&format!(";q={}", format_q(q)));
-        }
-        if let Some(i) = &self.instance {
-            out.push_str(&format!(";+sip.instance=\"{i}\""));
-        }
-        out
-    }
-}
-
-/// A change to apply to the binding store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BindingChange {
-    /// Insert or replace the binding with this AOR and contact text.
-    Upsert(Binding),
-    /// Delete the binding with this AOR and contact text.
-    Remove {
-        /// The address-of-record.
-        aor: String,
-        /// The contact text as stored.
-        contact: String,
-    },
-    /// Delete every binding of the AOR.
-    RemoveAll {
-        /// The address-of-record.
-        aor: String,
-    },
 }
 
 /// Why a REGISTER was refused.
@@ -314,6 +194,28 @@ pub struct RegistrarOutcome {
 /// `existing` may hold bindings of any AOR and expired ones; only the live
 /// bindings of `aor` count. The 200 response lists every binding of the AOR
 /// in force afterwards, each with its remaining `expires`.
+///
+/// ```
+/// # use sip::auth::{AuthConfig, Authenticator, Credential, CredentialsHeader, respond_to_challenge};
+/// # use sip::message::{Message, Request};
+/// use sip::registrar::{register, BindingChange, BindingSource, BindingTransport, RegistrarPolicy};
+/// # let now = std::time::Instant::now();
+/// # let mut auth = Authenticator::new(AuthConfig::new("pbx", b"k".to_vec()), now);
+/// # let challenge = auth.challenge(now, false).remove(0);
+/// # let answer = respond_to_challenge(&challenge, "REGISTER", "sip:pbx", "201", "pw", "c", 1).unwrap();
+/// let text = format!("REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK1\r\n\
+///     From: <sip:201@pbx>;tag=1\r\nTo: <sip:201@pbx>\r\nCall-ID: r1\r\nCSeq: 2 REGISTER\r\n\
+///     Contact: <sip:201@10.0.0.5>;expires=600\r\nAuthorization: {answer}\r\n\r\n");
+/// let Ok(Message::Request(req)) = Message::parse(text.as_bytes()) else { unreachable!() };
+/// let proof = auth
+///     .verify_request(now, &req, CredentialsHeader::Authorization, |_| Some(Credential::Plain("pw".into())))
+///     .unwrap();
+/// let source = BindingSource { transport: BindingTransport::Udp, addr: "203.0.113.7:40001".parse().unwrap(), connection: None };
+/// let out = register(&req, "sip:201@pbx", &proof, source, &[], 1_700_000_000_000, &RegistrarPolicy::default());
+/// assert_eq!(out.response.status, 200);
+/// assert_eq!(out.response.headers.get("Contact"), Some("<sip:201@10.0.0.5>;expires=600"));
+/// assert!(matches!(&out.changes[..], [BindingChange::Upsert(b)] if b.source == source));
+/// ```
 pub fn register(
     req: &Request,
     aor: &str,
@@ -564,163 +466,9 @@ fn parse_delta_seconds(text: &str) -> Option<u64> {
     )
 }
 
-/// A qvalue (`0`, `0.5`, `1.000`) as thousandths.
-fn parse_q(text: &str) -> Option<u16> {
-    let t = text.trim();
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut thousandths: u16 = 0;
-    for (i, b) in frac.bytes().enumerate() {
-        thousandths += u16::from(b - b'0') * [100, 10, 1][i];
-    }
-    match int {
-        "0" => Some(thousandths),
-        "1" if thousandths == 0 => Some(1000),
-        _ => None,
-    }
-}
-
-fn format_q(q: u16) -> String {
-    if q >= 1000 {
-        "1".into()
-    } else if q == 0 {
-        "0".into()
-    } else {
-        let s = format!("0.{q:03}");
-        s.trim_end_matches('0').to_string()
-    }
-}
-
-/// Parses stored contact text; text that no longer parses compares as an opaque URI.
-fn parse_or_text(text: &str) -> Uri {
-    Uri::parse(text).unwrap_or(Uri {
-        scheme: Scheme::Other(String::new()),
-        user: Some(text.to_string()),
-        password: None,
-        host: Host::None,
-        port: None,
-        params: crate::message::Params::new(),
-        headers: None,
-    })
-}
-
-/// URI equivalence per RFC 3261 §19.1.4: same scheme; user and password
-/// equal (case-sensitive, after %-decoding); host equal ignoring case (a
-/// name never equals an address); port equal, with an absent port not equal
-/// to an explicit one; a URI parameter present in both must match ignoring
-/// case; `transport`, `user`, `ttl`, `method` and `maddr` must be present in
-/// both or neither; other parameters present in only one are ignored; URI
-/// headers must be equal as text. Non-SIP URIs compare as text.
-pub fn uri_equivalent(a: &Uri, b: &Uri) -> bool {
-    if a.scheme != b.scheme {
-        return false;
-    }
-    if !a.is_sip() {
-        return a.to_string() == b.to_string();
-    }
-    let decoded = |s: &Option<String>| s.as_deref().map(percent_decode);
-    if decoded(&a.user) != decoded(&b.user) || decoded(&a.password) != decoded(&b.password) {
-        return false;
-    }
-    let hosts_equal = match (&a.host, &b.host) {
-        (Host::Domain(x), Host::Domain(y)) => x.eq_ignore_ascii_case(y),
-        (x, y) => x == y,
-    };
-    if !hosts_equal || a.port != b.port {
-        return false;
-    }
-    for (name, value) in a.params.iter() {
-        match b.params.get(name) {
-            Some(other) => {
-                let same = match (value, other) {
-                    (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-                    (None, None) => true,
-                    _ => false,
-                };
-                if !same {
-                    return false;
-                }
-            }
-            None if is_must_match_param(name) => return false,
-            None => {}
-        }
-    }
-    if b.params
-        .iter()
-        .any(|(name, _)| is_must_match_param(name) && !a.params.contains(name))
-    {
-        return false;
-    }
-    a.headers == b.headers
-}
-
-fn is_must_match_param(name: &str) -> bool {
-    ["transport", "user", "ttl", "method", "maddr"]
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(name))
-}
-
-/// An RFC 1123 date (`Sat, 13 Nov 2010 23:29:00 GMT`) for Unix milliseconds.
-fn http_date(now_ms: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = now_ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
-    let month_name = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
-    format!(
-        "{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(
-            http_date(1_289_690_940_000),
-            "Sat, 13 Nov 2010 23:29:00 GMT"
-        );
-        assert_eq!(http_date(951_782_400_999), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(http_date(-1000), "Wed, 31 Dec 1969 23:59:59 GMT");
-    }
-
-    #[test]
-    fn qvalues() {
-        assert_eq!(parse_q("0"), Some(0));
-        assert_eq!(parse_q("0.5"), Some(500));
-        assert_eq!(parse_q("0.125"), Some(125));
-        assert_eq!(parse_q("1"), Some(1000));
-        assert_eq!(parse_q("1.000"), Some(1000));
-        for bad in ["1.5", "2", "0.1234", "", "-0", "0.a", ".5"] {
-            assert_eq!(parse_q(bad), None, "{bad}");
-        }
-        assert_eq!(format_q(500), "0.5");
-        assert_eq!(format_q(125), "0.125");
-        assert_eq!(format_q(1000), "1");
-        assert_eq!(format_q(0), "0");
-    }
 
     #[test]
     fn delta_seconds() {
