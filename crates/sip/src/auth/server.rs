@@ -25,7 +25,12 @@ use subtle::{Choice, ConstantTimeEq};
 pub struct AuthConfig {
     /// The realm (protection space) named in challenges.
     pub realm: String,
-    /// The HMAC key for nonces. The server should pass fresh random bytes per process.
+    /// The HMAC key for nonces and the opaque. Pass fresh random bytes (at
+    /// least 32) at every process start: nonce timestamps and serials count
+    /// from this authenticator's creation, so a secret reused across a
+    /// restart would let a request captured before the restart be replayed
+    /// once after it. With a fresh secret, old nonces are simply unknown and
+    /// clients are challenged again.
     pub secret: Vec<u8>,
     /// How long a nonce stays usable.
     pub nonce_ttl: Duration,
