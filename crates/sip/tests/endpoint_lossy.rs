@@ -490,7 +490,7 @@ fn lost_failure_response_is_resent_for_the_retransmitted_invite() {
     assert_eq!(at(&net, "A>B INVITE"), vec![0, 500]);
     assert_eq!(at(&net, "B>A 486 INVITE"), vec![505, 505]);
     assert!(net.uas.stats().retransmissions_absorbed >= 1);
-    assert!(at(&net, "A>B ACK").len() >= 1);
+    assert!(!at(&net, "A>B ACK").is_empty());
     assert!(callee.invite.is_some());
     assert_eq!(net.uas.transaction_count(), (0, 0));
 }
