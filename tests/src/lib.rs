@@ -25,6 +25,7 @@
 //! - [`ports`]: free ports and port ranges, unique across parallel test processes.
 //! - [`process`]: child processes stopped by SIGTERM (then SIGKILL) on drop.
 //! - [`server`]: `switchboard serve` with its own data directory, dialplan and log.
+//! - [`pbx`]: registering extensions, answering as one, calling one (sipp presets).
 //! - [`sipp`]: sipp scenarios from `tests/sipp/`, foreground or background.
 //! - [`baresip`] and [`ctrl`]: headless softphones controlled through `ctrl_tcp`.
 //! - [`audio`] and [`correlate`]: test signals, WAV files, and "does this recording contain that".
@@ -44,6 +45,7 @@ pub mod correlate;
 pub mod ctrl;
 pub mod digest;
 pub mod error;
+pub mod pbx;
 pub mod ports;
 pub mod process;
 pub mod server;

@@ -33,6 +33,35 @@ pub enum Dialplan {
     Yaml(String),
 }
 
+impl Dialplan {
+    /// The demo dialplan with textual replacements, written to a temporary file by [`Server::start`].
+    ///
+    /// Each `(from, to)` pair must occur in `dialplan/default.yaml`; otherwise this fails, so a test
+    /// notices when the demo file changes shape. The relative prompt directory is made absolute, so
+    /// the copy works from another directory.
+    pub fn demo_with(replacements: &[(&str, &str)]) -> Result<Self> {
+        let path = repo_root().join("dialplan/default.yaml");
+        let mut text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        for (from, to) in replacements {
+            if !text.contains(from) {
+                return Err(Error::new(format!(
+                    "expected `{from}` in {} to replace it",
+                    path.display()
+                )));
+            }
+            text = text.replacen(from, to, 1);
+        }
+        let prompts = repo_root().join("prompts");
+        text = text.replacen(
+            "directory: ../prompts",
+            &format!("directory: {}", prompts.display()),
+            1,
+        );
+        Ok(Self::Yaml(text))
+    }
+}
+
 /// How to start a server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -118,7 +147,7 @@ impl Server {
         let database_url = options
             .database_url
             .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("switchboard.db").display()));
+            .unwrap_or_else(|| format!("sqlite:{}", dir.path().join("switchboard.db").display()));
         let mut args: Vec<OsString> = vec![
             "serve".into(),
             "--dialplan".into(),

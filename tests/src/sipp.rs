@@ -221,6 +221,7 @@ impl Sipp {
             dir,
             name,
             sip_port: self.local_port,
+            media_port: self.media_port,
             transport: self.transport,
             timeout: self.timeout,
             started: Instant::now(),
@@ -237,6 +238,7 @@ pub struct RunningSipp {
     dir: TempDir,
     name: String,
     sip_port: u16,
+    media_port: u16,
     transport: Transport,
     timeout: Duration,
     started: Instant,
@@ -266,6 +268,11 @@ impl RunningSipp {
     /// The SIP port this sipp is bound to.
     pub fn sip_port(&self) -> u16 {
         self.sip_port
+    }
+
+    /// The RTP port this sipp uses (`-mp`).
+    pub fn media_port(&self) -> u16 {
+        self.media_port
     }
 
     /// Waits until sipp's SIP port is in use (sipp has started listening), or sipp has exited.

@@ -1,0 +1,143 @@
+//! Calls between sipp phones registered as extensions, through the PBX: answered with RTP relayed
+//! both ways, busy, no answer, unregistered, unknown number and caller cancel.
+// The ring-timeout test measures wall-clock time.
+#![allow(clippy::disallowed_methods)]
+
+use std::time::Duration;
+use switchboard_e2e::pbx::{answer_as, caller};
+use switchboard_e2e::{Capture, Dialplan, Server, ServerOptions, Transport, count_to_port};
+
+/// Packets in /usr/share/sip-tester/g711a.pcap.
+const PCAP_PACKETS: usize = 236;
+/// Allow a few packets lost at the start (before the PBX latched) or end of the stream.
+const MIN_RELAYED: usize = PCAP_PACKETS - 20;
+
+fn demo_server() -> Server {
+    Server::start(ServerOptions::new()).unwrap()
+}
+
+fn answered_call(caller_transport: Transport) {
+    let server = demo_server();
+    let callee = answer_as(&server, "202", "uas_answer", Transport::Udp, true).unwrap();
+    let uac = caller(&server, "201", "uac_call", "202", caller_transport).unwrap();
+    let (caller_media, callee_media) = (uac.media_port(), callee.media_port());
+    let capture = Capture::start(
+        &format!("udp port {caller_media} or udp port {callee_media}"),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let caller_run = uac.run().unwrap();
+    let callee_run = callee.wait().unwrap();
+    let datagrams = capture.stop().unwrap();
+    caller_run.expect_success().unwrap();
+    callee_run.expect_success().unwrap();
+    let to_callee = count_to_port(&datagrams, callee_media, 100);
+    let back_to_caller = count_to_port(&datagrams, caller_media, 100);
+    println!(
+        "RTP relayed to the callee: {to_callee}; echo relayed back to the caller: {back_to_caller}"
+    );
+    assert!(
+        to_callee >= MIN_RELAYED,
+        "expected the PBX to relay at least {MIN_RELAYED} of {PCAP_PACKETS} RTP packets to the callee, counted {to_callee}"
+    );
+    assert!(
+        back_to_caller >= MIN_RELAYED,
+        "expected the callee's echo (at least {MIN_RELAYED} packets) relayed back to the caller, counted {back_to_caller}"
+    );
+}
+
+#[test]
+fn answered_call_relays_rtp_both_ways() {
+    answered_call(Transport::Udp);
+}
+
+#[test]
+fn answered_call_from_a_tcp_caller_relays_rtp_both_ways() {
+    answered_call(Transport::Tcp);
+}
+
+#[test]
+fn busy_callee_gives_486_to_the_caller() {
+    let server = demo_server();
+    let callee = answer_as(&server, "202", "uas_busy", Transport::Udp, false).unwrap();
+    let caller_run = caller(&server, "201", "uac_call_busy", "202", Transport::Udp)
+        .unwrap()
+        .run()
+        .unwrap();
+    let callee_run = callee.wait().unwrap();
+    caller_run.expect_success().unwrap();
+    callee_run.expect_success().unwrap();
+}
+
+#[test]
+fn unanswered_call_is_cancelled_after_the_ring_timeout_with_480() {
+    let dialplan = Dialplan::demo_with(&[("ring_timeout: 30s", "ring_timeout: 3s")]).unwrap();
+    let server = Server::start(ServerOptions {
+        dialplan,
+        ..ServerOptions::new()
+    })
+    .unwrap();
+    let callee = answer_as(&server, "202", "uas_ring_noanswer", Transport::Udp, false).unwrap();
+    let started = std::time::Instant::now();
+    let caller_run = caller(
+        &server,
+        "201",
+        "uac_call_unavailable",
+        "202",
+        Transport::Udp,
+    )
+    .unwrap()
+    .run()
+    .unwrap();
+    let elapsed = started.elapsed();
+    let callee_run = callee.wait().unwrap();
+    caller_run.expect_success().unwrap();
+    callee_run.expect_success().unwrap();
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(15),
+        "expected 480 after the 3 s ring timeout, got it after {elapsed:?}"
+    );
+}
+
+#[test]
+fn call_to_an_unregistered_extension_gives_480() {
+    let server = demo_server();
+    // 203 exists in the demo dialplan but nothing registered for it.
+    caller(
+        &server,
+        "201",
+        "uac_call_unavailable",
+        "203",
+        Transport::Udp,
+    )
+    .unwrap()
+    .run()
+    .unwrap()
+    .expect_success()
+    .unwrap();
+}
+
+#[test]
+fn call_to_an_unknown_number_gives_404() {
+    let server = demo_server();
+    caller(&server, "201", "uac_call_not_found", "299", Transport::Udp)
+        .unwrap()
+        .run()
+        .unwrap()
+        .expect_success()
+        .unwrap();
+}
+
+#[test]
+fn caller_cancel_gives_487_and_stops_the_callee_ringing() {
+    let server = demo_server();
+    let callee = answer_as(&server, "202", "uas_ring_noanswer", Transport::Udp, false).unwrap();
+    let caller_run = caller(&server, "201", "uac_cancel", "202", Transport::Udp)
+        .unwrap()
+        .run()
+        .unwrap();
+    let callee_run = callee.wait().unwrap();
+    caller_run.expect_success().unwrap();
+    // The callee saw CANCEL, answered 487 and got the ACK: its ringing stopped.
+    callee_run.expect_success().unwrap();
+}

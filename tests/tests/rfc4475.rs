@@ -1,0 +1,148 @@
+//! The RFC 4475 torture messages (fixtures of the `sip` crate) sent to the running server over UDP.
+//!
+//! Each message gets an extra topmost Via naming the test's socket, exactly as a proxy forwarding it
+//! would add one, so responses come back to the test whatever the message's own Via says; the rest
+//! of the message is byte for byte the RFC's. Expectations:
+//! - §3.1.1 valid requests get a final response, and not 400; valid responses get no answer;
+//! - §3.1.2 invalid messages get no answer or the rejection the RFC names (400; 505 for badvers;
+//!   400 or 501 for mismatch02; baddate may also be processed normally);
+//! - §3.2–3.4 messages get no 5xx;
+//! - afterwards the server still answers OPTIONS.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use switchboard_e2e::{Server, ServerOptions, SipResponse, UdpProbe, options_udp, repo_root};
+
+fn fixtures(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let path: PathBuf = repo_root()
+        .join("crates/sip/tests/fixtures/rfc4475")
+        .join(dir);
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("expected RFC 4475 fixtures in {}: {e}", path.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", path.display());
+    files
+}
+
+/// Inserts `via` after the start line, keeping the message's own line ending style.
+fn with_top_via(message: &[u8], via: &str) -> Vec<u8> {
+    let Some(newline) = message.iter().position(|&b| b == b'\n') else {
+        return message.to_vec();
+    };
+    let crlf = newline > 0 && message[newline - 1] == b'\r';
+    let mut out = message[..=newline].to_vec();
+    out.extend_from_slice(via.as_bytes());
+    out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+    out.extend_from_slice(&message[newline + 1..]);
+    out
+}
+
+fn is_response(message: &[u8]) -> bool {
+    message.starts_with(b"SIP/")
+}
+
+/// Sends one fixture and returns every response (provisional and final) arriving within `window`.
+fn exchange(server: &Server, name: &str, message: &[u8], window: Duration) -> Vec<SipResponse> {
+    let probe = UdpProbe::bind().unwrap();
+    let local = probe.local_addr().unwrap();
+    let bytes = if is_response(message) {
+        message.to_vec()
+    } else {
+        with_top_via(
+            message,
+            &format!("Via: SIP/2.0/UDP {local};branch=z9hG4bK-rfc4475-{name};rport"),
+        )
+    };
+    probe.send(&bytes, server.sip_addr()).unwrap();
+    probe.collect(window).unwrap()
+}
+
+fn finals(responses: &[SipResponse]) -> Vec<u16> {
+    responses
+        .iter()
+        .map(|r| r.status)
+        .filter(|s| *s >= 200)
+        .collect()
+}
+
+#[test]
+fn rfc4475_messages_get_the_right_answers_and_the_server_survives() {
+    let server = Server::start(ServerOptions::new()).unwrap();
+    let window = Duration::from_millis(1500);
+    let mut failures = Vec::new();
+
+    for (name, message) in fixtures("valid") {
+        let codes = finals(&exchange(&server, &name, &message, window));
+        let ok = if is_response(&message) {
+            codes.is_empty()
+        } else {
+            !codes.is_empty() && !codes.contains(&400)
+        };
+        println!("valid/{name}: final responses {codes:?}");
+        if !ok {
+            failures.push(format!(
+                "valid/{name}: expected {}, got {codes:?}",
+                if is_response(&message) {
+                    "no answer to a response"
+                } else {
+                    "a final response other than 400"
+                }
+            ));
+        }
+    }
+
+    for (name, message) in fixtures("invalid") {
+        let codes = finals(&exchange(&server, &name, &message, window));
+        let allowed: &[u16] = match name.as_str() {
+            "badvers" => &[505],
+            "mismatch02" => &[400, 501],
+            _ => &[400],
+        };
+        // baddate: RFC 4475 §3.1.2.12 lets an element process the request normally.
+        let ok = name == "baddate" || codes.iter().all(|c| allowed.contains(c));
+        println!("invalid/{name}: final responses {codes:?}");
+        if !ok {
+            failures.push(format!(
+                "invalid/{name}: expected no answer or one of {allowed:?}, got {codes:?}"
+            ));
+        }
+    }
+
+    for (name, message) in fixtures("semantic") {
+        let codes = finals(&exchange(&server, &name, &message, window));
+        println!("semantic/{name}: final responses {codes:?}");
+        if codes.iter().any(|c| *c >= 500) {
+            failures.push(format!(
+                "semantic/{name}: expected no server error, got {codes:?}"
+            ));
+        }
+    }
+
+    let alive = options_udp(server.sip_addr(), Duration::from_secs(5)).unwrap();
+    match alive {
+        Some(response) if response.status == 200 => {}
+        other => failures.push(format!(
+            "after the torture messages, expected 200 to OPTIONS, got {other:?}"
+        )),
+    }
+    assert!(
+        failures.is_empty(),
+        "RFC 4475 failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn top_via_insertion_keeps_line_endings() {
+    assert_eq!(
+        with_top_via(b"OPTIONS sip:x SIP/2.0\r\nTo: y\r\n\r\n", "Via: v"),
+        b"OPTIONS sip:x SIP/2.0\r\nVia: v\r\nTo: y\r\n\r\n".to_vec()
+    );
+    assert_eq!(with_top_via(b"A\nB\n", "V"), b"A\nV\nB\n".to_vec());
+}
