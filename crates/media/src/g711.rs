@@ -1,13 +1,19 @@
 //! G.711 µ-law (PCMU) and A-law (PCMA), written by hand.
 //!
-//! Encoding uses bit arithmetic (the segment is the position of the highest set bit);
-//! decoding uses 256-entry tables computed at compile time. Both are tested exhaustively
+//! Encoding looks up tables of 16 K (µ-law) and 8 K (A-law) entries, and decoding tables of
+//! 256 entries, all computed at compile time by bit arithmetic (the segment is the position of
+//! the highest set bit). Both are tested exhaustively
 //! against a literal transcription of the classic Sun / ITU-T G.191 reference (`g711.c`),
 //! which searches a table of segment end points.
 
-/// Encodes one 16-bit linear sample as a µ-law byte.
+/// Encodes one 16-bit linear sample as a µ-law byte (one table lookup).
 #[inline]
-pub const fn ulaw_encode(sample: i16) -> u8 {
+pub fn ulaw_encode(sample: i16) -> u8 {
+    ULAW_ENCODE[((sample >> 2) as u16 & 0x3FFF) as usize]
+}
+
+/// Encodes one sample as µ-law by bit arithmetic; builds the encoder table.
+const fn ulaw_encode_calc(sample: i16) -> u8 {
     let mut v = (sample as i32) >> 2;
     let mask: u8 = if v < 0 {
         v = -v;
@@ -34,9 +40,15 @@ pub fn ulaw_decode(code: u8) -> i16 {
     ULAW_TABLE[code as usize]
 }
 
-/// Encodes one 16-bit linear sample as an A-law byte (even bits inverted, as transmitted).
+/// Encodes one 16-bit linear sample as an A-law byte (even bits inverted, as transmitted;
+/// one table lookup).
 #[inline]
-pub const fn alaw_encode(sample: i16) -> u8 {
+pub fn alaw_encode(sample: i16) -> u8 {
+    ALAW_ENCODE[((sample >> 3) as u16 & 0x1FFF) as usize]
+}
+
+/// Encodes one sample as A-law by bit arithmetic; builds the encoder table.
+const fn alaw_encode_calc(sample: i16) -> u8 {
     let mut v = (sample as i32) >> 3;
     let mask: u8 = if v >= 0 {
         0xD5
@@ -135,11 +147,34 @@ const ALAW_TABLE: [i16; 256] = {
     t
 };
 
+/// µ-law codes indexed by the 14 significant bits of the sample (`sample >> 2`).
+static ULAW_ENCODE: [u8; 16384] = {
+    let mut t = [0u8; 16384];
+    let mut i = 0;
+    while i < 16384 {
+        // Rebuild a sample whose top 14 bits are `i` (two's complement).
+        t[i] = ulaw_encode_calc(((i as u16) << 2) as i16);
+        i += 1;
+    }
+    t
+};
+
+/// A-law codes indexed by the 13 significant bits of the sample (`sample >> 3`).
+static ALAW_ENCODE: [u8; 8192] = {
+    let mut t = [0u8; 8192];
+    let mut i = 0;
+    while i < 8192 {
+        t[i] = alaw_encode_calc(((i as u16) << 3) as i16);
+        i += 1;
+    }
+    t
+};
+
 static ULAW_TO_ALAW: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = alaw_encode(ULAW_TABLE[i]);
+        t[i] = alaw_encode_calc(ULAW_TABLE[i]);
         i += 1;
     }
     t
@@ -149,7 +184,7 @@ static ALAW_TO_ULAW: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = ulaw_encode(ALAW_TABLE[i]);
+        t[i] = ulaw_encode_calc(ALAW_TABLE[i]);
         i += 1;
     }
     t
@@ -251,6 +286,7 @@ mod tests {
     fn ulaw_encoder_matches_reference_for_all_65536_inputs() {
         for s in i16::MIN..=i16::MAX {
             assert_eq!(ulaw_encode(s), reference::linear2ulaw(s), "sample {s}");
+            assert_eq!(ulaw_encode_calc(s), reference::linear2ulaw(s), "sample {s}");
         }
     }
 
@@ -258,6 +294,7 @@ mod tests {
     fn alaw_encoder_matches_reference_for_all_65536_inputs() {
         for s in i16::MIN..=i16::MAX {
             assert_eq!(alaw_encode(s), reference::linear2alaw(s), "sample {s}");
+            assert_eq!(alaw_encode_calc(s), reference::linear2alaw(s), "sample {s}");
         }
     }
 

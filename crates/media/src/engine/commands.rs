@@ -87,7 +87,7 @@ impl MediaEngine {
                             recorder,
                             both_directions,
                         });
-                        self.refresh_jitter_buffers();
+                        self.refresh_jitter(leg);
                     }
                     Err(e) => self.emit(MediaEvent::RecordingFinished {
                         leg,
@@ -110,6 +110,7 @@ impl MediaEngine {
                 self.leave_room(leg);
                 if let Some(l) = self.legs.get_mut(&leg) {
                     l.room = Some(room);
+                    l.fading_out = false;
                 }
                 let state = if muted {
                     MemberState::Muted
@@ -117,7 +118,7 @@ impl MediaEngine {
                     MemberState::Joining
                 };
                 self.rooms.entry(room).or_default().join(leg, state);
-                self.refresh_jitter_buffers();
+                self.refresh_jitter(leg);
             }
             MediaCommand::LeaveConference(leg) => {
                 if self.leg_mut_or_reject(leg, "LeaveConference").is_some() {
@@ -198,24 +199,33 @@ impl MediaEngine {
         if let Some(l) = self.legs.get_mut(&b) {
             l.bridge = Some(a);
         }
-        self.refresh_jitter_buffers();
+        self.refresh_jitter(a);
+        self.refresh_jitter(b);
     }
 
     pub(super) fn unbridge(&mut self, a: LegId) {
         let peer = self.legs.get_mut(&a).and_then(|l| l.bridge.take());
-        if let Some(p) = peer
-            && let Some(l) = self.legs.get_mut(&p)
-            && l.bridge == Some(a)
-        {
-            l.bridge = None;
+        if let Some(p) = peer {
+            if let Some(l) = self.legs.get_mut(&p)
+                && l.bridge == Some(a)
+            {
+                l.bridge = None;
+            }
+            self.refresh_jitter(a);
+            self.refresh_jitter(p);
         }
     }
 
     fn leave_room(&mut self, leg: LegId) {
-        let room = self.legs.get_mut(&leg).and_then(|l| l.room.take());
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let room = l.room.take();
         if let Some(r) = room.and_then(|r| self.rooms.get_mut(&r)) {
-            r.leave(leg);
+            // The leg keeps its jitter buffer until its voice has faded out of the mix.
+            l.fading_out = r.leave(leg);
         }
+        self.refresh_jitter(leg);
     }
 
     fn remove_leg(&mut self, leg: LegId) {
@@ -234,7 +244,6 @@ impl MediaEngine {
             let report = super::rtcp_io::quality_report(&l);
             self.emit(MediaEvent::Quality { leg, report });
         }
-        self.refresh_jitter_buffers();
     }
 
     fn send_dtmf(&mut self, leg: LegId, digits: &str, duration_ms: u32) {
@@ -294,35 +303,35 @@ impl MediaEngine {
             duration,
             reason,
         });
-        self.refresh_jitter_buffers();
+        self.refresh_jitter(leg);
     }
 
-    /// Gives a jitter buffer to exactly the legs whose decoded audio is consumed: members of a
-    /// room, recorded legs, and the bridge peers of legs recorded in both directions.
-    pub(super) fn refresh_jitter_buffers(&mut self) {
-        let mut wanted: Vec<LegId> = Vec::new();
-        for (id, l) in &self.legs {
-            if l.room.is_some() || l.recording.is_some() {
-                wanted.push(*id);
-            }
-            if let (Some(rec), Some(peer)) = (&l.recording, l.bridge)
-                && rec.both_directions
-            {
-                wanted.push(peer);
-            }
-        }
-        let leaving: Vec<LegId> = self
-            .rooms
-            .values()
-            .flat_map(|r| r.members.iter().map(|m| m.leg))
-            .collect();
-        for (id, l) in &mut self.legs {
-            let needed = wanted.contains(id) || leaving.contains(id);
-            match (needed, l.jitter.is_some()) {
-                (true, false) => l.jitter = Some(JitterBuffer::new(l.codec)),
-                (false, true) => l.jitter = None,
-                _ => {}
+    /// Gives `leg` and its bridge peer a jitter buffer exactly when their decoded audio is
+    /// consumed: by a room (also while fading out of it), by their own recording, or by the
+    /// peer's recording of both directions.
+    pub(super) fn refresh_jitter(&mut self, leg: LegId) {
+        let peer = self.legs.get(&leg).and_then(|l| l.bridge);
+        for id in std::iter::once(leg).chain(peer) {
+            let needed = self.needs_jitter(id);
+            if let Some(l) = self.legs.get_mut(&id) {
+                match (needed, l.jitter.is_some()) {
+                    (true, false) => l.jitter = Some(JitterBuffer::new(l.codec)),
+                    (false, true) => l.jitter = None,
+                    _ => {}
+                }
             }
         }
+    }
+
+    fn needs_jitter(&self, id: LegId) -> bool {
+        let Some(l) = self.legs.get(&id) else {
+            return false;
+        };
+        let peer_records_both = l
+            .bridge
+            .and_then(|p| self.legs.get(&p))
+            .and_then(|p| p.recording.as_ref())
+            .is_some_and(|r| r.both_directions);
+        l.room.is_some() || l.fading_out || l.recording.is_some() || peer_records_both
     }
 }

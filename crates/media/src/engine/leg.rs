@@ -123,6 +123,8 @@ pub(crate) struct Leg {
     pub player: Option<Player>,
     pub moh: Option<String>,
     pub room: Option<RoomId>,
+    /// The leg left a room and its voice fades out of the mix in the next tick.
+    pub fading_out: bool,
     pub recording: Option<Recording>,
     pub jitter: Option<JitterBuffer>,
     /// The frame the jitter buffer produced in the current tick.
@@ -161,6 +163,7 @@ impl Leg {
             player: None,
             moh: None,
             room: None,
+            fading_out: false,
             recording: None,
             jitter: None,
             rx_frame: None,

@@ -42,14 +42,10 @@ pub(crate) fn forward(
             payload_type: peer.codec.payload_type,
             ..packet.header
         };
-        let mut payload = Vec::with_capacity(packet.payload.len());
-        codec::transcode(
-            source.codec.kind,
-            peer.codec.kind,
-            packet.payload,
-            &mut payload,
-        );
-        return rtp::build(&header, &payload).ok();
+        let mut out = Vec::with_capacity(12 + packet.payload.len());
+        rtp::build_into(&header, &[], &mut out).ok()?;
+        codec::transcode(source.codec.kind, peer.codec.kind, packet.payload, &mut out);
+        return Some(out);
     }
     if Some(pt) == source.telephone_event_pt {
         let peer_pt = peer.telephone_event_pt?;

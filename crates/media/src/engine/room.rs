@@ -69,15 +69,18 @@ impl Room {
         self.members.push(Member { leg, state });
     }
 
-    pub fn leave(&mut self, leg: LegId) {
+    /// Starts a member's departure; returns whether it fades out over the next frame (a muted
+    /// member is silent already and leaves at once).
+    pub fn leave(&mut self, leg: LegId) -> bool {
         let Some(i) = self.members.iter().position(|m| m.leg == leg) else {
-            return;
+            return false;
         };
         if self.members[i].state == MemberState::Muted {
-            // A muted member is silent already: nothing to fade out.
             self.members.remove(i);
+            false
         } else {
             self.members[i].state = MemberState::Leaving;
+            true
         }
     }
 
@@ -99,15 +102,20 @@ impl Room {
         }
     }
 
-    /// Advances every member's state after a mixed frame.
-    pub fn after_frame(&mut self) {
+    /// Advances every member's state after a mixed frame; returns the members that left.
+    pub fn after_frame(&mut self) -> Vec<LegId> {
+        let mut gone = Vec::new();
         self.members.retain_mut(|m| match m.state.after_frame() {
             Some(s) => {
                 m.state = s;
                 true
             }
-            None => false,
+            None => {
+                gone.push(m.leg);
+                false
+            }
         });
+        gone
     }
 }
 

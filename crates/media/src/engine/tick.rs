@@ -93,6 +93,7 @@ impl MediaEngine {
     fn mix_rooms(&mut self) {
         let mut outs: Vec<Frame> = Vec::new();
         let mut finished = Vec::new();
+        let mut gone = Vec::new();
         for (room_id, room) in &mut self.rooms {
             let mut announcement = None;
             if let Some(p) = room.announcement.as_mut() {
@@ -130,7 +131,13 @@ impl MediaEngine {
                     l.mix_frame = Some(*out);
                 }
             }
-            room.after_frame();
+            gone.extend(room.after_frame());
+        }
+        for leg in gone {
+            if let Some(l) = self.legs.get_mut(&leg) {
+                l.fading_out = false;
+            }
+            self.refresh_jitter(leg);
         }
         for room in finished {
             self.out
