@@ -263,12 +263,17 @@ enum CancelState {
 }
 
 impl Endpoint {
-    /// An endpoint with `config`. A T1 below 1 ms is raised to 1 ms and T2
-    /// to at least T1, so retransmission intervals always grow.
+    /// An endpoint with `config`. Timer values are kept sane: T1 within
+    /// 1 ms..60 s, T2 within T1..600 s, T4 and Timer D at most 600 s, so
+    /// retransmission intervals always grow and no deadline overflows.
     pub fn new(mut config: EndpointConfig) -> Self {
         let t = &mut config.timers;
-        t.t1 = t.t1.max(Duration::from_millis(1));
-        t.t2 = t.t2.max(t.t1);
+        let max = Duration::from_secs(600);
+        t.t1 =
+            t.t1.clamp(Duration::from_millis(1), Duration::from_secs(60));
+        t.t2 = t.t2.clamp(t.t1, max);
+        t.t4 = t.t4.min(max);
+        t.timer_d = t.timer_d.min(max);
         Endpoint {
             rng: Rng::new(config.rng_seed),
             config,

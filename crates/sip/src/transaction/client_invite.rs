@@ -174,7 +174,8 @@ impl ClientInvite {
     /// that, so a UAS that never answers ends in [`Action::Timeout`].
     pub fn on_cancel_sent(&mut self, now: Instant) {
         if matches!(self.state, State::Calling { .. } | State::Proceeding) {
-            self.timers.set(Timer::B, now + self.config.t1 * 64);
+            self.timers
+                .set(Timer::B, now + self.config.t1.saturating_mul(64));
         }
     }
 
@@ -184,7 +185,7 @@ impl ClientInvite {
         while let Some(timer) = self.timers.pop_expired(now) {
             match (timer, &self.state) {
                 (Timer::A, State::Calling { interval }) => {
-                    let next = *interval * 2;
+                    let next = interval.saturating_mul(2);
                     self.state = State::Calling { interval: next };
                     self.timers.set(Timer::A, now + next);
                     out.push(Action::Retransmit(self.bytes.clone()));

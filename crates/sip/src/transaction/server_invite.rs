@@ -177,7 +177,8 @@ impl ServerInvite {
             State::Proceeding { .. } if status < 300 => {
                 self.timers.clear_all();
                 self.timers.set(Timer::G, now + self.config.t1);
-                self.timers.set(Timer::L, now + self.config.t1 * 64);
+                self.timers
+                    .set(Timer::L, now + self.config.t1.saturating_mul(64));
                 self.state = State::Accepted {
                     response: bytes.clone(),
                     interval: self.config.t1,

@@ -70,7 +70,7 @@ impl TimerConfig {
     /// reliable transports); `Some(Duration::ZERO)` means the state it guards
     /// ends at once.
     pub fn initial(&self, timer: Timer, reliable: bool) -> Option<Duration> {
-        let t1x64 = self.t1 * 64;
+        let t1x64 = self.t1.saturating_mul(64);
         match timer {
             Timer::A | Timer::E | Timer::G if reliable => None,
             Timer::A | Timer::E | Timer::G => Some(self.t1),
@@ -87,7 +87,7 @@ impl TimerConfig {
     /// The next retransmission interval after `current`, doubling and capped
     /// at T2 (Timers E and G; Timer A is not capped).
     pub fn backoff_capped(&self, current: Duration) -> Duration {
-        (current * 2).min(self.t2)
+        current.saturating_mul(2).min(self.t2)
     }
 }
 
