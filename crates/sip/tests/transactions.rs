@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 use support::*;
 
 enum Machine {
-    ClientInvite(ClientInvite),
-    ClientNonInvite(ClientNonInvite),
-    ServerInvite(ServerInvite),
-    ServerNonInvite(ServerNonInvite),
+    InviteClient(Box<ClientInvite>),
+    NonInviteClient(ClientNonInvite),
+    InviteServer(ServerInvite),
+    NonInviteServer(ServerNonInvite),
 }
 
 fn invite() -> Request {
@@ -43,18 +43,18 @@ impl Machine {
         match kind {
             "client-invite" => {
                 let (m, a) = ClientInvite::new(t0, invite(), reliable, c);
-                (Machine::ClientInvite(m), a)
+                (Machine::InviteClient(Box::new(m)), a)
             }
             "client-non-invite" => {
                 let (m, a) = ClientNonInvite::new(t0, b"OPTIONS".to_vec(), reliable, c);
-                (Machine::ClientNonInvite(m), a)
+                (Machine::NonInviteClient(m), a)
             }
             "server-invite" => {
                 let (m, a) = ServerInvite::new(b"100".to_vec(), reliable, c);
-                (Machine::ServerInvite(m), a)
+                (Machine::InviteServer(m), a)
             }
             "server-non-invite" => (
-                Machine::ServerNonInvite(ServerNonInvite::new(reliable, c)),
+                Machine::NonInviteServer(ServerNonInvite::new(reliable, c)),
                 Action::Absorbed,
             ),
             other => panic!("unknown machine {other}"),
@@ -63,10 +63,10 @@ impl Machine {
 
     fn state(&self) -> String {
         let full = match self {
-            Machine::ClientInvite(m) => format!("{:?}", m.state()),
-            Machine::ClientNonInvite(m) => format!("{:?}", m.state()),
-            Machine::ServerInvite(m) => format!("{:?}", m.state()),
-            Machine::ServerNonInvite(m) => format!("{:?}", m.state()),
+            Machine::InviteClient(m) => format!("{:?}", m.state()),
+            Machine::NonInviteClient(m) => format!("{:?}", m.state()),
+            Machine::InviteServer(m) => format!("{:?}", m.state()),
+            Machine::NonInviteServer(m) => format!("{:?}", m.state()),
         };
         full.split([' ', '{', '('])
             .next()
@@ -76,10 +76,10 @@ impl Machine {
 
     fn next_deadline(&self) -> Option<Instant> {
         match self {
-            Machine::ClientInvite(m) => m.next_deadline(),
-            Machine::ClientNonInvite(m) => m.next_deadline(),
-            Machine::ServerInvite(m) => m.next_deadline(),
-            Machine::ServerNonInvite(m) => m.next_deadline(),
+            Machine::InviteClient(m) => m.next_deadline(),
+            Machine::NonInviteClient(m) => m.next_deadline(),
+            Machine::InviteServer(m) => m.next_deadline(),
+            Machine::NonInviteServer(m) => m.next_deadline(),
         }
     }
 
@@ -92,24 +92,24 @@ impl Machine {
                 .unwrap_or_else(|| panic!("expected a status in `{input}`"))
         };
         match (self, words[0]) {
-            (Machine::ClientInvite(m), "recv") => {
+            (Machine::InviteClient(m), "recv") => {
                 m.on_response(now, &reply(m.request(), status(), "t"))
             }
-            (Machine::ClientNonInvite(m), "recv") => m.on_response(now, status()),
-            (Machine::ServerInvite(m), "recv") if words[1] == "ack" => m.on_ack(now),
-            (Machine::ServerInvite(m), "recv") => m.on_invite_retransmission(),
-            (Machine::ServerNonInvite(m), "recv") => m.on_retransmission(),
-            (Machine::ServerInvite(m), "tu") => m.on_tu_response(now, status(), vec![1]),
-            (Machine::ServerNonInvite(m), "tu") => m.on_tu_response(now, status(), vec![1]),
-            (Machine::ClientInvite(m), "timer") => m.on_timer(now),
-            (Machine::ClientNonInvite(m), "timer") => m.on_timer(now),
-            (Machine::ServerInvite(m), "timer") => m.on_timer(now),
-            (Machine::ServerNonInvite(m), "timer") => m.on_timer(now),
-            (Machine::ClientInvite(m), "terr") => m.on_transport_error(),
-            (Machine::ClientNonInvite(m), "terr") => m.on_transport_error(),
-            (Machine::ServerInvite(m), "terr") => m.on_transport_error(),
-            (Machine::ServerNonInvite(m), "terr") => m.on_transport_error(),
-            (Machine::ClientInvite(m), "cancel") => {
+            (Machine::NonInviteClient(m), "recv") => m.on_response(now, status()),
+            (Machine::InviteServer(m), "recv") if words[1] == "ack" => m.on_ack(now),
+            (Machine::InviteServer(m), "recv") => m.on_invite_retransmission(),
+            (Machine::NonInviteServer(m), "recv") => m.on_retransmission(),
+            (Machine::InviteServer(m), "tu") => m.on_tu_response(now, status(), vec![1]),
+            (Machine::NonInviteServer(m), "tu") => m.on_tu_response(now, status(), vec![1]),
+            (Machine::InviteClient(m), "timer") => m.on_timer(now),
+            (Machine::NonInviteClient(m), "timer") => m.on_timer(now),
+            (Machine::InviteServer(m), "timer") => m.on_timer(now),
+            (Machine::NonInviteServer(m), "timer") => m.on_timer(now),
+            (Machine::InviteClient(m), "terr") => m.on_transport_error(),
+            (Machine::NonInviteClient(m), "terr") => m.on_transport_error(),
+            (Machine::InviteServer(m), "terr") => m.on_transport_error(),
+            (Machine::NonInviteServer(m), "terr") => m.on_transport_error(),
+            (Machine::InviteClient(m), "cancel") => {
                 m.on_cancel_sent(now);
                 Vec::new()
             }
