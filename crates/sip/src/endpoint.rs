@@ -340,10 +340,11 @@ impl Endpoint {
                 break;
             }
             self.deadlines.pop();
-            if !due.contains(&tx) {
-                due.push(tx);
-            }
+            due.push(tx);
         }
+        // A transaction may sit in the heap several times (stale or repeated deadlines).
+        due.sort_unstable();
+        due.dedup();
         for tx in due {
             match tx {
                 TxRef::Server(id) => self.server_timer(now, id),
