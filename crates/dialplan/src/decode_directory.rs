@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 /// The most numbers one range may generate.
 const MAX_RANGE: u64 = 10_000;
 
-const EXTENSION_KEYS: [&str; 9] = [
+pub(crate) const EXTENSION_KEYS: [&str; 9] = [
     "number",
     "name",
     "password",
@@ -24,7 +24,7 @@ const EXTENSION_KEYS: [&str; 9] = [
     "vip",
     "kind",
 ];
-const RANGE_KEYS: [&str; 9] = [
+pub(crate) const RANGE_KEYS: [&str; 9] = [
     "numbers",
     "name",
     "password",

@@ -151,7 +151,7 @@ pub(crate) fn default_queue(name: &str) -> Queue {
     }
 }
 
-const QUEUE_KEYS: [&str; 8] = [
+pub(crate) const QUEUE_KEYS: [&str; 8] = [
     "max_wait",
     "max_length",
     "announce_position_every",

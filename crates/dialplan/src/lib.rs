@@ -35,6 +35,7 @@ mod plan;
 mod program;
 mod routing;
 mod schedule;
+mod schema;
 mod settings;
 mod validate;
 
@@ -42,8 +43,11 @@ pub use call::{Action, Event, FailReason, FeatureResult, QueueExit, Target};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use directory::{Account, Credential, Extension, ExtensionKind, Operator, Operators};
 pub use interpreter::{CallState, step};
+/// The date and time library of [`step`] and [`Plan::mode_at`], re-exported so callers use the same version.
+pub use jiff;
 pub use load::{FileExists, PromptChecker, load, load_str};
 pub use plan::Plan;
 pub use routing::{Feature, Features, Group, Queue, Ringing};
 pub use schedule::Mode;
+pub use schema::json_schema;
 pub use settings::Settings;

@@ -50,7 +50,7 @@ pub(crate) static NO_OPERATORS: Operators = Operators {
     accounts: Vec::new(),
 };
 
-const TOP_KEYS: [&str; 12] = [
+pub(crate) const TOP_KEYS: [&str; 12] = [
     "settings",
     "prompts",
     "extensions",

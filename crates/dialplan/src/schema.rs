@@ -1,0 +1,262 @@
+//! A JSON Schema of the dialplan format, for editors' completion and inline checks.
+//!
+//! It is written by hand next to the decoder; a test keeps its key lists equal to the
+//! decoder's. The schema cannot express cross-references (a `menu:` naming a real menu),
+//! so `switchboard check` remains the authority.
+
+use serde_json::{Value, json};
+
+/// Returns the JSON Schema (draft-07, which yaml-language-server supports) of dialplan files.
+pub fn json_schema() -> String {
+    serde_json::to_string_pretty(&schema()).unwrap_or_default()
+}
+
+fn text(description: &str) -> Value {
+    json!({ "type": ["string", "integer"], "description": description })
+}
+
+fn reference(name: &str, description: &str) -> Value {
+    json!({ "$ref": format!("#/definitions/{name}"), "description": description })
+}
+
+fn closed(description: &str, properties: Value) -> Value {
+    json!({ "type": "object", "description": description, "additionalProperties": false, "properties": properties })
+}
+
+fn directory_entry(first_key: &str, first: Value, kind_default: &str) -> Value {
+    let mut props = json!({
+        "name": text("Display name; `{number}` is replaced by each number in a range."),
+        "password": text("The SIP digest password (user name = the number). Change the demo passwords."),
+        "ha1_md5": { "type": "string", "pattern": "^[0-9a-fA-F]{32}$", "description": "MD5(number:realm:password) in hex, instead of `password`." },
+        "ha1_sha256": { "type": "string", "pattern": "^[0-9a-fA-F]{64}$", "description": "SHA-256(number:realm:password) in hex, instead of `password`." },
+        "language": { "type": "string", "description": "Prompt language for calls from this phone (a code under prompts.languages)." },
+        "voicemail": { "type": "boolean", "description": "Reserved for the messages feature." },
+        "vip": { "type": "boolean", "description": "Calls from this number go ahead of ordinary callers in the operator queue." },
+        "kind": { "enum": ["staff", "room", "service"], "description": format!("What the number is used for (default {kind_default}).") }
+    });
+    props[first_key] = first;
+    let mut entry = closed("A directory entry.", props);
+    entry["required"] = json!([first_key]);
+    entry
+}
+
+fn schema() -> Value {
+    let duration = json!({
+        "description": "A duration such as `30s`, `5m`, `1h30m`, `500ms`, or a number of seconds.",
+        "anyOf": [
+            { "type": "integer", "minimum": 0 },
+            { "type": "string", "pattern": "^\\s*(\\d+\\s*(ms|s|sec|m|min|h)\\s*)+$" }
+        ]
+    });
+    let prompts = json!({
+        "description": "A prompt name (played in the caller's language from <directory>/<language>/<name>.wav), a path with a slash for a fixed file, or a list of them.",
+        "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }]
+    });
+    let call = json!({
+        "description": "Ring an extension or a group (by name or number); `0` means the operator queue.",
+        "anyOf": [
+            { "type": ["string", "integer"] },
+            closed("A call with options.", json!({
+                "to": text("The extension number, group name or group number."),
+                "ring_timeout": reference("duration", "How long to ring."),
+                "if_failed": reference("actions", "What to do when nobody answers (the variable `call_result` says why).")
+            }))
+        ]
+    });
+    let action = json!({
+        "description": "One action: `hangup`, `operator`, `back`, `repeat`, or a mapping with exactly one key.",
+        "anyOf": [
+            { "enum": ["hangup", "operator", "back", "repeat"] },
+            { "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false, "properties": {
+                "play": reference("prompts", "Play prompts; keys are ignored while they play."),
+                "menu": { "type": "string", "description": "Go to a menu." },
+                "call": call,
+                "queue": { "type": "string", "description": "Wait in a queue for an operator." },
+                "language": { "type": "string", "description": "Switch the prompt language for the rest of the call." },
+                "set": { "type": "object", "description": "Set call variables.", "additionalProperties": { "type": ["string", "integer", "boolean"] } },
+                "if": closed("Run `then` when a variable equals a value, otherwise `else`.", json!({
+                    "variable": { "type": "string" },
+                    "equals": text("The value to compare with."),
+                    "then": reference("actions", "Actions when equal."),
+                    "else": reference("actions", "Actions otherwise.")
+                })),
+                "hangup": { "type": "null" },
+                "operator": { "type": "null" },
+                "back": { "type": "null" },
+                "repeat": { "type": "null" }
+            }}
+        ]
+    });
+    let actions = json!({
+        "description": "One action or a list of actions run in order.",
+        "anyOf": [{ "$ref": "#/definitions/action" }, { "type": "array", "items": { "$ref": "#/definitions/action" } }]
+    });
+    let menu = closed(
+        "A menu: a greeting, what each key does, and what happens on mistakes.",
+        json!({
+            "template": { "type": "string", "description": "A menu template under `menu_templates` to start from." },
+            "greeting": reference("prompts", "What the caller hears on entering the menu."),
+            "interruptible": { "type": "boolean", "description": "Whether a key stops the greeting (default true)." },
+            "routes": { "type": "object", "description": "Keys (digits and `*`) and their actions.",
+                "propertyNames": { "pattern": "^[0-9*]+$" }, "additionalProperties": reference("actions", "What this key does.") },
+            "direct_dial": { "type": "boolean", "description": "Whether callers may dial extensions and group numbers directly (default false)." },
+            "connect_prompt": reference("prompts", "Played before a dialled extension rings."),
+            "max_digits": { "type": "integer", "minimum": 1, "maximum": 32, "description": "Longest entry (default 4)." },
+            "input_timeout": reference("duration", "Silence after the greeting that counts as no input (default 5s)."),
+            "digit_timeout": reference("duration", "Pause between keys that ends an entry (default 3s)."),
+            "retries": { "type": "integer", "minimum": 0, "maximum": 20, "description": "Repeats after invalid input, and separately after silence (default 3)." },
+            "on_invalid": reference("actions", "After a wrong entry (default: play `invalid`), then the menu repeats."),
+            "on_no_input": reference("actions", "After silence (default: play `no_input`), then the menu repeats."),
+            "after_retries": reference("actions", "When retries are used up (default: play `goodbye`, hang up).")
+        }),
+    );
+    let rule = closed(
+        "In this mode on these days between these times.",
+        json!({
+            "mode": { "enum": ["automatic", "manual"] },
+            "days": { "description": "`mon`…`sun`, `mon-fri`, `weekdays`, `weekends`, `daily`, or a list.",
+                "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }] },
+            "from": { "type": "string", "pattern": "^\\d{1,2}:\\d{2}$", "description": "Start time `HH:MM` (quote it)." },
+            "to": { "type": "string", "pattern": "^\\d{1,2}:\\d{2}$", "description": "End time `HH:MM`; earlier than `from` wraps past midnight." },
+            "dates": closed("A date range: `2026-11-01` once or `11-01` every year.", json!({
+                "from": { "type": "string" }, "to": { "type": "string" }
+            }))
+        }),
+    );
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://switchboard.example/dialplan.schema.json",
+        "title": "Switchboard dialplan",
+        "description": "See docs/dialplan.md. Validate with `switchboard check`.",
+        "type": "object",
+        "additionalProperties": false,
+        "definitions": { "duration": duration, "prompts": prompts, "action": action, "actions": actions, "menu": menu },
+        "properties": {
+            "settings": closed("System-wide settings.", json!({
+                "realm": { "type": "string", "description": "Digest realm (default `switchboard`)." },
+                "ring_timeout": reference("duration", "How long extensions ring (default 30s)."),
+                "max_concurrent_calls": { "type": "integer", "minimum": 1, "description": "Default 500." },
+                "max_calls_per_second": { "type": "integer", "minimum": 1, "description": "Default 50." },
+                "codecs": { "type": "array", "items": { "enum": crate::settings::CODECS }, "description": "Codec preference (default [PCMU, PCMA])." },
+                "default_language": { "type": "string", "description": "Language of outside callers (default `en`)." },
+                "time_zone": { "type": "string", "description": "IANA time zone such as `Europe/Berlin` (default UTC)." },
+                "registration": closed("Registration limits in seconds.", json!({
+                    "min_expires": { "type": "integer", "minimum": 1, "description": "Default 60." },
+                    "max_expires": { "type": "integer", "minimum": 1, "description": "Default 3600." }
+                }))
+            })),
+            "prompts": closed("Where prompts are and which languages exist.", json!({
+                "directory": { "type": "string", "description": "Relative to the dialplan file (default `prompts`)." },
+                "languages": { "type": "object", "description": "Language code: display name.", "additionalProperties": { "type": "string" } }
+            })),
+            "extensions": { "type": "array", "items": directory_entry("number", text("The number, such as 201."), "staff") },
+            "ranges": { "type": "array", "items": directory_entry("numbers", { let mut t = text("A range such as `8101-8130`."); t["type"] = json!("string"); t["pattern"] = json!("^\\d+-\\d+$"); t }, "room") },
+            "operators": closed("The operator position and operator accounts.", json!({
+                "position": text("The number callers dial for the operator (default 0)."),
+                "queue": { "type": "string", "description": "The queue callers wait in (default `operators`)." },
+                "accounts": { "type": "array", "items": {
+                    "type": "object", "additionalProperties": false, "required": ["user"],
+                    "properties": {
+                        "user": { "type": "string", "description": "The operator's own SIP user name, such as `op1`." },
+                        "name": { "type": "string" },
+                        "password": text("The operator's password."),
+                        "ha1_md5": { "type": "string", "pattern": "^[0-9a-fA-F]{32}$" },
+                        "ha1_sha256": { "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }
+                    }
+                }}
+            })),
+            "groups": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false, "required": ["name", "members"],
+                "properties": {
+                    "name": { "type": "string" },
+                    "number": text("A number that dials the group."),
+                    "ring": { "enum": ["parallel", "in_order"] },
+                    "members": { "type": "array", "items": { "type": ["string", "integer"] } },
+                    "ring_timeout": reference("duration", "Per group (parallel) or per member (in order); default 20s."),
+                    "fallback": reference("actions", "When nobody answers.")
+                }
+            }},
+            "queues": { "type": "object", "description": "Operator queues by name.", "additionalProperties": closed("A queue.", json!({
+                "max_wait": reference("duration", "Default 5m."),
+                "max_length": { "type": "integer", "minimum": 1, "description": "Default 20." },
+                "announce_position_every": { "description": "Default 30s; `false` disables.", "anyOf": [{ "$ref": "#/definitions/duration" }, { "const": false }] },
+                "music_on_hold": { "type": "string", "description": "A directory under <prompts>/moh/ (default `default`)." },
+                "operator_ring_timeout": reference("duration", "Default 15s."),
+                "wrap_up": reference("duration", "Default 0s."),
+                "fallback": reference("actions", "No operator logged in, or the queue is full."),
+                "after_max_wait": reference("actions", "After `max_wait`.")
+            })) },
+            "entry": closed("Where calls start.", json!({
+                "numbers": { "type": "object", "description": "Dialled number: actions.", "additionalProperties": { "$ref": "#/definitions/actions" } },
+                "outside_callers": reference("actions", "Callers who did not authenticate, for any other number."),
+                "extensions_dial_directly": { "type": "boolean", "description": "Registered phones may dial extensions (default true)." }
+            })),
+            "attendant": closed("Automatic or manual attendant.", json!({
+                "mode": { "enum": ["automatic", "manual"], "description": "When no schedule rule applies." },
+                "manual": reference("actions", "What outside calls do in manual mode (default: operator)."),
+                "schedule": closed("When each mode applies.", json!({
+                    "time_zone": { "type": "string" },
+                    "rules": { "type": "array", "items": rule },
+                    "holidays": { "type": "array", "items": closed("A whole day in one mode.", json!({
+                        "date": { "type": "string" }, "mode": { "enum": ["automatic", "manual"] }, "name": { "type": "string" }
+                    })) }
+                }))
+            })),
+            "features": closed("Feature codes; `false` disables one.", json!({
+                "toggle_attendant_mode": { "type": ["string", "boolean"], "description": "Default `*28` (operators only)." },
+                "operator_pause": { "type": ["string", "boolean"], "description": "Default `*45`." },
+                "operator_unpause": { "type": ["string", "boolean"], "description": "Default `*46`." },
+                "operator_logout": { "type": ["string", "boolean"], "description": "Default `*47`." }
+            })),
+            "menus": { "type": "object", "description": "Menus by name.", "additionalProperties": { "$ref": "#/definitions/menu" } },
+            "menu_templates": { "type": "object", "description": "Shared menu parts by name.", "additionalProperties": { "$ref": "#/definitions/menu" } }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
+    }
+
+    fn sorted(list: &[&str]) -> Vec<String> {
+        let mut k: Vec<String> = list.iter().map(|s| (*s).to_string()).collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn schema_keys_match_the_decoder() {
+        let s = schema();
+        assert_eq!(keys(&s), sorted(&crate::load::TOP_KEYS));
+        assert_eq!(
+            keys(&s["properties"]["settings"]),
+            sorted(&crate::settings::SETTINGS_KEYS)
+        );
+        assert_eq!(
+            keys(&s["definitions"]["menu"]),
+            sorted(&crate::menu::MENU_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["extensions"]["items"]),
+            sorted(&crate::decode_directory::EXTENSION_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["ranges"]["items"]),
+            sorted(&crate::decode_directory::RANGE_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["queues"]["additionalProperties"]),
+            sorted(&crate::decode_routing::QUEUE_KEYS)
+        );
+        assert!(json_schema().starts_with('{'));
+    }
+}
