@@ -424,9 +424,10 @@ impl Endpoint {
         self.transmits.push_back(Transmit { to, bytes });
     }
 
-    /// The sent-by we advertise on `transport`: the configured address for
-    /// that transport, else the first configured one, else 127.0.0.1:5060.
-    fn local_for(&self, transport: Transport) -> SocketAddr {
+    /// The address we advertise on `transport` (our Via sent-by; also what
+    /// the TU should put in Contact): the configured address for that
+    /// transport, else the first configured one, else 127.0.0.1:5060.
+    pub fn local_addr(&self, transport: Transport) -> SocketAddr {
         self.config
             .local
             .iter()

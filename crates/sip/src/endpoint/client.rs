@@ -193,7 +193,7 @@ impl Endpoint {
     }
 
     fn add_our_headers(&mut self, req: &mut Request, to: Peer, branch: &str) {
-        let via = our_via(to.transport, self.local_for(to.transport), branch);
+        let via = our_via(to.transport, self.local_addr(to.transport), branch);
         req.headers.push_front("Via", via.to_string());
         default_header(&mut req.headers, "Max-Forwards", "70");
         let name = self.config.server_name.clone();

@@ -200,7 +200,13 @@ impl ServerInvite {
                 };
                 vec![Action::Send(bytes)]
             }
-            State::Accepted { .. } if (200..300).contains(&status) => vec![Action::Send(bytes)],
+            State::Accepted { .. } if (200..300).contains(&status) => {
+                // A 2xx repeated by the TU goes out and becomes the one retransmitted.
+                if let State::Accepted { response, .. } = &mut self.state {
+                    *response = bytes.clone();
+                }
+                vec![Action::Send(bytes)]
+            }
             _ => Vec::new(),
         }
     }
