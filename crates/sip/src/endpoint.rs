@@ -38,6 +38,7 @@ mod rng;
 mod server;
 mod wire;
 
+pub use crate::transaction::TimerConfig;
 pub use rng::Rng;
 pub use wire::response_peer;
 
@@ -46,7 +47,7 @@ use crate::transaction::client_invite::ClientInvite;
 use crate::transaction::client_non_invite::ClientNonInvite;
 use crate::transaction::server_invite::ServerInvite;
 use crate::transaction::server_non_invite::ServerNonInvite;
-use crate::transaction::{ClientKey, ServerKey, TimerConfig};
+use crate::transaction::{ClientKey, ServerKey};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
