@@ -38,6 +38,12 @@ pub enum Event {
     },
     /// A requested [`Action::Feature`] was carried out (or refused) by the pbx.
     FeatureDone(FeatureResult),
+    /// Send an answered call into a menu, for example after an operator transferred it there.
+    /// Whatever the call was doing is abandoned; an unknown menu name gives [`Action::Reject`].
+    GotoMenu {
+        /// The menu's name as written under `menus:`.
+        menu: String,
+    },
     /// The caller hung up; the call is over.
     Hangup,
 }

@@ -349,6 +349,16 @@ pub(crate) fn decode_operators(
             );
             continue;
         }
+        if let Some(at) = positions.get(&user) {
+            ctx.error(
+                user_node.pos,
+                format!(
+                    "operator user `{user}` is also an extension number (line {})",
+                    at.line
+                ),
+            );
+            continue;
+        }
         if accounts.contains_key(&user) {
             ctx.error(user_node.pos, format!("duplicate account `{user}`"));
             continue;

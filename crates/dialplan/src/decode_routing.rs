@@ -234,7 +234,7 @@ pub(crate) fn decode_features(
     let Some(f) = ctx.fields(node, "`features`", &keys) else {
         return features;
     };
-    let mut seen: Vec<String> = Vec::new();
+    let mut given: Vec<(&str, Pos, String)> = Vec::new();
     for key in keys {
         let Some(n) = f.get(key) else { continue };
         let code = match &n.value {
@@ -253,19 +253,37 @@ pub(crate) fn decode_features(
                 );
                 continue;
             }
-            if seen.contains(c) || directory.extensions.contains_key(c) || entries.contains_key(c) {
-                ctx.error(n.pos, format!("feature code `{c}` is already used"));
+            if directory.extensions.contains_key(c) || entries.contains_key(c) {
+                ctx.error(
+                    n.pos,
+                    format!("feature code `{c}` is already a dialled number"),
+                );
                 continue;
             }
-            seen.push(c.clone());
+            given.push((key, n.pos, c.clone()));
         }
-        let slot = match key {
-            "toggle_attendant_mode" => &mut features.toggle_attendant_mode,
-            "operator_pause" => &mut features.operator_pause,
-            "operator_unpause" => &mut features.operator_unpause,
-            _ => &mut features.operator_logout,
-        };
-        *slot = code;
+        *slot(&mut features, key) = code;
+    }
+    // Codes given here may also collide with defaults left in place.
+    for (key, pos, code) in given {
+        let other = keys
+            .iter()
+            .find(|k| **k != key && slot(&mut features, k).as_deref() == Some(code.as_str()));
+        if let Some(other) = other {
+            ctx.error(
+                pos,
+                format!("feature code `{code}` is already used by `{other}`"),
+            );
+        }
     }
     features
+}
+
+fn slot<'f>(features: &'f mut Features, key: &str) -> &'f mut Option<String> {
+    match key {
+        "toggle_attendant_mode" => &mut features.toggle_attendant_mode,
+        "operator_pause" => &mut features.operator_pause,
+        "operator_unpause" => &mut features.operator_unpause,
+        _ => &mut features.operator_logout,
+    }
 }

@@ -46,7 +46,7 @@ impl fmt::Display for Diagnostic {
 /// Every problem found in a dialplan, sorted by position; loading fails when this is not empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics {
-    /// The problems, sorted by line and column, without duplicates.
+    /// The problems, sorted by line and column, at most one per position.
     pub items: Vec<Diagnostic>,
 }
 
@@ -66,11 +66,14 @@ impl Diagnostics {
         self.items.iter()
     }
 
+    /// Sorts by position, keeping the first problem found at each position: a mistake in a
+    /// menu template is found once for the template and again for each menu using it.
     pub(crate) fn finish(mut self) -> Self {
-        self.items.sort_by(|a, b| {
-            (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
+        self.items
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.items.dedup_by(|later, first| {
+            (&later.file, later.line, later.column) == (&first.file, first.line, first.column)
         });
-        self.items.dedup();
         self
     }
 }

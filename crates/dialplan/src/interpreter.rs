@@ -209,6 +209,7 @@ impl Run<'_> {
                     self.finish_with(prompt);
                 }
             }
+            Event::GotoMenu { menu } => self.goto_menu(&menu),
             Event::Hangup => {
                 self.call.phase = Phase::Done;
                 self.call.deadline = None;
@@ -272,6 +273,29 @@ impl Run<'_> {
             Some(program) => {
                 self.call.pending = program.into();
                 self.run();
+            }
+            None => self.reject(FailReason::NotFound),
+        }
+    }
+
+    fn goto_menu(&mut self, name: &str) {
+        if self.call.phase == Phase::Done {
+            return;
+        }
+        if self.call.language.is_empty() {
+            let language = self.plan.settings.default_language.clone();
+            self.call.set_language(&language);
+        }
+        let found = self.plan.menus.iter().position(|m| m.name == name);
+        self.call.deadline = None;
+        self.call.pending.clear();
+        self.call.answered = true;
+        match found {
+            Some(menu) => {
+                self.call.phase = Phase::Running;
+                self.call.history.clear();
+                self.call.menu = None;
+                self.enter(menu);
             }
             None => self.reject(FailReason::NotFound),
         }

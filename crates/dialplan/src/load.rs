@@ -273,7 +273,14 @@ fn decode_plan(
 
     // Templates are checked on their own too, so a mistake in an unused template is still reported.
     for (name, pos, node) in &templates {
-        menu::decode(ctx, &format!("template {name}"), *pos, node, &mut names);
+        menu::decode(
+            ctx,
+            &format!("menu template `{name}`"),
+            name,
+            *pos,
+            node,
+            &mut names,
+        );
     }
     let mut menus = Vec::new();
     for (name, pos, node) in &menu_nodes {
@@ -281,7 +288,14 @@ fn decode_plan(
             Some(template) => menu::apply_template(node, template),
             None => node.clone(),
         };
-        menus.push(menu::decode(ctx, name, *pos, &body, &mut names));
+        menus.push(menu::decode(
+            ctx,
+            &format!("menu `{name}`"),
+            name,
+            *pos,
+            &body,
+            &mut names,
+        ));
     }
 
     // Entry points.

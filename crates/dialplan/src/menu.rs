@@ -96,7 +96,15 @@ pub(crate) fn apply_template(menu: &Node, template: &Node) -> Node {
 }
 
 /// Decodes one menu body (after its template has been applied).
-pub(crate) fn decode(ctx: &mut Ctx, name: &str, pos: Pos, node: &Node, names: &mut Names) -> Menu {
+/// `what` names the menu in messages, for example "menu `main`" or "menu template `base`".
+pub(crate) fn decode(
+    ctx: &mut Ctx,
+    what: &str,
+    name: &str,
+    pos: Pos,
+    node: &Node,
+    names: &mut Names,
+) -> Menu {
     let mut menu = Menu {
         name: name.to_string(),
         pos,
@@ -117,8 +125,7 @@ pub(crate) fn decode(ctx: &mut Ctx, name: &str, pos: Pos, node: &Node, names: &m
         ],
         after_retries_pos: pos,
     };
-    let what = format!("menu `{name}`");
-    let Some(f) = ctx.fields(node, &what, &MENU_KEYS) else {
+    let Some(f) = ctx.fields(node, what, &MENU_KEYS) else {
         return menu;
     };
     if let Some(n) = f.get("greeting") {
@@ -174,7 +181,7 @@ pub(crate) fn decode(ctx: &mut Ctx, name: &str, pos: Pos, node: &Node, names: &m
         menu.after_retries_pos = f.key_pos("after_retries").unwrap_or(n.pos);
     }
     if let Some(n) = f.get("routes") {
-        decode_routes(ctx, n, &what, &mut menu, names);
+        decode_routes(ctx, n, what, &mut menu, names);
     }
     menu
 }

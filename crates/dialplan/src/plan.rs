@@ -90,6 +90,11 @@ impl Plan {
         self.extensions_dial_directly
     }
 
+    /// Returns true when a menu with this name exists (a target for [`crate::Event::GotoMenu`]).
+    pub fn has_menu(&self, name: &str) -> bool {
+        self.menus.iter().any(|m| m.name == name)
+    }
+
     /// Returns the feature codes.
     pub fn features(&self) -> &Features {
         &self.features

@@ -9,7 +9,7 @@ use crate::program::{Instr, PromptRef};
 use std::collections::BTreeSet;
 
 /// Prompts the system itself plays (defaults, feature confirmations, queue announcements).
-pub(crate) const SYSTEM_PROMPTS: [&str; 14] = [
+pub(crate) const SYSTEM_PROMPTS: [&str; 15] = [
     "invalid",
     "no_input",
     "goodbye",
@@ -24,6 +24,7 @@ pub(crate) const SYSTEM_PROMPTS: [&str; 14] = [
     "operator_available",
     "operator_logged_out",
     "please_hold",
+    "transfer_failed",
 ];
 
 fn visit_menus(instrs: &[Instr], out: &mut Vec<usize>) {

@@ -130,6 +130,7 @@ fn missing_prompt_is_reported_where_it_is_used() {
         "operator_available",
         "operator_logged_out",
         "please_hold",
+        "transfer_failed",
         "welcome",
     ];
     for name in system
@@ -158,4 +159,97 @@ fn missing_prompt_is_reported_where_it_is_used() {
     std::fs::write(dir.join("prompts/en/wellcome.wav"), b"RIFF").expect("write");
     assert!(load(&dir.join("d.yaml"), &FileExists).is_ok());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rejects one file by name, as the server's WAV-decoding checker would.
+struct RejectOne(&'static str);
+
+impl PromptChecker for RejectOne {
+    fn check(&self, path: &Path) -> Result<(), String> {
+        if path.ends_with(self.0) {
+            Err("not a WAV file (no RIFF header)".into())
+        } else {
+            Ok(())
+        }
+    }
+    fn check_directory(&self, _: &Path) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[test]
+fn unreadable_prompt_reports_the_checker_reason_per_language() {
+    let yaml = "prompts:\n  languages: { en: English, zh: 中文 }\nmenus:\n  main:\n    greeting: welcome\nentry:\n  outside_callers: { menu: main }\n";
+    let got = match load_str(
+        yaml,
+        "t.yaml",
+        Path::new("/srv"),
+        &RejectOne("zh/welcome.wav"),
+    ) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.iter().map(ToString::to_string).collect(),
+    };
+    assert_eq!(
+        got,
+        [
+            "t.yaml:5:15: missing or unreadable prompt `welcome` (zh): /srv/prompts/zh/welcome.wav: not a WAV file (no RIFF header); expected a readable WAV file (8 or 16 kHz mono 16-bit PCM)"
+        ]
+    );
+}
+
+#[test]
+fn template_mistakes_are_reported_once() {
+    let yaml = "menu_templates:\n  base:\n    retires: 2\nmenus:\n  a:\n    template: base\n  b:\n    template: bsae\nentry:\n  numbers: { 1: { menu: a }, 2: { menu: b } }\n";
+    assert_eq!(
+        problems(yaml),
+        [
+            "t.yaml:3:5: unknown key `retires` in menu template `base` (did you mean `retries`?)",
+            "t.yaml:8:15: no menu template named `bsae` (did you mean `base`?)",
+        ]
+    );
+}
+
+#[test]
+fn credentials_and_accounts_are_checked() {
+    let yaml = "extensions:\n  - { number: 201, ha1_md5: abc }\n  - { number: 202, password: x, ha1_md5: 0123456789abcdef0123456789abcdef }\n  - { number: 20a }\noperators:\n  position: 201\n  accounts:\n    - { user: op1 }\n    - { user: 202, password: y }\n";
+    assert_eq!(
+        problems(yaml),
+        [
+            "t.yaml:2:29: `ha1_md5` is not a valid hash; expected 32 hexadecimal characters (H(user:realm:password)), found 3 characters",
+            "t.yaml:3:20: give either `password` or `ha1_md5`/`ha1_sha256`, not both",
+            "t.yaml:4:15: invalid extension number `20a`; expected digits only, such as `201`",
+            "t.yaml:6:13: the operator position `201` is also an extension (line 2)",
+            "t.yaml:8:7: operator `op1` has no `password` (or `ha1_md5`/`ha1_sha256`)",
+            "t.yaml:9:15: operator user `202` is also an extension number (line 3)",
+        ]
+    );
+}
+
+#[test]
+fn ha1_credentials_load() {
+    let md5 = "0123456789ABCDEF0123456789abcdef";
+    let yaml = format!("extensions:\n  - {{ number: 201, ha1_md5: {md5} }}\n");
+    let plan =
+        load_str(&yaml, "t.yaml", Path::new("/p"), &AnyPrompt).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(
+        plan.account("201").map(|a| a.credential.clone()),
+        Some(dialplan::Credential::Ha1 {
+            md5: Some(md5.to_lowercase()),
+            sha256: None
+        })
+    );
+    assert!(plan.weak_credentials().is_empty());
+}
+
+#[test]
+fn duplicate_keys_range_overlap_and_feature_codes() {
+    let yaml = "settings: {}\nsettings: {}\nextensions:\n  - { number: 8105 }\nranges:\n  - { numbers: 8101-8110 }\nfeatures:\n  operator_pause: \"*28\"\n  operator_unpause: 45\n";
+    assert_eq!(
+        problems(yaml),
+        [
+            "t.yaml:2:1: duplicate key `settings` in the dialplan (first given at line 1)",
+            "t.yaml:6:16: duplicate extension `8105`: this range includes a number already defined at line 4",
+            "t.yaml:8:19: feature code `*28` is already used by `toggle_attendant_mode`",
+        ]
+    );
 }

@@ -126,6 +126,8 @@ fn event() -> impl Strategy<Value = Event> {
         Just(Event::PlayFinished),
         Just(Event::Timeout),
         Just(Event::Hangup),
+        prop::sample::select(vec!["main", "reception", "nowhere"])
+            .prop_map(|m| Event::GotoMenu { menu: m.into() }),
         Just(Event::BridgeFailed {
             reason: FailReason::Busy
         }),

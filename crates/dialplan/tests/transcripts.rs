@@ -316,3 +316,28 @@ fn caller_hangup_ends_everything() {
     assert_eq!(call.next_deadline(), None);
     assert!(dialplan::step(&plan, &mut call, now, at(NOON), dialplan::Event::Timeout).is_empty());
 }
+
+#[test]
+fn a_transferred_call_enters_a_menu_in_its_language() {
+    let got = hotel(
+        "offered 5551234->1000
+         answered
+         played
+         dtmf 2
+         wait 3s
+         dtmf 0
+         goto-menu main
+         goto-menu lobby",
+    );
+    let tail: Vec<&str> = got.lines().rev().take(4).collect();
+    assert_eq!(
+        tail,
+        [
+            "  reject not_found",
+            "> goto-menu lobby",
+            "  play zh/welcome common/language_menu zh/dial_extension zh/press_9_information (interruptible)",
+            "> goto-menu main",
+        ],
+        "{got}"
+    );
+}

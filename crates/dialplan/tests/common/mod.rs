@@ -126,6 +126,7 @@ impl<'p> Transcript<'p> {
             "answered" => self.send(line, Event::Answered),
             "played" => self.send(line, Event::PlayFinished),
             "hangup" => self.send(line, Event::Hangup),
+            "goto-menu" => self.send(line, Event::GotoMenu { menu: rest.into() }),
             "bridge-failed" => {
                 let reason = match rest {
                     "busy" => FailReason::Busy,
