@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 /// The most numbers one range may generate.
 const MAX_RANGE: u64 = 10_000;
 
+/// The most numbers the whole directory may hold.
+const MAX_DIRECTORY: u64 = 100_000;
+
 pub(crate) const EXTENSION_KEYS: [&str; 9] = [
     "number",
     "name",
@@ -240,6 +243,13 @@ pub(crate) fn decode_range(
         );
         return;
     };
+    if first <= last && directory.extensions.len() as u64 + (last - first) >= MAX_DIRECTORY {
+        ctx.error(
+            numbers_node.pos,
+            format!("the directory would exceed {MAX_DIRECTORY} numbers with this range"),
+        );
+        return;
+    }
     if first > last || last - first >= MAX_RANGE {
         ctx.report(
             numbers_node.pos,

@@ -191,8 +191,8 @@ impl Run<'_> {
                         QueueExit::NoOperator | QueueExit::Full => &q.fallback,
                         QueueExit::MaxWait => &q.after_max_wait,
                     };
+                    // Fallback actions that do not leave return the caller to their menu, if any.
                     self.call.pending = actions.iter().cloned().collect();
-                    self.call.exhausted = true;
                     self.call.phase = Phase::Running;
                     self.run();
                 }

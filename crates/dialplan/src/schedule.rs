@@ -119,7 +119,7 @@ pub(crate) struct Rule {
     pub mode: Mode,
     /// Monday first.
     pub days: [bool; 7],
-    /// Minutes after midnight; `from > to` wraps past midnight (the part after midnight
+    /// Minutes after midnight (`to` may be 1440 for 24:00); `from > to` wraps past midnight (the part after midnight
     /// belongs to the next calendar day and uses that day's weekday).
     pub from: u32,
     pub to: u32,
@@ -439,7 +439,7 @@ fn decode_time(ctx: &mut Ctx, node: &Node, is_end: bool) -> Option<u32> {
             None,
         );
     }
-    parsed.map(|m| if m == 24 * 60 { 0 } else { m })
+    parsed
 }
 
 /// Reports pairs of rules that apply at the same moment.

@@ -159,6 +159,16 @@ pub(crate) fn check_prompts(
     prompts_pos: Pos,
     checker: &dyn PromptChecker,
 ) {
+    if let Err(reason) = checker.check_directory(&plan.prompt_dir) {
+        ctx.report(
+            prompts_pos,
+            format!("the prompt directory {} cannot be used: {reason}", plan.prompt_dir.display()),
+            Some("`prompts.directory` relative to the dialplan file, holding one directory per language".into()),
+            None,
+            None,
+        );
+        return;
+    }
     let mut checked: BTreeSet<std::path::PathBuf> = BTreeSet::new();
     let system = SYSTEM_PROMPTS
         .iter()

@@ -21,6 +21,8 @@ groups:
 queues:
   operators:
     fallback: { menu: sorry }
+  bar:
+    fallback: { play: operator_unavailable }
 menu_templates:
   base:
     input_timeout: 4s
@@ -28,6 +30,7 @@ menu_templates:
     routes:
       0: operator
       5: { call: staff }
+      7: { queue: bar }
 menus:
   main:
     template: base
@@ -120,5 +123,14 @@ fn queue_fallback_goes_to_a_menu_and_retries_end_the_call() {
            collect max=4 until=+5s
          > timeout at +5s
            hangup",
+    );
+}
+
+#[test]
+fn queue_fallback_without_leaving_returns_to_the_menu() {
+    let got = run("offered x->1000\nanswered\nplayed\ndtmf 7\nqueue-exited no-operator\nplayed");
+    assert!(
+        got.ends_with("> dtmf 7\n  queue bar\n> queue-exited no-operator\n  play en/operator_unavailable\n> played\n  play en/welcome (interruptible)\n"),
+        "{got}"
     );
 }

@@ -253,3 +253,20 @@ fn duplicate_keys_range_overlap_and_feature_codes() {
         ]
     );
 }
+
+#[test]
+fn a_missing_prompt_directory_is_one_problem() {
+    let yaml = "prompts:\n  directory: nowhere\nmenus:\n  main:\n    greeting: welcome\nentry:\n  outside_callers: { menu: main }\n";
+    let got: Vec<String> =
+        match load_str(yaml, "t.yaml", Path::new("/nonexistent-dir"), &FileExists) {
+            Ok(_) => Vec::new(),
+            Err(d) => d
+                .iter()
+                .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+                .collect(),
+        };
+    assert_eq!(
+        got,
+        ["1:1: the prompt directory /nonexistent-dir/nowhere cannot be used: no such directory"]
+    );
+}

@@ -158,3 +158,26 @@ attendant:
         Mode::Automatic
     );
 }
+
+#[test]
+fn a_rule_until_midnight_covers_the_whole_day() {
+    let plan = inline_plan(
+        r#"
+attendant:
+  schedule:
+    rules:
+      - { mode: manual, days: sun, from: "00:00", to: "24:00" }
+"#,
+    );
+    // 2026-06-14 is a Sunday (UTC schedule).
+    assert_eq!(
+        plan.mode_at(at("2026-06-13T23:59:59Z"), None),
+        Mode::Automatic
+    );
+    assert_eq!(plan.mode_at(at("2026-06-14T00:00:00Z"), None), Mode::Manual);
+    assert_eq!(plan.mode_at(at("2026-06-14T23:59:59Z"), None), Mode::Manual);
+    assert_eq!(
+        plan.mode_at(at("2026-06-15T00:00:00Z"), None),
+        Mode::Automatic
+    );
+}
