@@ -188,6 +188,9 @@ enum Answer {
     Reject(u16),
     /// 180 and nothing more (the caller cancels).
     Ring,
+    /// 180, 200, and after the ACK a re-INVITE (hold) from the callee's side
+    /// of the dialog; the caller hangs up once that re-INVITE is ACKed.
+    AcceptThenHold,
 }
 
 /// The calling UA's transaction user: INVITE, ACK every 2xx, then BYE.
@@ -202,6 +205,9 @@ struct Caller {
     acks_sent: usize,
     done: bool,
     timeouts: usize,
+    /// Send BYE only after the callee's re-INVITE is ACKed.
+    bye_after_hold: bool,
+    holds_answered: usize,
 }
 
 impl Caller {
@@ -225,6 +231,8 @@ impl Caller {
             acks_sent: 0,
             done: false,
             timeouts: 0,
+            bye_after_hold: false,
+            holds_answered: 0,
         }
     }
 
@@ -241,6 +249,24 @@ impl Caller {
                 }
                 Event::Response { tx, resp } if Some(tx) == self.cancel_tx => {
                     assert_eq!(resp.status, 200, "the CANCEL is answered 200");
+                }
+                Event::Request { tx, req, .. } if req.method == Method::Invite => {
+                    // The callee's re-INVITE, inside our dialog.
+                    let d = self.dialog.as_mut().expect("a re-INVITE needs the dialog");
+                    assert_eq!(d.accept_incoming(&req), Ok(()));
+                    assert_eq!(d.remote_target.to_string(), "sip:202@10.0.0.2:5060");
+                    let mut ok = Response::for_request(&req, 200);
+                    ok.headers.push("Contact", "<sip:201@10.0.0.1:5060>");
+                    net.uac.respond(net.now, tx, ok);
+                    self.holds_answered += 1;
+                }
+                Event::Ack { req, .. } => {
+                    let d = self.dialog.as_mut().expect("an ACK needs the dialog");
+                    assert_eq!(d.accept_incoming(&req), Ok(()));
+                    if self.bye_after_hold && self.bye_tx.is_none() {
+                        let bye = d.new_request(Method::Bye);
+                        self.bye_tx = Some(net.uac.send_request(net.now, bye, to));
+                    }
                 }
                 Event::Timeout { .. } => self.timeouts += 1,
                 other => panic!("caller did not expect {other:?}"),
@@ -270,7 +296,7 @@ impl Caller {
         };
         net.uac.send_ack(dialog.ack_for(1), to);
         self.acks_sent += 1;
-        if self.bye_tx.is_none() {
+        if self.bye_tx.is_none() && !self.bye_after_hold {
             let bye = dialog.new_request(Method::Bye);
             self.bye_tx = Some(net.uac.send_request(net.now, bye, to));
         }
@@ -286,6 +312,8 @@ struct Callee {
     cancelled: bool,
     ack_timeouts: usize,
     bye_answered: bool,
+    reinvite_tx: Option<ClientTxId>,
+    hold_acks_sent: usize,
 }
 
 impl Callee {
@@ -298,6 +326,8 @@ impl Callee {
             cancelled: false,
             ack_timeouts: 0,
             bye_answered: false,
+            reinvite_tx: None,
+            hold_acks_sent: 0,
         }
     }
 
@@ -309,7 +339,7 @@ impl Callee {
                     assert!(self.invite.is_none(), "the INVITE reached the TU twice");
                     net.uas.respond(now, tx, reply(&req, 180, "callee"));
                     match self.answer {
-                        Answer::Accept => {
+                        Answer::Accept | Answer::AcceptThenHold => {
                             let mut ok = reply(&req, 200, "callee");
                             ok.headers.push("Contact", "<sip:202@10.0.0.2:5060>");
                             self.dialog = Some(Dialog::new_uas(&req, &ok).expect("dialog"));
@@ -336,6 +366,20 @@ impl Callee {
                     let d = self.dialog.as_mut().expect("an ACK needs the dialog");
                     assert_eq!(d.accept_incoming(&req), Ok(()));
                     self.acks += 1;
+                    if self.answer == Answer::AcceptThenHold && self.reinvite_tx.is_none() {
+                        let reinvite = d.new_request(Method::Invite);
+                        let to = net.peer(Side::Uac);
+                        self.reinvite_tx = Some(net.uas.send_request(now, reinvite, to));
+                    }
+                }
+                Event::Response { tx, resp } if Some(tx) == self.reinvite_tx => {
+                    if resp.is_success() {
+                        let d = self.dialog.as_mut().expect("dialog");
+                        d.on_response(&resp);
+                        let seq = resp.headers.cseq().expect("CSeq").seq;
+                        net.uas.send_ack(d.ack_for(seq), net.peer(Side::Uac));
+                        self.hold_acks_sent += 1;
+                    }
                 }
                 Event::Cancelled { invite, .. } => {
                     let (tx, req) = self.invite.as_ref().expect("cancelled INVITE");
@@ -353,6 +397,7 @@ impl Callee {
 /// Runs one call until both endpoints are idle or 200 virtual seconds pass.
 fn run_call(net: &mut Net, answer: Answer, cancel: bool) -> (Caller, Callee) {
     let mut caller = Caller::start(net, cancel);
+    caller.bye_after_hold = answer == Answer::AcceptThenHold;
     let mut callee = Callee::new(answer);
     while net.elapsed() < Duration::from_secs(200) && net.step() {
         caller.on_events(net);
@@ -568,4 +613,30 @@ fn a_hundred_calls_over_a_30_percent_lossy_network_end_cleanly() {
         retransmissions > 100,
         "loss must have caused retransmissions"
     );
+}
+
+#[test]
+fn re_invite_from_the_callee_survives_loss_of_each_of_its_messages() {
+    let rules = vec![("B>A INVITE", 1), ("A>B 200 INVITE", 1), ("B>A ACK", 1)];
+    let mut net = Net::new(Transport::Udp, Loss::Rules(rules), 11);
+    let (caller, callee) = run_call(&mut net, Answer::AcceptThenHold, false);
+    assert!(caller.done && callee.bye_answered, "{:#?}", net.log);
+    assert_eq!(
+        caller.holds_answered, 1,
+        "the re-INVITE reached the caller's TU once"
+    );
+    // The re-INVITE's 200 was lost once and its ACK once: the caller's
+    // endpoint retransmitted the 200 and the callee ACKed each copy.
+    assert_eq!(callee.hold_acks_sent, 2, "{:#?}", net.log);
+    assert_eq!(at(&net, "lost B>A INVITE").len(), 1);
+    assert_eq!(at(&net, "B>A INVITE").len(), 1);
+    assert_eq!(caller.timeouts + callee.ack_timeouts, 0);
+    let reinvite_cseq = callee.dialog.as_ref().map(|d| d.local_seq);
+    assert_eq!(
+        reinvite_cseq,
+        Some(1),
+        "the callee's first request in the dialog"
+    );
+    assert_eq!(net.uac.transaction_count(), (0, 0));
+    assert_eq!(net.uas.transaction_count(), (0, 0));
 }
