@@ -315,10 +315,16 @@ fn decode_plan(
                 .and_then(|n| ctx.entries(n, "`numbers`"))
                 .unwrap_or_default()
             {
-                if directory.extensions.contains_key(&number) || number == operators.position {
+                let is_group = groups
+                    .iter()
+                    .any(|g| g.number.as_deref() == Some(number.as_str()));
+                if directory.extensions.contains_key(&number)
+                    || number == operators.position
+                    || is_group
+                {
                     ctx.error(
                         key.pos,
-                        format!("entry number `{number}` is also an extension"),
+                        format!("entry number `{number}` is also an extension, a group or the operator position"),
                     );
                 }
                 entry_numbers.insert(number, decode_actions(ctx, value, &mut names));
