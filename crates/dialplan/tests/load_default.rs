@@ -68,3 +68,86 @@ fn settings_and_weak_credentials() {
     assert_eq!(queue.announce_position_every, Some(Duration::from_secs(30)));
     assert_eq!(plan.languages()[1].0, "zh");
 }
+
+#[test]
+fn plans_and_calls_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<dialplan::Plan>();
+    send_sync::<dialplan::CallState>();
+    send_sync::<dialplan::Diagnostics>();
+}
+
+#[test]
+fn the_demo_schedule_runs_automatic_at_all_hours() {
+    let plan = default_plan();
+    for hour in 0..24 {
+        let wall: dialplan::jiff::Timestamp = format!("2026-12-24T{hour:02}:30:00Z")
+            .parse()
+            .expect("timestamp");
+        assert_eq!(plan.mode_at(wall, None), dialplan::Mode::Automatic);
+        assert_eq!(
+            plan.mode_at(wall, Some(dialplan::Mode::Manual)),
+            dialplan::Mode::Manual
+        );
+    }
+    assert!(plan.has_menu("main") && plan.has_menu("reception"));
+    assert_eq!(
+        plan.features().toggle_attendant_mode.as_deref(),
+        Some("*28")
+    );
+    assert_eq!(
+        plan.prompt("zh", "digit_3"),
+        plan.prompt_dir().join("zh/digit_3.wav")
+    );
+    assert_eq!(
+        plan.music_on_hold_dir("default"),
+        plan.prompt_dir().join("moh/default")
+    );
+}
+
+#[test]
+fn the_commented_day_night_schedule_is_valid_when_enabled() {
+    // Uncomment the schedule block exactly as an admin would and load the result.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/default.yaml");
+    let text = std::fs::read_to_string(&path).expect("default.yaml");
+    let mut enabled = String::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("# schedule:") {
+            in_block = true;
+        }
+        if in_block && line.starts_with("  #") {
+            enabled.push_str(&line.replacen("  # ", "  ", 1));
+        } else {
+            in_block = false;
+            enabled.push_str(line);
+        }
+        enabled.push('\n');
+    }
+    assert!(
+        enabled.contains("\n  schedule:\n"),
+        "the schedule block was not found"
+    );
+    let base = path.parent().expect("dir");
+    let plan = dialplan::load_str(&enabled, "default.yaml", base, &FileExists)
+        .unwrap_or_else(|d| panic!("{d}"));
+    let at = |t: &str| -> dialplan::jiff::Timestamp { t.parse().expect("timestamp") };
+    // Tuesday 2026-06-16 in Berlin (UTC+2): operators from 07:00 to 22:00 local.
+    assert_eq!(
+        plan.mode_at(at("2026-06-16T04:59:00Z"), None),
+        dialplan::Mode::Automatic
+    );
+    assert_eq!(
+        plan.mode_at(at("2026-06-16T05:00:00Z"), None),
+        dialplan::Mode::Manual
+    );
+    assert_eq!(
+        plan.mode_at(at("2026-06-16T20:00:00Z"), None),
+        dialplan::Mode::Automatic
+    );
+    // Christmas Day is automatic although it is a Friday.
+    assert_eq!(
+        plan.mode_at(at("2026-12-25T12:00:00Z"), None),
+        dialplan::Mode::Automatic
+    );
+}
