@@ -529,3 +529,66 @@ fn tags_and_call_ids_follow_the_seed() {
     assert_ne!(a.new_tag(), a.new_tag());
     assert!(a.new_call_id().len() >= 16);
 }
+
+#[test]
+fn a_tagless_487_after_cancel_reuses_the_tag_of_the_200_to_cancel() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 1);
+    ep.handle_bytes(
+        t0,
+        udp(PHONE),
+        wire_request("INVITE", VIA_RPORT, 1, None).as_bytes(),
+    );
+    transmits(&mut ep);
+    let Some(Event::Request { tx, req, .. }) = ep.poll_event() else {
+        panic!("expected the INVITE")
+    };
+    ep.handle_bytes(
+        t0 + ms(5),
+        udp(PHONE),
+        wire_request("CANCEL", VIA_RPORT, 1, None).as_bytes(),
+    );
+    let ok = response(&transmits(&mut ep)[0].bytes);
+    let cancel_tag = ok.headers.to().unwrap().tag().map(str::to_string);
+    assert!(cancel_tag.is_some());
+    ep.respond(
+        t0 + ms(6),
+        tx,
+        sip::message::Response::for_request(&req, 487),
+    );
+    let terminated = response(&transmits(&mut ep)[0].bytes);
+    assert_eq!(terminated.status, 487);
+    assert_eq!(
+        terminated.headers.to().unwrap().tag().map(str::to_string),
+        cancel_tag
+    );
+}
+
+#[test]
+fn respond_adds_a_missing_to_tag_except_to_100() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 1);
+    ep.handle_bytes(
+        t0,
+        udp(PHONE),
+        wire_request("INVITE", VIA_RPORT, 1, None).as_bytes(),
+    );
+    transmits(&mut ep);
+    let Some(Event::Request { tx, req, .. }) = ep.poll_event() else {
+        panic!("expected the INVITE")
+    };
+    ep.respond(t0, tx, sip::message::Response::for_request(&req, 100));
+    let trying = response(&transmits(&mut ep)[0].bytes);
+    assert_eq!(trying.headers.to().unwrap().tag(), None);
+    ep.respond(t0, tx, sip::message::Response::for_request(&req, 180));
+    let ringing = response(&transmits(&mut ep)[0].bytes);
+    let tag = ringing.headers.to().unwrap().tag().map(str::to_string);
+    assert!(tag.is_some());
+    ep.respond(t0, tx, sip::message::Response::for_request(&req, 486));
+    let busy = response(&transmits(&mut ep)[0].bytes);
+    assert_eq!(
+        busy.headers.to().unwrap().tag().map(str::to_string),
+        tag,
+        "one tag per transaction"
+    );
+}

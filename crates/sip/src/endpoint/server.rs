@@ -12,24 +12,39 @@ use std::time::Instant;
 impl Endpoint {
     /// Answers the request of server transaction `tx`. The response is routed
     /// per RFC 3261 §18.2.2 and RFC 3581 (the source address and port on
-    /// UDP, the same connection on TCP). The TU sets the To tag; the endpoint
-    /// adds `Server` if absent. After the final response, further responses
+    /// UDP, the same connection on TCP). The TU sets the To tag; should it
+    /// leave it out of a response other than 100, the endpoint adds the tag
+    /// this transaction already used (in an earlier response, or in its 200
+    /// to a CANCEL), else a fresh one (RFC 3261 §8.2.6.2). The endpoint adds
+    /// `Server` if absent. After the final response, further responses
     /// are refused (counted in [`super::EndpointStats::late_responses`]),
     /// except repeated 2xx to an INVITE.
     pub fn respond(&mut self, now: Instant, tx: ServerTxId, mut resp: Response) {
         let id = tx.0;
-        let Some(server) = self.servers.get_mut(&id) else {
+        if !self.servers.contains_key(&id) {
             self.stats.late_responses += 1;
+            return;
+        }
+        let fresh = self.rng.token(12);
+        let Some(server) = self.servers.get_mut(&id) else {
             return;
         };
         default_header(&mut resp.headers, "Server", &self.config.server_name);
-        if let Some(tag) = resp
+        let tag = resp
             .headers
             .to()
             .ok()
-            .and_then(|to| to.tag().map(str::to_string))
-        {
-            server.to_tag = Some(tag);
+            .and_then(|to| to.tag().map(str::to_string));
+        match tag {
+            Some(tag) => server.to_tag = Some(tag),
+            None if resp.status > 100 => {
+                let tag = server.to_tag.get_or_insert(fresh).clone();
+                if let Some(to) = resp.headers.get("To") {
+                    let tagged = format!("{to};tag={tag}");
+                    resp.headers.set("To", tagged);
+                }
+            }
+            None => {}
         }
         let status = resp.status;
         let bytes = resp.to_bytes();
@@ -153,6 +168,10 @@ impl Endpoint {
         };
         let mut resp = Response::for_request(&cancel, status);
         let tag = tag.unwrap_or_else(|| self.rng.token(12));
+        // The TU's later 487 without a tag gets this same tag (§9.2: SHOULD match).
+        if let Some(invite) = cancelled.and_then(|i| self.servers.get_mut(&i)) {
+            invite.to_tag.get_or_insert_with(|| tag.clone());
+        }
         if let Some(to) = resp.headers.get("To")
             && !to.to_ascii_lowercase().contains("tag=")
         {
