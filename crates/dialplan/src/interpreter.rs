@@ -54,6 +54,8 @@ enum Phase {
 /// The state of one call, owned by the pbx and passed to every [`step`].
 #[derive(Clone, Debug)]
 pub struct CallState {
+    /// The plan the call started on; 0 before the first event.
+    plan_id: u64,
     mode_override: Option<Mode>,
     mode: Option<Mode>,
     language: String,
@@ -76,6 +78,7 @@ impl CallState {
     /// when the call arrives (None follows the schedule); the call keeps its mode to the end.
     pub fn new(mode_override: Option<Mode>) -> CallState {
         CallState {
+            plan_id: 0,
             mode_override,
             mode: None,
             language: String::new(),
@@ -130,6 +133,10 @@ impl CallState {
 ///
 /// `now` drives key timeouts; `wall` is the wall-clock time used to pick the attendant
 /// mode from the schedule when the call is offered. The function does no I/O.
+///
+/// A call must be stepped with the plan it started on (keep that plan alive for the
+/// call, as a reload swaps in a new one for new calls). A call stepped with another
+/// plan hangs up instead of following references into the wrong plan.
 pub fn step(
     plan: &Plan,
     call: &mut CallState,
@@ -137,6 +144,18 @@ pub fn step(
     wall: jiff::Timestamp,
     event: Event,
 ) -> Vec<Action> {
+    if call.plan_id == 0 {
+        call.plan_id = plan.id;
+    } else if call.plan_id != plan.id {
+        if call.phase == Phase::Done || event == Event::Hangup {
+            call.phase = Phase::Done;
+            return Vec::new();
+        }
+        call.phase = Phase::Done;
+        call.deadline = None;
+        call.pending.clear();
+        return vec![Action::Hangup];
+    }
     let mut run = Run {
         plan,
         call,

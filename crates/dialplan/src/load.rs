@@ -44,6 +44,9 @@ impl PromptChecker for FileExists {
     }
 }
 
+/// Numbers each loaded plan, so a call can tell the plan it started on from a newer one.
+static NEXT_PLAN_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub(crate) static NO_OPERATORS: Operators = Operators {
     position: String::new(),
     queue: String::new(),
@@ -378,6 +381,7 @@ fn decode_plan(
     let prompt_uses = std::mem::take(&mut names.prompt_uses);
     drop(names);
     let plan = Plan {
+        id: NEXT_PLAN_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         settings,
         directory,
         accounts,

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 /// A plan is immutable; a reload builds a new one and live calls keep the one they started with.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    pub(crate) id: u64,
     pub(crate) settings: Settings,
     pub(crate) directory: Directory,
     pub(crate) accounts: BTreeMap<String, Account>,

@@ -134,3 +134,31 @@ fn queue_fallback_without_leaving_returns_to_the_menu() {
         "{got}"
     );
 }
+
+#[test]
+fn a_call_stepped_with_another_plan_hangs_up_instead_of_misrouting() {
+    use dialplan::{Action, CallState, Event};
+    let old = inline_plan(PLAN);
+    let new = inline_plan(PLAN);
+    let mut call = CallState::new(None);
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::Instant::now();
+    let wall = at("2026-06-15T10:00:00Z");
+    let offered = Event::Offered {
+        from: "x".into(),
+        to: "1000".into(),
+        authenticated_extension: None,
+    };
+    assert_eq!(
+        dialplan::step(&old, &mut call, now, wall, offered),
+        [Action::Answer]
+    );
+    let same = old.clone();
+    assert!(!dialplan::step(&same, &mut call, now, wall, Event::Answered).is_empty());
+    assert_eq!(
+        dialplan::step(&new, &mut call, now, wall, Event::PlayFinished),
+        [Action::Hangup]
+    );
+    assert!(call.is_done());
+    assert!(dialplan::step(&new, &mut call, now, wall, Event::Dtmf('1')).is_empty());
+}
