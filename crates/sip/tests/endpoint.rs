@@ -592,3 +592,32 @@ fn respond_adds_a_missing_to_tag_except_to_100() {
         "one tag per transaction"
     );
 }
+
+#[test]
+fn forgotten_and_abandoned_requests_leave_nothing_behind() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 1);
+    let invite = wire_request("INVITE", VIA_RPORT, 1, None);
+    ep.handle_bytes(t0, udp(PHONE), invite.as_bytes());
+    let Some(Event::Request { tx, .. }) = ep.poll_event() else {
+        panic!("expected the INVITE")
+    };
+    ep.forget(tx);
+    assert_eq!(ep.transaction_count(), (0, 0));
+    ep.handle_bytes(t0 + ms(500), udp(PHONE), invite.as_bytes());
+    assert!(
+        matches!(events(&mut ep)[..], [Event::Request { .. }]),
+        "a new transaction"
+    );
+    let options = wire_request(
+        "OPTIONS",
+        "SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKo",
+        1,
+        None,
+    );
+    ep.handle_bytes(t0 + ms(600), udp(PHONE), options.as_bytes());
+    assert_eq!(ep.transaction_count(), (2, 0));
+    // The unanswered OPTIONS goes away after 64*T1; the INVITE waits for its TU.
+    run_timers(&mut ep, t0 + Duration::from_secs(40));
+    assert_eq!(ep.transaction_count(), (1, 0));
+}

@@ -54,7 +54,7 @@ impl Machine {
                 (Machine::InviteServer(m), a)
             }
             "server-non-invite" => (
-                Machine::NonInviteServer(ServerNonInvite::new(reliable, c)),
+                Machine::NonInviteServer(ServerNonInvite::new(t0, reliable, c)),
                 Action::Absorbed,
             ),
             other => panic!("unknown machine {other}"),
@@ -293,9 +293,9 @@ fn server_non_invite_paths() {
     check(
         "server-non-invite udp
         # retransmissions before the TU answers are absorbed
-        0 recv req => absorbed Trying idle
-        10 tu 100 => send Proceeding idle
-        20 recv req => resend absorbed Proceeding idle
+        0 recv req => absorbed Trying
+        10 tu 100 => send Proceeding
+        20 recv req => resend absorbed Proceeding
         30 tu 200 => send Completed
         # our response was lost: the retransmitted request gets it again
         40 recv req => resend absorbed Completed
@@ -308,8 +308,18 @@ fn server_non_invite_paths() {
     );
     check(
         "server-non-invite udp
-        10 tu 100 => send Proceeding idle
+        10 tu 100 => send Proceeding
         20 terr => terr Terminated idle",
+    );
+    check(
+        "server-non-invite udp
+        # the TU never sends a final response: forgotten when the client's Timer F has fired
+        10 tu 100 => send Proceeding
+        32000 timer => - Terminated idle",
+    );
+    check(
+        "server-non-invite tcp
+        32000 timer => - Terminated idle",
     );
 }
 

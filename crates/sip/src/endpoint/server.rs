@@ -67,6 +67,20 @@ impl Endpoint {
         self.apply_server(now, id, actions, None);
     }
 
+    /// Forgets server transaction `tx` without answering it, for requests
+    /// the TU decides to drop (a flood from a refused source, say). A
+    /// retransmission of the request then arrives as a new
+    /// [`Event::Request`]. Unanswered non-INVITE transactions are forgotten
+    /// by themselves after 64*T1; INVITE ones wait for the TU.
+    pub fn forget(&mut self, tx: ServerTxId) {
+        if let Some(server) = self.servers.remove(&tx.0) {
+            self.server_keys.remove(&server.key);
+            if let Some(k) = server.ack_key {
+                self.accepted.remove(&k);
+            }
+        }
+    }
+
     pub(super) fn handle_request(&mut self, now: Instant, from: Peer, mut req: Request) {
         let Some(via) = stamp_request(&mut req, from.addr) else {
             self.stats.dropped += 1;
@@ -103,7 +117,7 @@ impl Endpoint {
                 (ServerMachine::Invite(m), vec![first])
             }
             _ => (
-                ServerMachine::NonInvite(ServerNonInvite::new(reliable, timers)),
+                ServerMachine::NonInvite(ServerNonInvite::new(now, reliable, timers)),
                 Vec::new(),
             ),
         };

@@ -75,11 +75,17 @@ pub struct ServerNonInvite {
 }
 
 impl ServerNonInvite {
-    /// A transaction for a request just received (and passed to the TU).
-    pub fn new(reliable: bool, config: TimerConfig) -> Self {
+    /// A transaction for a request just received at `now` (and passed to
+    /// the TU). Should the TU never send a final response, the transaction
+    /// ends silently after 64*T1 ([`Timer::Abandon`]): the client gave up by then.
+    pub fn new(now: Instant, reliable: bool, config: TimerConfig) -> Self {
+        let mut timers = Timers::new();
+        if let Some(d) = config.initial(Timer::Abandon, reliable) {
+            timers.set(Timer::Abandon, now + d);
+        }
         ServerNonInvite {
             state: State::Trying,
-            timers: Timers::new(),
+            timers,
             config,
             reliable,
         }
@@ -126,6 +132,7 @@ impl ServerNonInvite {
                 vec![Action::Send(bytes)]
             }
             State::Trying | State::Proceeding { .. } => {
+                self.timers.clear(Timer::Abandon);
                 match self.config.initial(Timer::J, self.reliable) {
                     Some(j) if !j.is_zero() => {
                         self.timers.set(Timer::J, now + j);
@@ -144,7 +151,7 @@ impl ServerNonInvite {
     /// Fires every timer due at `now`.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         while let Some(timer) = self.timers.pop_expired(now) {
-            if timer == Timer::J {
+            if matches!(timer, Timer::J | Timer::Abandon) {
                 self.terminate();
             }
         }
@@ -179,7 +186,7 @@ mod tests {
     #[test]
     fn trying_absorbs_proceeding_and_completed_resend() {
         let t0 = t0();
-        let mut tx = ServerNonInvite::new(false, TimerConfig::default());
+        let mut tx = ServerNonInvite::new(t0, false, TimerConfig::default());
         assert_eq!(tx.on_retransmission(), vec![Action::Absorbed]);
         assert_eq!(
             tx.on_tu_response(t0, 100, b"100".to_vec()),
@@ -204,9 +211,19 @@ mod tests {
     }
 
     #[test]
+    fn an_unanswered_request_is_abandoned_after_64_t1() {
+        let t0 = t0();
+        let mut tx = ServerNonInvite::new(t0, false, TimerConfig::default());
+        tx.on_tu_response(t0, 100, b"100".to_vec());
+        assert_eq!(tx.next_deadline(), Some(t0 + Duration::from_secs(32)));
+        assert!(tx.on_timer(t0 + Duration::from_secs(32)).is_empty());
+        assert!(tx.is_terminated());
+    }
+
+    #[test]
     fn reliable_transport_ends_at_once() {
         let t0 = t0();
-        let mut tx = ServerNonInvite::new(true, TimerConfig::default());
+        let mut tx = ServerNonInvite::new(t0, true, TimerConfig::default());
         tx.on_tu_response(t0, 404, b"404".to_vec());
         assert!(tx.is_terminated());
         assert_eq!(tx.next_deadline(), None);

@@ -34,9 +34,12 @@ pub enum Timer {
     L = 10,
     /// Client INVITE (RFC 6026): stay in Accepted to pass 2xx retransmissions up (64*T1).
     M = 11,
+    /// Server non-INVITE (a Switchboard guard, not in the RFCs): the TU never
+    /// answered; by 64*T1 the client's Timer F has fired, so the request is forgotten.
+    Abandon = 12,
 }
 
-const COUNT: usize = 12;
+const COUNT: usize = 13;
 
 /// The base timer values: T1 (RTT estimate), T2 (maximum retransmit interval
 /// for non-INVITE requests and INVITE responses), T4 (maximum time a message
@@ -74,7 +77,7 @@ impl TimerConfig {
         match timer {
             Timer::A | Timer::E | Timer::G if reliable => None,
             Timer::A | Timer::E | Timer::G => Some(self.t1),
-            Timer::B | Timer::F | Timer::H | Timer::L | Timer::M => Some(t1x64),
+            Timer::B | Timer::F | Timer::H | Timer::L | Timer::M | Timer::Abandon => Some(t1x64),
             Timer::D if reliable => Some(Duration::ZERO),
             Timer::D => Some(self.timer_d),
             Timer::I | Timer::K if reliable => Some(Duration::ZERO),
@@ -154,6 +157,7 @@ const ALL: [Timer; COUNT] = [
     Timer::K,
     Timer::L,
     Timer::M,
+    Timer::Abandon,
 ];
 
 #[cfg(test)]
