@@ -8,7 +8,8 @@
 //!    message, [`Endpoint::handle_timeout`] when the deadline from
 //!    [`Endpoint::poll_timeout`] passes, [`Endpoint::handle_transport_error`]
 //!    when a send fails, and the TU commands ([`Endpoint::respond`],
-//!    [`Endpoint::send_request`], [`Endpoint::send_ack`], [`Endpoint::cancel`]).
+//!    [`Endpoint::forget`], [`Endpoint::send_request`], [`Endpoint::send_ack`],
+//!    [`Endpoint::cancel`]).
 //! 2. Outputs: [`Endpoint::poll_transmit`] until `None` (bytes and where to
 //!    send them), [`Endpoint::poll_event`] until `None` (for the call logic),
 //!    then sleep until [`Endpoint::poll_timeout`].
