@@ -39,8 +39,11 @@
 //! The driver loop in the server is: wait for a datagram, a command or the deadline; feed it;
 //! drain `poll_output` until `Output::Timeout`; sleep until that deadline.
 //!
-//! Modules: [`rtp`] (packets and the sender stream), [`g711`] (µ-law / A-law), [`codec`]
-//! (negotiated codecs, transcoding), and the engine itself.
+//! Modules: [`rtp`] (packets, the sender stream), [`rtcp`] (statistics and reports),
+//! [`g711`] (µ-law / A-law), [`codec`] (negotiated codecs, transcoding), [`dtmf`] (RFC 4733 and
+//! SIP INFO), [`prompt`] / [`resample`] / [`player`] (prompts decoded once, played in 20 ms
+//! frames), [`jitter`], [`mixer`], [`recorder`], and the engine. The crate's README describes
+//! the commands, events, clocks and invariants.
 
 pub mod codec;
 pub mod dtmf;

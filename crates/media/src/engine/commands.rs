@@ -41,10 +41,26 @@ impl MediaEngine {
                     Leg::new(codec, telephone_event_pt, remote, tx, first_report),
                 );
             }
-            MediaCommand::UpdateRemote { leg, remote } => match self.legs.get_mut(&leg) {
-                Some(l) => l.update_remote(remote),
-                None => self.reject(Some(leg), format!("UpdateRemote: no {leg}")),
-            },
+            MediaCommand::UpdateRemote { leg, remote } => {
+                if let Some(l) = self.leg_mut_or_reject(leg, "UpdateRemote") {
+                    l.update_remote(remote);
+                    l.last_rx = None;
+                    l.timeout_reported = false;
+                }
+            }
+            MediaCommand::UpdateCodec {
+                leg,
+                codec,
+                telephone_event_pt,
+            } => {
+                if let Some(l) = self.leg_mut_or_reject(leg, "UpdateCodec") {
+                    l.codec = codec;
+                    l.telephone_event_pt = telephone_event_pt;
+                    if l.jitter.is_some() {
+                        l.jitter = Some(JitterBuffer::new(codec));
+                    }
+                }
+            }
             MediaCommand::Bridge(a, b) => self.bridge(a, b),
             MediaCommand::Unbridge(a) => self.unbridge(a),
             MediaCommand::RemoveLeg(leg) => self.remove_leg(leg),

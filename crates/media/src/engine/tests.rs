@@ -314,3 +314,37 @@ fn remove_leg_reports_final_counters() {
     }
     assert_eq!(h.engine.leg_count(), 1);
 }
+
+#[test]
+fn update_remote_disarms_the_rtp_timeout_until_media_flows_again() {
+    let mut h = bridged(Codec::pcmu(), Codec::pcmu());
+    let mut s = RtpStream::new(9, 1, 1);
+    h.rtp(1, addr(4000), &s.packet(0, &[1; 160], 160));
+    h.cmd(MediaCommand::UpdateRemote {
+        leg: LegId(1),
+        remote: None,
+    });
+    let until = h.now + Duration::from_secs(20);
+    assert!(events(&h.run_until(until)).is_empty());
+    h.rtp(1, addr(4000), &s.packet(0, &[1; 160], 160));
+    let until = h.now + Duration::from_secs(6);
+    assert_eq!(
+        events(&h.run_until(until)),
+        vec![MediaEvent::RtpTimeout { leg: LegId(1) }]
+    );
+}
+
+#[test]
+fn update_codec_switches_transcoding() {
+    let mut h = bridged(Codec::pcmu(), Codec::pcmu());
+    h.cmd(MediaCommand::UpdateCodec {
+        leg: LegId(2),
+        codec: Codec::pcma(),
+        telephone_event_pt: Some(96),
+    });
+    let pkt = RtpStream::new(9, 1, 1).packet(0, &[0xFF; 160], 160);
+    let out = transmits(&h.rtp(1, addr(4000), &pkt));
+    let p = rtp::parse(&out[0].2).unwrap();
+    assert_eq!(p.header.payload_type, 8);
+    assert_eq!(p.payload[0], crate::g711::ulaw_to_alaw(0xFF));
+}

@@ -117,12 +117,22 @@ pub enum MediaCommand {
         telephone_event_pt: Option<u8>,
     },
     /// A re-INVITE changed the peer's SDP address. If it differs from the latched address the
-    /// latch reopens.
+    /// latch reopens. The RTP timeout is disarmed until RTP flows again (a held phone may send
+    /// nothing).
     UpdateRemote {
         /// The leg.
         leg: LegId,
         /// The new RTP address from SDP (`None` for a hold without address).
         remote: Option<SocketAddr>,
+    },
+    /// A re-INVITE changed the negotiated codec or telephone-event payload type.
+    UpdateCodec {
+        /// The leg.
+        leg: LegId,
+        /// The new audio codec.
+        codec: Codec,
+        /// The new telephone-event payload type, if any.
+        telephone_event_pt: Option<u8>,
     },
     /// Relays RTP between two legs in both directions; codecs are transcoded if they differ
     /// and telephone-event payload types are rewritten. Any earlier bridge or conference of
