@@ -45,6 +45,8 @@
 //! frames), [`jitter`], [`mixer`], [`recorder`], and the engine. The crate's README describes
 //! the commands, events, clocks and invariants.
 
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod dtmf;
 mod engine;
@@ -59,7 +61,10 @@ pub mod rtcp;
 pub mod rtp;
 
 pub use codec::{Codec, CodecKind};
+pub use dtmf::{SipInfoDtmf, SipInfoError, parse_sip_info};
 pub use engine::{
     EngineConfig, Input, Latch, LegCounters, LegId, MediaCommand, MediaEngine, MediaEvent, Output,
     QualityReport, RoomId,
 };
+pub use prompt::{Prompt, PromptCache, PromptError};
+pub use recorder::{RecordStop, SilenceStop};

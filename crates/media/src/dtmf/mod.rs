@@ -6,7 +6,7 @@ mod receiver;
 mod sender;
 mod sip_info;
 
-pub use receiver::{DtmfReceiver, ReceivedDigit};
+pub use receiver::{DtmfReceiver, ReceivedDigit, STALE};
 pub use sender::{TelephoneEventPacket, telephone_event_packets};
 pub use sip_info::{SipInfoDtmf, SipInfoError, parse_sip_info};
 
