@@ -46,6 +46,40 @@ impl Codec {
         }
     }
 
+    /// The codec for an SDP `a=rtpmap:<pt> <name>/<rate>` (or a static payload type without
+    /// rtpmap: pass the static name, e.g. `PCMU` and 8000 for PT 0). Names are compared
+    /// case-insensitively; `None` for codecs the engine does not speak.
+    pub fn from_rtpmap(payload_type: u8, encoding_name: &str, clock_rate: u32) -> Option<Codec> {
+        if clock_rate != SAMPLE_RATE || payload_type > 127 {
+            return None;
+        }
+        let kind = if encoding_name.eq_ignore_ascii_case("PCMU") {
+            CodecKind::Pcmu
+        } else if encoding_name.eq_ignore_ascii_case("PCMA") {
+            CodecKind::Pcma
+        } else {
+            return None;
+        };
+        Some(Codec { kind, payload_type })
+    }
+
+    /// The codec of a static payload type offered without rtpmap (0 = PCMU, 8 = PCMA).
+    pub const fn from_static_payload_type(payload_type: u8) -> Option<Codec> {
+        match payload_type {
+            0 => Some(Codec::pcmu()),
+            8 => Some(Codec::pcma()),
+            _ => None,
+        }
+    }
+
+    /// The SDP encoding name (`PCMU` or `PCMA`).
+    pub const fn encoding_name(&self) -> &'static str {
+        match self.kind {
+            CodecKind::Pcmu => "PCMU",
+            CodecKind::Pcma => "PCMA",
+        }
+    }
+
     /// The RTP clock rate of this codec in Hz.
     pub const fn clock_rate(&self) -> u32 {
         SAMPLE_RATE
@@ -113,6 +147,23 @@ mod tests {
         for (a, b) in pcm.iter().zip(&back) {
             assert!((i32::from(*a) - i32::from(*b)).abs() < 800, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn codecs_from_sdp() {
+        assert_eq!(Codec::from_rtpmap(0, "pcmu", 8000), Some(Codec::pcmu()));
+        assert_eq!(
+            Codec::from_rtpmap(96, "PCMA", 8000),
+            Some(Codec {
+                kind: CodecKind::Pcma,
+                payload_type: 96
+            })
+        );
+        assert_eq!(Codec::from_rtpmap(9, "G722", 8000), None);
+        assert_eq!(Codec::from_rtpmap(0, "PCMU", 16000), None);
+        assert_eq!(Codec::from_static_payload_type(8), Some(Codec::pcma()));
+        assert_eq!(Codec::from_static_payload_type(18), None);
+        assert_eq!(Codec::pcma().encoding_name(), "PCMA");
     }
 
     #[test]

@@ -56,6 +56,9 @@ impl MediaEngine {
                 if let Some(l) = self.leg_mut_or_reject(leg, "UpdateCodec") {
                     l.codec = codec;
                     l.telephone_event_pt = telephone_event_pt;
+                    if telephone_event_pt.is_none() {
+                        l.dtmf_tx.clear();
+                    }
                     if l.jitter.is_some() {
                         l.jitter = Some(JitterBuffer::new(codec));
                     }
