@@ -443,6 +443,19 @@ mod tests {
         }
 
         #[test]
+        fn parser_never_panics_on_version_2_headers(
+            first in 0x80u8..0xC0, rest in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut bytes = vec![first];
+            bytes.extend(rest);
+            if let Ok(p) = parse(&bytes) {
+                prop_assert!(p.payload.len() <= bytes.len() - 12);
+            }
+            let mut copy = bytes.clone();
+            let _ = set_payload_type(&mut copy, 96);
+        }
+
+        #[test]
         fn build_then_parse_round_trips(
             marker in any::<bool>(), pt in 0u8..128, seq in any::<u16>(), ts in any::<u32>(),
             ssrc in any::<u32>(), payload in proptest::collection::vec(any::<u8>(), 0..300),

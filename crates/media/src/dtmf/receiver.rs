@@ -158,6 +158,7 @@ impl DtmfReceiver {
 mod tests {
     use super::*;
     use crate::dtmf::{event_code, telephone_event_packets};
+    use proptest::prelude::*;
 
     struct Wire {
         rx: DtmfReceiver,
@@ -293,5 +294,40 @@ mod tests {
         w.send(10, 6, false, 320);
         assert_eq!(w.digits(), "6");
         assert_eq!(w.got[0].duration_ms, 80);
+    }
+
+    /// One press on the wire: which of its packets arrive (by index into the sender's
+    /// sequence, with repeats for duplicates), in arrival order.
+    fn press_strategy() -> impl Strategy<Value = (char, u32, Vec<usize>)> {
+        (
+            prop::sample::select(vec!['0', '5', '9', '*', '#', 'A', 'D']),
+            40u32..400,
+            prop::collection::vec(0usize..100, 1..12),
+        )
+    }
+
+    proptest! {
+        /// Lost, duplicated and locally reordered packets still give exactly one digit per
+        /// press, in order, as long as one packet of each press arrives.
+        #[test]
+        fn one_digit_per_press_despite_loss_duplication_and_reordering(
+            presses in prop::collection::vec(press_strategy(), 1..8)
+        ) {
+            let mut w = Wire::new();
+            let mut ts = 8000u32;
+            let mut expected = String::new();
+            for (digit, ms, picks) in &presses {
+                let packets = telephone_event_packets(event_code(*digit).unwrap(), *ms, 10);
+                for pick in picks {
+                    let p = packets[pick % packets.len()];
+                    w.send(ts, p.event.event, p.event.end, p.event.duration);
+                }
+                expected.push(*digit);
+                ts = ts.wrapping_add(8000);
+            }
+            let later = w.now + STALE;
+            w.got.extend(w.rx.poll_stale(later));
+            prop_assert_eq!(w.digits(), expected);
+        }
     }
 }
