@@ -621,3 +621,19 @@ fn forgotten_and_abandoned_requests_leave_nothing_behind() {
     run_timers(&mut ep, t0 + Duration::from_secs(40));
     assert_eq!(ep.transaction_count(), (1, 0));
 }
+
+#[test]
+fn the_100_trying_echoes_the_timestamp() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 1);
+    let invite = wire_request("INVITE", VIA_RPORT, 1, None).replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nTimestamp: 54.7 0.1\r\n",
+    );
+    ep.handle_bytes(t0, udp(PHONE), invite.as_bytes());
+    let trying = response(&transmits(&mut ep)[0].bytes);
+    assert_eq!(trying.status, 100);
+    assert_eq!(trying.headers.get("Timestamp"), Some("54.7 0.1"));
+    assert_eq!(trying.headers.get("Server"), Some("Switchboard"));
+    assert_eq!(trying.headers.to().unwrap().tag(), None);
+}

@@ -110,6 +110,10 @@ impl Endpoint {
         let (machine, first) = match req.method {
             Method::Invite => {
                 let mut trying = Response::for_request(&req, 100);
+                // §8.2.6.1: a 100 Trying echoes the request's Timestamp.
+                if let Some(ts) = req.headers.get("Timestamp") {
+                    trying.headers.push("Timestamp", ts);
+                }
                 trying
                     .headers
                     .push("Server", self.config.server_name.as_str());
