@@ -173,8 +173,14 @@ impl Message {
             if line.starts_with(' ') || line.starts_with('\t') {
                 match pending.as_mut() {
                     Some((_, v)) => {
-                        v.push(' ');
-                        v.push_str(line.trim());
+                        // Folding is equivalent to a single SP (RFC 3261 §7.3.1).
+                        let more = line.trim();
+                        if !more.is_empty() {
+                            if !v.is_empty() {
+                                v.push(' ');
+                            }
+                            v.push_str(more);
+                        }
                     }
                     None => {
                         header_problem.get_or_insert_with(|| {
@@ -205,7 +211,7 @@ impl Message {
             }
         }
         if let Some((n, v)) = pending.take() {
-            headers.push(&n, v);
+            headers.push(&n, v.trim().to_string());
         }
 
         // Body: exactly Content-Length bytes when given; the rest of the datagram otherwise.
@@ -436,6 +442,18 @@ v=0\n";
         };
         assert_eq!(r.headers.get("To"), Some("Bob <sip:bob@biloxi.com>"));
         assert_eq!(r.headers.number("Max-Forwards").unwrap(), Some(70));
+    }
+
+    #[test]
+    fn folded_last_header_has_no_leading_space() {
+        let text = INVITE.replace(
+            "Content-Length: 4\r\n\r\nv=0\n",
+            "Content-Length: 4\r\nRoute:\r\n <sip:p.example.com;lr>\r\n\r\nv=0\n",
+        );
+        let m = Message::parse(text.as_bytes()).unwrap();
+        assert_eq!(m.headers().get("Route"), Some("<sip:p.example.com;lr>"));
+        let again = Message::parse(&m.to_bytes()).unwrap();
+        assert_eq!(again.headers().get("Route"), m.headers().get("Route"));
     }
 
     #[test]
