@@ -25,7 +25,7 @@ impl MediaEngine {
                 telephone_event_pt,
             } => {
                 if self.legs.contains_key(&leg) {
-                    self.reject(Some(leg), format!("AddLeg: {leg} exists already"));
+                    self.reject(leg, format!("AddLeg: {leg} exists already"));
                     return;
                 }
                 let mut seed = self.config.seed ^ leg.0.wrapping_mul(0xA24B_AED4_963E_E407);
@@ -97,7 +97,7 @@ impl MediaEngine {
                     return;
                 };
                 if l.recording.is_some() {
-                    self.reject(Some(leg), format!("Record: {leg} is recording already"));
+                    self.reject(leg, format!("Record: {leg} is recording already"));
                     return;
                 }
                 match Recorder::create(&path, max_length, silence) {
@@ -148,7 +148,7 @@ impl MediaEngine {
                 let room = self.legs.get(&leg).and_then(|l| l.room);
                 match room.and_then(|r| self.rooms.get_mut(&r)) {
                     Some(r) => r.set_muted(leg, muted),
-                    None => self.reject(Some(leg), format!("Mute: {leg} is in no conference")),
+                    None => self.reject(leg, format!("Mute: {leg} is in no conference")),
                 }
             }
             MediaCommand::PlayToConference {
@@ -165,7 +165,7 @@ impl MediaEngine {
             MediaCommand::StartMoh { leg, class } => {
                 if !self.moh.contains_key(&class) {
                     self.reject(
-                        Some(leg),
+                        leg,
                         format!("StartMoh: music-on-hold class {class:?} is not defined"),
                     );
                     return;
@@ -181,14 +181,14 @@ impl MediaEngine {
             }
             MediaCommand::QueryQuality(leg) => match self.quality(leg) {
                 Some(report) => self.emit(MediaEvent::Quality { leg, report }),
-                None => self.reject(Some(leg), format!("QueryQuality: no {leg}")),
+                None => self.reject(leg, format!("QueryQuality: no {leg}")),
             },
         }
     }
 
     fn leg_mut_or_reject(&mut self, leg: LegId, command: &str) -> Option<&mut Leg> {
         if !self.legs.contains_key(&leg) {
-            self.reject(Some(leg), format!("{command}: no {leg}"));
+            self.reject(leg, format!("{command}: no {leg}"));
             return None;
         }
         self.legs.get_mut(&leg)
@@ -197,13 +197,13 @@ impl MediaEngine {
     fn bridge(&mut self, a: LegId, b: LegId) {
         for id in [a, b] {
             if !self.legs.contains_key(&id) {
-                self.reject(Some(id), format!("Bridge({a}, {b}): no {id}"));
+                self.reject(id, format!("Bridge({a}, {b}): no {id}"));
                 return;
             }
         }
         if a == b {
             self.reject(
-                Some(a),
+                a,
                 format!("Bridge({a}, {b}): a leg cannot be bridged to itself"),
             );
             return;
@@ -249,7 +249,7 @@ impl MediaEngine {
 
     fn remove_leg(&mut self, leg: LegId) {
         if !self.legs.contains_key(&leg) {
-            self.reject(Some(leg), format!("RemoveLeg: no {leg}"));
+            self.reject(leg, format!("RemoveLeg: no {leg}"));
             return;
         }
         self.finish_recording(leg, RecordStop::LegRemoved);
@@ -271,7 +271,7 @@ impl MediaEngine {
         };
         if l.telephone_event_pt.is_none() {
             self.reject(
-                Some(leg),
+                leg,
                 format!("SendDtmf: {leg} negotiated no telephone-event payload type"),
             );
             return;
@@ -282,7 +282,7 @@ impl MediaEngine {
                 Some(c) => codes.push(c),
                 None => {
                     self.reject(
-                        Some(leg),
+                        leg,
                         format!("SendDtmf: expected digits 0-9 * # A-D, found {d:?} in {digits:?}"),
                     );
                     return;

@@ -252,7 +252,7 @@ impl MediaEngine {
         self.out.push_back(Output::Event(event));
     }
 
-    fn reject(&mut self, leg: Option<LegId>, reason: String) {
+    fn reject(&mut self, leg: LegId, reason: String) {
         self.emit(MediaEvent::CommandRejected { leg, reason });
     }
 

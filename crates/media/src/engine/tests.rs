@@ -293,7 +293,7 @@ fn commands_on_unknown_legs_are_rejected_with_a_reason() {
     let mut h = Harness::new();
     let ev = events(&h.cmd(MediaCommand::Bridge(LegId(1), LegId(2))));
     assert!(
-        matches!(&ev[..], [MediaEvent::CommandRejected { leg: Some(LegId(1)), reason }] if reason.contains("no leg1"))
+        matches!(&ev[..], [MediaEvent::CommandRejected { leg: LegId(1), reason }] if reason.contains("no leg1"))
     );
 }
 

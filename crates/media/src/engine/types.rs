@@ -275,8 +275,8 @@ pub enum MediaEvent {
     },
     /// A command could not be carried out.
     CommandRejected {
-        /// The leg named by the command, if it named one.
-        leg: Option<LegId>,
+        /// The leg named by the command.
+        leg: LegId,
         /// What was wrong.
         reason: String,
     },
