@@ -156,6 +156,9 @@ impl Prompt {
     }
 }
 
+/// A music-on-hold class: its name and its prompts in order.
+pub type MohClass = (String, Vec<Arc<Prompt>>);
+
 /// Loaded prompts keyed by path, each decoded once.
 #[derive(Debug, Default, Clone)]
 pub struct PromptCache {
@@ -202,6 +205,35 @@ impl PromptCache {
             return Err(err(PromptErrorKind::Empty));
         }
         paths.iter().map(|p| self.load(p)).collect()
+    }
+
+    /// Loads every music-on-hold class under `moh_root` (each subdirectory is a class named
+    /// after it, holding `*.wav` files), sorted by class name, ready for
+    /// [`crate::MediaCommand::DefineMoh`]. A class that fails to load fails the whole call with
+    /// an error naming the file.
+    pub fn load_moh_classes(
+        &mut self,
+        moh_root: impl AsRef<Path>,
+    ) -> Result<Vec<MohClass>, PromptError> {
+        let root = moh_root.as_ref();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+            .map_err(|e| PromptError {
+                path: root.to_path_buf(),
+                kind: PromptErrorKind::Read(e.to_string()),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        dirs.iter()
+            .map(|d| {
+                let name = d
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Ok((name, self.load_dir(d)?))
+            })
+            .collect()
     }
 
     /// The number of cached prompts.
@@ -326,5 +358,23 @@ pub(crate) mod tests {
         let empty = temp_dir("moh-empty");
         let e = cache.load_dir(&empty).unwrap_err().to_string();
         assert!(e.contains("moh-empty"), "{e}");
+    }
+
+    #[test]
+    fn moh_classes_are_the_subdirectories() {
+        let root = temp_dir("moh-root");
+        for class in ["jazz", "default"] {
+            std::fs::create_dir_all(root.join(class)).unwrap();
+            write_wav(&root.join(class).join("a.wav"), 8000, 1, 16, &[1; 80]);
+        }
+        std::fs::write(root.join("README"), "x").unwrap();
+        let mut cache = PromptCache::new();
+        let classes = cache.load_moh_classes(&root).unwrap();
+        let names: Vec<&str> = classes.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["default", "jazz"]);
+        assert_eq!(classes[0].1.len(), 1);
+        std::fs::create_dir_all(root.join("broken")).unwrap();
+        let e = cache.load_moh_classes(&root).unwrap_err().to_string();
+        assert!(e.contains("broken"), "{e}");
     }
 }

@@ -43,19 +43,14 @@ fn every_shipped_prompt_loads() {
 #[test]
 fn every_music_on_hold_class_loads() {
     let moh = prompts_dir().join("moh");
-    let mut cache = PromptCache::new();
-    let mut classes = 0;
-    for entry in std::fs::read_dir(&moh).unwrap_or_else(|e| panic!("{}: {e}", moh.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            let list = cache.load_dir(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert!(!list.is_empty());
-            classes += 1;
-        }
-    }
+    let classes = PromptCache::new()
+        .load_moh_classes(&moh)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        classes >= 1,
-        "expected at least one class under {}",
+        classes
+            .iter()
+            .any(|(name, prompts)| name == "default" && !prompts.is_empty()),
+        "expected a non-empty class \"default\" under {}",
         moh.display()
     );
 }
