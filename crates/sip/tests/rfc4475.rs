@@ -654,3 +654,42 @@ fn rejected_requests_keep_what_a_response_needs() {
         assert!(!e.detail.is_empty());
     }
 }
+
+/// Over TCP the same bytes are framed by Content-Length (RFC 3261 §18.3).
+#[test]
+fn stream_transport_framing() {
+    use sip::framing::{Frame, StreamFramer};
+    let frames = |bytes: &[u8]| {
+        let mut framer = StreamFramer::new();
+        framer.push(bytes);
+        let mut out = Vec::new();
+        loop {
+            match framer.next_frame() {
+                Ok(Some(Frame::Message(m))) => out.push(m),
+                Ok(Some(Frame::Ping)) => {}
+                Ok(None) => return Ok((out, framer.buffered())),
+                Err(e) => return Err(e.detail),
+            }
+        }
+    };
+    // "If this message arrived over a stream-based transport, such as TCP, there's
+    // not much the receiving party could do but wait for more data" (§3.1.2.2).
+    let (got, buffered) = frames(&fixture("invalid", "clerr")).unwrap();
+    assert!(got.is_empty() && buffered > 0);
+    // "If a request like this arrives over TCP, the framing error is not
+    // recoverable, and the connection should be closed" (§3.1.2.3).
+    assert!(frames(&fixture("invalid", "ncl")).is_err());
+    assert!(frames(&fixture("semantic", "mcl01")).is_err());
+    // RFC 2543 allowed a missing Content-Length; a stream cannot be framed without it.
+    assert!(frames(&fixture("semantic", "inv2543")).is_err());
+    // On a stream the octets after dblreq's REGISTER are the next message.
+    let (got, buffered) = frames(&fixture("valid", "dblreq")).unwrap();
+    assert_eq!(got.len(), 2);
+    // The INVITE's body ("m =video …") is 153 octets against a Content-Length of 150.
+    assert_eq!(buffered, 3);
+    assert!(
+        matches!(Message::parse(&got[1]), Ok(Message::Request(r)) if r.method == Method::Invite)
+    );
+    let (got, _) = frames(&fixture("valid", "mpart01")).unwrap();
+    assert_eq!(got, [fixture("valid", "mpart01")]);
+}
