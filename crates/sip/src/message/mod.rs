@@ -5,6 +5,17 @@
 //! The model is Switchboard's own (see ARCHITECTURE.md for why rsip is not
 //! used): headers are kept as text in their received order, with compact
 //! names expanded, and typed values are parsed on demand.
+//!
+//! The parser accepts every RFC 4475 §3.1.1 message (folding, LWS around
+//! colons and slashes, LF-only line ends, compact forms, escaped and unusual
+//! URI users, IPv6 hosts, binary bodies, empty reason phrases) and rejects the
+//! §3.1.2 ones: a request with [`ParseError::status`] (400, or 505 for another
+//! SIP version) when it can be answered, otherwise for dropping. Beyond the
+//! start line and the mandatory headers, a request is rejected for a
+//! Request-URI carrying `?headers`, a malformed Contact, and Content-Length
+//! values that disagree. Well-formed requests a user agent still cannot serve
+//! (unknown method, URI scheme, required extension, body type) are refused
+//! by [`crate::validate`], not here.
 
 mod headers;
 mod name_addr;

@@ -14,7 +14,8 @@ pub enum ParseErrorKind {
     /// Not a SIP message at all, or too broken to answer: drop it.
     Unanswerable,
     /// A request whose problem can be reported with this status code
-    /// (400, 416 or 505); `head` holds what is needed to form the response.
+    /// (400, or 505 for another SIP version); `head` holds what is needed to
+    /// form the response with [`super::Response::for_headers`].
     Reject(u16),
     /// A response that is malformed: drop it (RFC 3261 §18.1.2).
     BadResponse,
