@@ -169,4 +169,25 @@ mod tests {
             "dialplan/default.yaml:12:5: unknown key `pasword` (did you mean `password`?)"
         );
     }
+
+    #[test]
+    fn diagnostics_sort_keep_one_per_position_and_count() {
+        let at = |line, column, message: &str| Diagnostic {
+            file: "f.yaml".into(),
+            line,
+            column,
+            message: message.into(),
+            expected: Some("x".into()),
+            found: Some("y".into()),
+            suggestion: None,
+        };
+        let d = Diagnostics {
+            items: vec![at(9, 1, "later"), at(2, 3, "first"), at(2, 3, "same place")],
+        }
+        .finish();
+        assert_eq!(
+            d.to_string(),
+            "f.yaml:2:3: first; expected x, found y\nf.yaml:9:1: later; expected x, found y\n2 problems"
+        );
+    }
 }
