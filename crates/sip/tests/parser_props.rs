@@ -4,7 +4,9 @@
 
 use proptest::prelude::*;
 use sip::framing::{Frame, StreamFramer};
-use sip::message::{Headers, Host, Message, Method, NameAddr, Params, Request, Scheme, Uri, Via};
+use sip::message::{
+    Headers, Host, Message, Method, NameAddr, Params, Request, Response, Scheme, Uri, Via,
+};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
@@ -293,6 +295,21 @@ proptest! {
         let parsed = Message::parse(&bytes)
             .unwrap_or_else(|e| panic!("expected {:?} to parse, got {e}", String::from_utf8_lossy(&bytes)));
         prop_assert_eq!(without_content_length(parsed), Message::Request(req));
+    }
+
+    #[test]
+    fn generated_responses_round_trip(
+        req in request(),
+        status in 100u16..700,
+        reason in "[ -~\u{a0}-\u{17f}]{0,30}",
+    ) {
+        let mut response = Response::for_request(&req, status);
+        response.reason = reason.trim().to_string();
+        response.body = req.body.clone();
+        let bytes = response.to_bytes();
+        let parsed = Message::parse(&bytes)
+            .unwrap_or_else(|e| panic!("expected {:?} to parse, got {e}", String::from_utf8_lossy(&bytes)));
+        prop_assert_eq!(without_content_length(parsed), Message::Response(response));
     }
 
     #[test]
