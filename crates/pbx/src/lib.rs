@@ -1,1 +1,287 @@
-//! pbx crate (skeleton; see ARCHITECTURE.md).
+//! Switchboard's call control: the transaction user on top of
+//! [`sip::endpoint::Endpoint`].
+//!
+//! The `Pbx` is sans-IO like the layers below it: the server hands it SIP
+//! events, media events and the current time, lends it the endpoint to
+//! send through, and drains [`Output`]s that ask for sockets, media
+//! commands and database writes. It never reads a clock, opens a socket or
+//! awaits a database.
+//!
+//! ```text
+//! server loop:  ep.handle_bytes(..) ; while let Some(ev) = ep.poll_event() { pbx.handle_sip(now, wall, &mut ep, ev) }
+//!               while let Some(out) = pbx.poll_output() { carry it out }
+//!               sleep until min(ep.poll_timeout(), pbx.poll_timeout()) ; pbx.handle_timeout(now, wall, &mut ep)
+//! ```
+//!
+//! Modules: [`sdp`] (offer/answer rewriting), `register` (REGISTER with
+//! digest auth and the throttling guard), `call` (the B2BUA), `ports` (RTP
+//! port allocation), `directory` (who exists and their credentials).
+
+mod call;
+mod directory;
+mod ports;
+mod register;
+pub mod sdp;
+
+pub use call::{CallKey, CallSummary, CdrEvent, Outcome, Party};
+pub use directory::{Directory, Identity};
+pub use ports::PortPool;
+
+use media::{LegId, MediaCommand, MediaEvent};
+use sip::auth::{AuthGuard, Authenticator};
+use sip::endpoint::{Endpoint, Event, Peer, ServerTxId, Transport};
+use sip::message::{Method, Request, Response, Uri};
+use sip::registrar::{Binding, BindingChange, RegistrarPolicy};
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Settings the PBX needs; rebuilt by the server when the dialplan reloads.
+#[derive(Debug, Clone)]
+pub struct PbxConfig {
+    /// The address written into SDP and Contact headers (the public address behind NAT).
+    pub public_ip: IpAddr,
+    /// Our SIP listening addresses per transport, as advertised in Contact.
+    pub contacts: Vec<(Transport, SocketAddr)>,
+    /// Codecs in the admin's order of preference.
+    pub codecs: Vec<sdp::Codec>,
+    /// How long an extension may ring before the caller gets 480.
+    pub ring_timeout: Duration,
+    /// Concurrent calls allowed before new ones get 503.
+    pub max_concurrent_calls: usize,
+    /// New calls per second allowed before new ones get 503.
+    pub max_calls_per_second: u32,
+    /// Registration expiry limits.
+    pub registrar: RegistrarPolicy,
+    /// Seconds a rejected caller is told to wait (Retry-After on 503).
+    pub retry_after_secs: u32,
+}
+
+/// What the server must carry out for the PBX.
+#[derive(Debug)]
+pub enum Output {
+    /// Bind a UDP socket for RTP on `port` and feed its packets to the media engine as `leg`.
+    OpenRtp {
+        /// The leg the socket belongs to.
+        leg: LegId,
+        /// The local port.
+        port: u16,
+    },
+    /// Close the leg's RTP socket.
+    CloseRtp {
+        /// The leg.
+        leg: LegId,
+    },
+    /// A command for the media engine.
+    Media(MediaCommand),
+    /// Write these registration changes to the database, then send the response (if any).
+    Persist {
+        /// Binding changes.
+        changes: Vec<BindingChange>,
+        /// The response to send once the write is durable.
+        then: Option<(ServerTxId, Response)>,
+    },
+    /// A call record event.
+    Cdr(call::CdrEvent),
+}
+
+/// The PBX: registrar, authentication and the B2BUA.
+pub struct Pbx {
+    config: PbxConfig,
+    directory: Arc<dyn Directory>,
+    auth: Authenticator,
+    guard: AuthGuard,
+    bindings: HashMap<String, Vec<Binding>>,
+    calls: call::Calls,
+    ports: PortPool,
+    outputs: VecDeque<Output>,
+    next_leg: u64,
+    rate: call::RateWindow,
+}
+
+/// Methods we answer, for Allow headers.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY";
+
+impl Pbx {
+    /// A PBX with no registrations and no calls.
+    pub fn new(
+        config: PbxConfig,
+        directory: Arc<dyn Directory>,
+        auth: Authenticator,
+        guard: AuthGuard,
+        ports: PortPool,
+    ) -> Self {
+        Pbx {
+            config,
+            directory,
+            auth,
+            guard,
+            bindings: HashMap::new(),
+            calls: call::Calls::default(),
+            ports,
+            outputs: VecDeque::new(),
+            next_leg: 1,
+            rate: call::RateWindow::default(),
+        }
+    }
+
+    /// Replaces the directory and settings (dialplan reload). Calls in progress keep going.
+    pub fn reconfigure(&mut self, config: PbxConfig, directory: Arc<dyn Directory>) {
+        self.config = config;
+        self.directory = directory;
+    }
+
+    /// Loads registrations read from the database at start-up.
+    pub fn load_bindings(&mut self, bindings: Vec<Binding>) {
+        for b in bindings {
+            self.bindings.entry(b.aor.clone()).or_default().push(b);
+        }
+    }
+
+    /// The current (unexpired) bindings of an address-of-record.
+    pub fn bindings(&self, aor: &str, wall_ms: i64) -> Vec<&Binding> {
+        self.bindings
+            .get(aor)
+            .map(|v| v.iter().filter(|b| b.expires_at_ms > wall_ms).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every unexpired binding, for the admin API.
+    pub fn all_bindings(&self, wall_ms: i64) -> Vec<&Binding> {
+        let mut v: Vec<&Binding> = self
+            .bindings
+            .values()
+            .flatten()
+            .filter(|b| b.expires_at_ms > wall_ms)
+            .collect();
+        v.sort_by(|a, b| a.aor.cmp(&b.aor).then(a.contact.cmp(&b.contact)));
+        v
+    }
+
+    /// Number of calls in progress.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// A snapshot of the calls in progress, for the admin API.
+    pub fn call_summaries(&self) -> Vec<CallSummary> {
+        self.calls.summaries()
+    }
+
+    /// Handles one event from the SIP endpoint.
+    pub fn handle_sip(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: Event) {
+        match event {
+            Event::Request { tx, req, from } => self.handle_request(now, wall_ms, ep, tx, req, from),
+            other => call::handle_event(self, now, wall_ms, ep, other),
+        }
+    }
+
+    /// Handles a media event (RTP timeout, quality report).
+    pub fn handle_media(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: MediaEvent) {
+        call::handle_media(self, now, wall_ms, ep, event);
+    }
+
+    /// Fires due timers (ring timeouts).
+    pub fn handle_timeout(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+        call::handle_timeout(self, now, wall_ms, ep);
+    }
+
+    /// The next instant `handle_timeout` must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.calls.next_deadline()
+    }
+
+    /// The next thing for the server to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Hangs up every call (graceful shutdown).
+    pub fn hangup_all(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+        call::hangup_all(self, now, wall_ms, ep);
+    }
+
+    fn handle_request(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        ep: &mut Endpoint,
+        tx: ServerTxId,
+        req: Request,
+        from: Peer,
+    ) {
+        if let Err(rej) = sip::validate::check_request(&req) {
+            let mut resp = Response::for_request(&req, rej.status);
+            resp.reason = rej.reason.clone();
+            if rej.status == 420 {
+                if let Some(req_ext) = req.headers.get("Require") {
+                    resp.headers.push("Unsupported", req_ext.to_string());
+                }
+            }
+            ep.respond(now, tx, resp);
+            return;
+        }
+        let in_dialog = req
+            .headers
+            .to()
+            .ok()
+            .and_then(|t| t.tag().map(str::to_string))
+            .is_some();
+        if in_dialog {
+            call::handle_in_dialog(self, now, wall_ms, ep, tx, req, from);
+            return;
+        }
+        match req.method {
+            Method::Register => register::handle(self, now, wall_ms, ep, tx, req, from),
+            Method::Invite => call::handle_invite(self, now, wall_ms, ep, tx, req, from),
+            Method::Options => {
+                let mut resp = Response::for_request(&req, 200);
+                resp.headers.push("Allow", ALLOW);
+                resp.headers.push("Accept", "application/sdp");
+                resp.headers.push("Accept-Language", "en, zh");
+                resp.headers.push("Supported", "replaces");
+                ep.respond(now, tx, resp);
+            }
+            Method::Bye | Method::Info | Method::Update | Method::Prack => {
+                ep.respond(now, tx, Response::for_request(&req, 481));
+            }
+            Method::Extension(_) => ep.respond(now, tx, Response::for_request(&req, 501)),
+            _ => {
+                let mut resp = Response::for_request(&req, 405);
+                resp.headers.push("Allow", ALLOW);
+                ep.respond(now, tx, resp);
+            }
+        }
+    }
+
+    /// Counts an authentication failure against a source and logs a ban when it starts.
+    fn auth_failed(&mut self, ip: IpAddr, now: Instant) {
+        if let Some(ban) = self.guard.record_failure(ip, now) {
+            tracing::warn!(source = %ip, ?ban, "too many authentication failures: source refused for a while");
+        }
+    }
+
+    fn new_leg(&mut self) -> LegId {
+        let id = LegId(self.next_leg);
+        self.next_leg += 1;
+        id
+    }
+
+    /// Our Contact URI for a transport.
+    fn contact_uri(&self, transport: Transport, user: Option<&str>) -> Uri {
+        let addr = self
+            .config
+            .contacts
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .or(self.config.contacts.first())
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| SocketAddr::new(self.config.public_ip, 5060));
+        let mut uri = Uri::sip(user, self.config.public_ip.into(), Some(addr.port()));
+        if transport == Transport::Tcp {
+            uri.params.set("transport", Some("tcp"));
+        }
+        uri
+    }
+}

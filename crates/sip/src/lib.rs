@@ -7,6 +7,16 @@
 //!
 //! - [`message`]: the message model, parser and printer.
 //! - [`framing`]: splitting a TCP byte stream into messages.
+//! - [`transaction`]: the four RFC 3261 §17 state machines (with the RFC 6026
+//!   Accepted states) and the timer table.
+//! - [`endpoint`]: the driver-facing API joining parsing, transactions and
+//!   response routing: `handle_bytes` / `handle_timeout` in,
+//!   `poll_transmit` / `poll_event` / `poll_timeout` out.
+//! - [`dialog`]: RFC 3261 §12 dialogs (route sets, CSeq rules, in-dialog requests).
+//! - [`auth`]: server-side digest authentication (MD5, SHA-256, `-sess`) and the
+//!   throttling guard against password guessing.
+//! - [`registrar`]: REGISTER processing as a pure function over the current bindings.
+//! - [`validate`]: the semantic checks a UAS applies before acting on a request.
 //!
 //! ```
 //! use sip::message::{Message, Method};

@@ -1,0 +1,263 @@
+//! Inside an established call: BYE from either side ends both legs;
+//! re-INVITE (hold/unhold), UPDATE and INFO are forwarded to the other leg
+//! with SDP rewritten to our media address, and the other leg's final
+//! answer is relayed back.
+
+use super::{CallKey, CdrEvent, Outcome, Party, Phase, Purpose, Side, maybe_remove, release_media};
+use crate::sdp::{self, LocalDescription};
+use crate::{Output, Pbx};
+use media::MediaCommand;
+use sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId};
+use sip::message::{Method, Request, Response};
+use std::time::Instant;
+
+pub(crate) fn handle_in_dialog(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    tx: ServerTxId,
+    req: Request,
+    _from: Peer,
+) {
+    let call_id = req.headers.call_id().unwrap_or("").to_string();
+    let to_tag = req
+        .headers
+        .to()
+        .ok()
+        .and_then(|t| t.tag().map(str::to_string))
+        .unwrap_or_default();
+    let Some((key, side)) = pbx.calls.by_dialog.get(&(call_id, to_tag)).copied() else {
+        ep.respond(now, tx, Response::for_request(&req, 481));
+        return;
+    };
+    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+        ep.respond(now, tx, Response::for_request(&req, 481));
+        return;
+    };
+    let dialog = match side {
+        Side::A => call.a.dialog.as_mut(),
+        Side::B => call.b.as_mut().map(|b| &mut b.dialog),
+    };
+    if let Some(d) = dialog
+        && let Err(status) = d.accept_incoming(&req)
+    {
+        ep.respond(now, tx, Response::for_request(&req, status));
+        return;
+    }
+    if call.phase == Phase::Ended {
+        ep.respond(now, tx, Response::for_request(&req, 481));
+        return;
+    }
+    match req.method {
+        Method::Bye => {
+            ep.respond(now, tx, Response::for_request(&req, 200));
+            tracing::info!(call = key.0, by = side.party().as_str(), "hung up");
+            end_answered(pbx, now, wall_ms, ep, key, Some(side), side.party());
+        }
+        Method::Ack => {}
+        _ => forward(pbx, now, ep, key, side, tx, req),
+    }
+}
+
+/// Sends `req` (from `side`) on to the other leg.
+fn forward(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, key: CallKey, side: Side, tx: ServerTxId, req: Request) {
+    let public_ip = pbx.config.public_ip;
+    let call = pbx.calls.calls.get_mut(&key).expect("caller checked");
+    let other_dialog = match side {
+        Side::A => call.b.as_mut().map(|b| (&mut b.dialog, b.peer)),
+        Side::B => call.a.dialog.as_mut().map(|d| (d, call.a.peer)),
+    };
+    let Some((dialog, peer)) = other_dialog else {
+        ep.respond(now, tx, Response::for_request(&req, 491));
+        return;
+    };
+    let mut out = dialog.new_request(req.method.clone());
+    for name in ["Content-Type", "Event", "Subscription-State", "Refer-To", "Referred-By", "Supported", "Require"] {
+        if let Some(v) = req.headers.get(name) {
+            out.headers.push(name, v.to_string());
+        }
+    }
+    out.body = req.body.clone();
+    let is_sdp = req
+        .headers
+        .get("Content-Type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/sdp"));
+    if is_sdp && let Ok(offer) = sdp::parse_audio(&req.body) {
+        let (from_media, to_media) = match side {
+            Side::A => (&mut call.a_media, &mut call.b_media),
+            Side::B => (&mut call.b_media, &mut call.a_media),
+        };
+        from_media.remote = offer.rtp;
+        pbx.outputs.push_back(Output::Media(MediaCommand::UpdateRemote {
+            leg: from_media.leg,
+            remote: offer.rtp,
+        }));
+        to_media.sdp_version += 1;
+        let codec = call.codec.or(offer.codecs.first().copied()).unwrap_or(sdp::Codec::Pcmu);
+        out.body = LocalDescription {
+            addr: public_ip,
+            port: to_media.port,
+            codecs: vec![codec],
+            telephone_event: to_media.telephone_event,
+            direction: offer.direction,
+            session_id: key.0,
+            version: to_media.sdp_version,
+            ptime: offer.ptime,
+        }
+        .to_sdp();
+    }
+    if out.method == Method::Invite || out.method == Method::Update {
+        let contact = pbx.contact_uri(peer.transport, None);
+        out.headers.push("Contact", format!("<{contact}>"));
+    }
+    let ctx = ep.send_request(now, out, peer);
+    pbx.calls.by_client.insert(
+        ctx,
+        (
+            key,
+            Purpose::Forward {
+                origin: tx,
+                origin_side: side,
+                origin_req: req,
+            },
+        ),
+    );
+}
+
+pub(crate) fn on_forward_response(
+    pbx: &mut Pbx,
+    now: Instant,
+    _wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    tx: ClientTxId,
+    resp: Response,
+) {
+    if resp.status < 200 {
+        return;
+    }
+    let Some((_, Purpose::Forward { origin, origin_side, origin_req })) = pbx.calls.by_client.remove(&tx) else {
+        return;
+    };
+    let public_ip = pbx.config.public_ip;
+    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+        return;
+    };
+    // We are the UAC towards the other leg: acknowledge its 2xx to a re-INVITE ourselves.
+    if resp.is_success() && origin_req.method == Method::Invite {
+        let other = match origin_side {
+            Side::A => call.b.as_ref().map(|b| (&b.dialog, b.peer)),
+            Side::B => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
+        };
+        if let (Some((d, peer)), Ok(cseq)) = (other, resp.headers.cseq()) {
+            ep.send_ack(d.ack_for(cseq.seq), peer);
+        }
+    }
+    let mut back = Response::for_request(&origin_req, resp.status);
+    back.reason = resp.reason.clone();
+    let is_sdp = resp
+        .headers
+        .get("Content-Type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/sdp"));
+    if is_sdp && let Ok(answer) = sdp::parse_audio(&resp.body) {
+        let (origin_media, other_media) = match origin_side {
+            Side::A => (&mut call.a_media, &mut call.b_media),
+            Side::B => (&mut call.b_media, &mut call.a_media),
+        };
+        other_media.remote = answer.rtp;
+        pbx.outputs.push_back(Output::Media(MediaCommand::UpdateRemote {
+            leg: other_media.leg,
+            remote: answer.rtp,
+        }));
+        origin_media.sdp_version += 1;
+        let codec = call.codec.or(answer.codecs.first().copied()).unwrap_or(sdp::Codec::Pcmu);
+        back.headers.push("Content-Type", "application/sdp");
+        back.body = LocalDescription {
+            addr: public_ip,
+            port: origin_media.port,
+            codecs: vec![codec],
+            telephone_event: origin_media.telephone_event,
+            direction: answer.direction,
+            session_id: key.0,
+            version: origin_media.sdp_version,
+            ptime: answer.ptime,
+        }
+        .to_sdp();
+    } else if !resp.body.is_empty() {
+        if let Some(ct) = resp.headers.get("Content-Type") {
+            back.headers.push("Content-Type", ct.to_string());
+        }
+        back.body = resp.body.clone();
+    }
+    if resp.is_success() && (origin_req.method == Method::Invite || origin_req.method == Method::Update) {
+        let transport = match origin_side {
+            Side::A => call.a.peer.transport,
+            Side::B => call.b.as_ref().map(|b| b.peer.transport).unwrap_or(call.a.peer.transport),
+        };
+        let contact = pbx.contact_uri(transport, None);
+        back.headers.push("Contact", format!("<{contact}>"));
+    }
+    ep.respond(now, origin, back);
+}
+
+pub(crate) fn on_forward_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, key: CallKey, tx: ClientTxId) {
+    let Some((_, Purpose::Forward { origin, origin_req, .. })) = pbx.calls.by_client.remove(&tx) else {
+        return;
+    };
+    ep.respond(now, origin, Response::for_request(&origin_req, 408));
+    if origin_req.method == Method::Invite {
+        tracing::warn!(call = key.0, "re-INVITE got no answer from the other side: hanging up");
+        hangup(pbx, now, wall_ms, ep, key, Party::System);
+    }
+}
+
+/// Ends an answered call: BYE to every leg except `skip` (which already sent its BYE).
+fn end_answered(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, key: CallKey, skip: Option<Side>, by: Party) {
+    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+        return;
+    };
+    if call.phase == Phase::Ended {
+        return;
+    }
+    let mut byes = Vec::new();
+    if skip != Some(Side::A) && let Some(d) = call.a.dialog.as_mut() {
+        byes.push((d.new_request(Method::Bye), call.a.peer));
+    }
+    if skip != Some(Side::B) && let Some(b) = call.b.as_mut() {
+        byes.push((b.dialog.new_request(Method::Bye), b.peer));
+    }
+    call.phase = Phase::Ended;
+    for (bye, peer) in byes {
+        let ctx = ep.send_request(now, bye, peer);
+        pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
+    }
+    pbx.outputs.push_back(Output::Cdr(CdrEvent::Ended {
+        call: key,
+        at_ms: wall_ms,
+        outcome: Outcome::Answered,
+        hangup_by: Some(by),
+    }));
+    release_media(pbx, key);
+    maybe_remove(pbx, key);
+}
+
+/// Hangs a call up from the PBX side, whatever its state.
+pub(crate) fn hangup(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, key: CallKey, by: Party) {
+    let Some(call) = pbx.calls.calls.get(&key) else {
+        return;
+    };
+    match call.phase {
+        Phase::Ringing => super::setup::fail_call(pbx, now, wall_ms, ep, key, 503, Outcome::Failed, Some(by)),
+        Phase::Answered => end_answered(pbx, now, wall_ms, ep, key, None, by),
+        Phase::Ended => {}
+    }
+}
+
+/// Hangs up every call (shutdown).
+pub(crate) fn hangup_all(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+    let keys: Vec<CallKey> = pbx.calls.calls.keys().copied().collect();
+    for key in keys {
+        hangup(pbx, now, wall_ms, ep, key, Party::System);
+    }
+}

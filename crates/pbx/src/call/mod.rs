@@ -1,0 +1,492 @@
+//! The B2BUA: each call is an A leg (the caller's INVITE, answered by us)
+//! and a B leg (our INVITE to the callee's registered contacts, forked in
+//! parallel; the first 2xx wins). Media is anchored: both legs' SDP point
+//! at our RTP ports and the media engine relays between them.
+//!
+//! - `setup`: the initial INVITE, forking, provisional and final responses, CANCEL, ring timeout.
+//! - `midcall`: requests inside the dialogs (BYE, re-INVITE for hold, UPDATE, INFO) and hang-up.
+
+mod midcall;
+mod setup;
+
+pub(crate) use midcall::{handle_in_dialog, hangup_all};
+pub(crate) use setup::handle_invite;
+
+use crate::sdp::{AudioOffer, Codec};
+use crate::{Output, Pbx};
+use media::{LegId, MediaCommand, MediaEvent};
+use sip::dialog::Dialog;
+use sip::endpoint::{ClientTxId, Endpoint, Event, Peer, ServerTxId};
+use sip::message::{NameAddr, Request};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Identifies a call inside the PBX (and its call record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+/// How a call ended, as written into its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The callee answered.
+    Answered,
+    /// The callee was busy.
+    Busy,
+    /// Nobody answered within the ring timeout.
+    NoAnswer,
+    /// The caller hung up before an answer.
+    Cancelled,
+    /// The dialled number does not exist.
+    NotFound,
+    /// The extension exists but no phone is registered (or all refused).
+    Unavailable,
+    /// The PBX could not set the call up (no ports, bad SDP, …).
+    Failed,
+    /// Refused by admission control or authentication.
+    Rejected,
+}
+
+impl Outcome {
+    /// The value stored in the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Busy => "busy",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Cancelled => "cancelled",
+            Outcome::NotFound => "not_found",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Failed => "failed",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The calling side.
+    Caller,
+    /// The called side.
+    Callee,
+    /// The PBX (timeout, shutdown, media loss).
+    System,
+}
+
+impl Party {
+    /// The value stored in the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Caller => "caller",
+            Party::Callee => "callee",
+            Party::System => "system",
+        }
+    }
+}
+
+/// Call record events, in order, for the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CdrEvent {
+    /// A call was accepted for routing.
+    Started {
+        /// The call.
+        call: CallKey,
+        /// The caller's SIP Call-ID.
+        call_id: String,
+        /// Who called (extension number, or the From user of a guest).
+        caller: String,
+        /// The dialled number.
+        callee: String,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+    },
+    /// The callee answered.
+    Answered {
+        /// The call.
+        call: CallKey,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+    },
+    /// The call ended.
+    Ended {
+        /// The call.
+        call: CallKey,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+        /// How it ended.
+        outcome: Outcome,
+        /// Who hung up.
+        hangup_by: Option<Party>,
+    },
+    /// Media statistics of one leg, reported after the leg closed (JSON text).
+    Quality {
+        /// The call.
+        call: CallKey,
+        /// `"caller"` or `"callee"` leg.
+        leg: &'static str,
+        /// Counters as JSON.
+        json: String,
+    },
+}
+
+/// A call in progress, for the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSummary {
+    /// The call.
+    pub key: CallKey,
+    /// Caller.
+    pub caller: String,
+    /// Callee.
+    pub callee: String,
+    /// `ringing`, `answered` or `ending`.
+    pub state: &'static str,
+    /// When it started (unix ms).
+    pub started_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    fn party(self) -> Party {
+        match self {
+            Side::A => Party::Caller,
+            Side::B => Party::Callee,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Ringing,
+    Answered,
+    Ended,
+}
+
+/// One side's media: the engine leg, our RTP port, the peer's offer/answer.
+#[derive(Debug)]
+pub(crate) struct MediaSide {
+    pub leg: LegId,
+    pub port: u16,
+    pub remote: Option<std::net::SocketAddr>,
+    pub telephone_event: Option<u8>,
+    pub added: bool,
+    pub sdp_version: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct LegA {
+    pub tx: ServerTxId,
+    pub invite: Request,
+    pub peer: Peer,
+    pub tag: String,
+    pub dialog: Option<Dialog>,
+    pub final_sent: bool,
+    pub ringing_sent: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Fork {
+    pub tx: ClientTxId,
+    pub invite: Request,
+    pub peer: Peer,
+    pub final_status: Option<u16>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LegB {
+    pub dialog: Dialog,
+    pub peer: Peer,
+}
+
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub key: CallKey,
+    pub caller: String,
+    pub callee: String,
+    pub started_ms: i64,
+    pub phase: Phase,
+    pub a: LegA,
+    pub forks: Vec<Fork>,
+    pub b: Option<LegB>,
+    pub ring_deadline: Option<Instant>,
+    pub codec: Option<Codec>,
+    pub a_media: MediaSide,
+    pub b_media: MediaSide,
+    pub offer: AudioOffer,
+    pub early_media: bool,
+}
+
+/// What a client transaction of ours is for.
+#[derive(Debug)]
+pub(crate) enum Purpose {
+    /// Our INVITE to one of the callee's contacts.
+    Fork(usize),
+    /// A request forwarded from `origin_side`; its final response goes back on `origin`.
+    Forward {
+        origin: ServerTxId,
+        origin_side: Side,
+        origin_req: Request,
+    },
+    /// A BYE or other request whose answer does not matter.
+    Fire,
+}
+
+/// Every call and the indexes that find a call from a transaction or dialog.
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    calls: HashMap<CallKey, Call>,
+    by_invite: HashMap<ServerTxId, CallKey>,
+    by_client: HashMap<ClientTxId, (CallKey, Purpose)>,
+    /// (Call-ID, our tag) → call and side.
+    by_dialog: HashMap<(String, String), (CallKey, Side)>,
+    next: u64,
+}
+
+impl Calls {
+    pub fn len(&self) -> usize {
+        self.calls.values().filter(|c| c.phase != Phase::Ended).count()
+    }
+
+    pub fn next_key(&mut self) -> CallKey {
+        self.next += 1;
+        CallKey(self.next)
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter(|c| c.phase == Phase::Ringing)
+            .filter_map(|c| c.ring_deadline)
+            .min()
+    }
+
+    pub fn summaries(&self) -> Vec<CallSummary> {
+        let mut v: Vec<_> = self
+            .calls
+            .values()
+            .map(|c| CallSummary {
+                key: c.key,
+                caller: c.caller.clone(),
+                callee: c.callee.clone(),
+                state: match c.phase {
+                    Phase::Ringing => "ringing",
+                    Phase::Answered => "answered",
+                    Phase::Ended => "ending",
+                },
+                started_ms: c.started_ms,
+            })
+            .collect();
+        v.sort_by_key(|s| s.key);
+        v
+    }
+}
+
+/// Adds `;tag=` to a To/From header value unless it already has one.
+pub(crate) fn with_tag(header: &str, tag: &str) -> String {
+    match NameAddr::parse(header) {
+        Ok(mut na) => {
+            if na.tag().is_none() {
+                na.params.set("tag", Some(tag));
+            }
+            na.to_string()
+        }
+        Err(_) => format!("{header};tag={tag}"),
+    }
+}
+
+/// Dispatches endpoint events other than new requests.
+pub(crate) fn handle_event(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: Event) {
+    match event {
+        Event::Response { tx, resp } => {
+            let Some((key, purpose)) = pbx.calls.by_client.get(&tx).map(|(k, p)| (*k, p.kind()))
+            else {
+                return;
+            };
+            match purpose {
+                PurposeKind::Fork(i) => setup::on_fork_response(pbx, now, wall_ms, ep, key, i, tx, resp),
+                PurposeKind::Forward => midcall::on_forward_response(pbx, now, wall_ms, ep, key, tx, resp),
+                PurposeKind::Fire => {
+                    if resp.status >= 200 {
+                        pbx.calls.by_client.remove(&tx);
+                        maybe_remove(pbx, key);
+                    }
+                }
+            }
+        }
+        Event::Timeout { tx } | Event::TransportError { tx } => {
+            let Some((key, purpose)) = pbx.calls.by_client.get(&tx).map(|(k, p)| (*k, p.kind()))
+            else {
+                return;
+            };
+            match purpose {
+                PurposeKind::Fork(i) => setup::on_fork_failed(pbx, now, wall_ms, ep, key, i, tx, 408),
+                PurposeKind::Forward => midcall::on_forward_timeout(pbx, now, wall_ms, ep, key, tx),
+                PurposeKind::Fire => {
+                    pbx.calls.by_client.remove(&tx);
+                    maybe_remove(pbx, key);
+                }
+            }
+        }
+        Event::Cancelled { invite, .. } => setup::on_cancel(pbx, now, wall_ms, ep, invite),
+        Event::AckTimeout { tx } => {
+            if let Some(key) = pbx.calls.by_invite.get(&tx).copied() {
+                tracing::warn!(call = key.0, "caller never acknowledged the 200 OK: hanging up");
+                midcall::hangup(pbx, now, wall_ms, ep, key, Party::System);
+            }
+        }
+        Event::Ack { .. } | Event::Request { .. } => {}
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PurposeKind {
+    Fork(usize),
+    Forward,
+    Fire,
+}
+
+impl Purpose {
+    fn kind(&self) -> PurposeKind {
+        match self {
+            Purpose::Fork(i) => PurposeKind::Fork(*i),
+            Purpose::Forward { .. } => PurposeKind::Forward,
+            Purpose::Fire => PurposeKind::Fire,
+        }
+    }
+}
+
+/// Media events: a silent leg ends its call.
+pub(crate) fn handle_media(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: MediaEvent) {
+    match event {
+        MediaEvent::RtpTimeout { leg } => {
+            let key = pbx
+                .calls
+                .calls
+                .values()
+                .find(|c| c.a_media.leg == leg || c.b_media.leg == leg)
+                .map(|c| c.key);
+            if let Some(key) = key {
+                tracing::warn!(call = key.0, leg = leg.0, "no RTP received: hanging up");
+                midcall::hangup(pbx, now, wall_ms, ep, key, Party::System);
+            }
+        }
+        MediaEvent::Quality { leg, report } => {
+            let found = pbx.calls.calls.values().find_map(|c| {
+                if c.a_media.leg == leg {
+                    Some((c.key, "caller"))
+                } else if c.b_media.leg == leg {
+                    Some((c.key, "callee"))
+                } else {
+                    None
+                }
+            });
+            if let Some((call, which)) = found {
+                pbx.outputs.push_back(Output::Cdr(CdrEvent::Quality {
+                    call,
+                    leg: which,
+                    json: quality_json(&report),
+                }));
+            }
+        }
+        other => tracing::debug!(?other, "media event"),
+    }
+}
+
+/// Ring timeouts.
+pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+    let due: Vec<CallKey> = pbx
+        .calls
+        .calls
+        .values()
+        .filter(|c| c.phase == Phase::Ringing && c.ring_deadline.is_some_and(|d| d <= now))
+        .map(|c| c.key)
+        .collect();
+    for key in due {
+        tracing::info!(call = key.0, "no answer within the ring timeout");
+        setup::fail_call(pbx, now, wall_ms, ep, key, 480, Outcome::NoAnswer, Some(Party::System));
+    }
+}
+
+/// Frees media and forgets the call once it has ended and nothing is outstanding.
+pub(crate) fn maybe_remove(pbx: &mut Pbx, key: CallKey) {
+    let Some(call) = pbx.calls.calls.get(&key) else {
+        return;
+    };
+    if call.phase != Phase::Ended {
+        return;
+    }
+    let outstanding = pbx.calls.by_client.values().any(|(k, _)| *k == key);
+    if outstanding {
+        return;
+    }
+    let call = pbx.calls.calls.remove(&key).expect("checked above");
+    pbx.calls.by_invite.remove(&call.a.tx);
+    pbx.calls.by_dialog.retain(|_, (k, _)| *k != key);
+}
+
+/// Releases both media legs of a call (idempotent).
+pub(crate) fn release_media(pbx: &mut Pbx, key: CallKey) {
+    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+        return;
+    };
+    for side in [&mut call.a_media, &mut call.b_media] {
+        if side.port == 0 {
+            continue;
+        }
+        if side.added {
+            pbx.outputs.push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
+            side.added = false;
+        }
+        pbx.outputs.push_back(Output::CloseRtp { leg: side.leg });
+        pbx.ports.release(side.port);
+        side.port = 0;
+    }
+}
+
+/// The ring timeout default when the dialplan gives none.
+pub(crate) const DEFAULT_RING: Duration = Duration::from_secs(30);
+
+/// A sliding one-second window counting new calls, for the calls-per-second limit.
+#[derive(Debug, Default)]
+pub(crate) struct RateWindow {
+    starts: std::collections::VecDeque<Instant>,
+}
+
+impl RateWindow {
+    /// Records a new call if fewer than `max` started in the last second.
+    pub fn admit(&mut self, now: Instant, max: u32) -> bool {
+        while self
+            .starts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.starts.pop_front();
+        }
+        if self.starts.len() as u32 >= max {
+            return false;
+        }
+        self.starts.push_back(now);
+        true
+    }
+}
+
+/// The call record's view of a leg's media quality, as JSON text.
+fn quality_json(r: &media::QualityReport) -> String {
+    let opt = |v: Option<u32>| v.map_or("null".to_string(), |x| x.to_string());
+    format!(
+        "{{\"packets_in\":{},\"packets_out\":{},\"expected\":{},\"lost\":{},\"jitter_us\":{},\"rtt_us\":{},\"remote_lost\":{},\"remote_jitter_us\":{},\"dropped_foreign\":{}}}",
+        r.counters.packets_in,
+        r.counters.packets_out,
+        r.expected,
+        r.lost,
+        r.jitter_us,
+        opt(r.rtt_us),
+        opt(r.remote_lost),
+        opt(r.remote_jitter_us),
+        r.counters.dropped_foreign
+    )
+}

@@ -1,0 +1,340 @@
+//! The small part of SDP (RFC 4566) a media-anchoring B2BUA needs: read the
+//! audio stream's address, port, payload types and direction, and write the
+//! same description back with our own address and port, keeping only the
+//! codecs we can relay, in the admin's order (RFC 3264 offer/answer).
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+pub use media::CodecKind as Codec;
+
+/// The static RTP payload type of a G.711 codec.
+pub fn payload_type(c: Codec) -> u8 {
+    match c {
+        Codec::Pcmu => 0,
+        Codec::Pcma => 8,
+    }
+}
+
+/// The rtpmap encoding name.
+pub fn encoding_name(c: Codec) -> &'static str {
+    match c {
+        Codec::Pcmu => "PCMU",
+        Codec::Pcma => "PCMA",
+    }
+}
+
+/// Parses an admin's codec name (case-insensitive): PCMU/G711U/ULAW, PCMA/G711A/ALAW.
+pub fn codec_from_name(name: &str) -> Option<Codec> {
+    match name.to_ascii_uppercase().as_str() {
+        "PCMU" | "G711U" | "ULAW" => Some(Codec::Pcmu),
+        "PCMA" | "G711A" | "ALAW" => Some(Codec::Pcma),
+        _ => None,
+    }
+}
+
+/// The media engine's codec value for a negotiated G.711 codec.
+pub fn media_codec(c: Codec) -> media::Codec {
+    match c {
+        Codec::Pcmu => media::Codec::pcmu(),
+        Codec::Pcma => media::Codec::pcma(),
+    }
+}
+
+/// A media line's direction attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// a=sendrecv (the default)
+    SendRecv,
+    /// a=sendonly
+    SendOnly,
+    /// a=recvonly
+    RecvOnly,
+    /// a=inactive
+    Inactive,
+}
+
+impl Direction {
+    fn attr(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+}
+
+/// The audio part of a session description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioOffer {
+    /// Where the peer wants to receive RTP (`None` when the address is 0.0.0.0, an old-style hold).
+    pub rtp: Option<SocketAddr>,
+    /// Codecs the peer listed that we support, in the peer's order.
+    pub codecs: Vec<Codec>,
+    /// The telephone-event payload type, if offered.
+    pub telephone_event: Option<u8>,
+    /// The direction.
+    pub direction: Direction,
+    /// The ptime attribute, if present.
+    pub ptime: Option<u32>,
+}
+
+/// Why a session description cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdpError {
+    /// The text is not SDP: expected/found detail.
+    Malformed(String),
+    /// No audio stream, or none with a codec we support (answer 488).
+    NoCommonCodec(String),
+}
+
+impl fmt::Display for SdpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SdpError::Malformed(d) => write!(f, "malformed SDP: {d}"),
+            SdpError::NoCommonCodec(d) => write!(f, "no common codec: {d}"),
+        }
+    }
+}
+
+impl std::error::Error for SdpError {}
+
+/// Reads the first audio stream of an SDP body.
+pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| SdpError::Malformed("expected UTF-8 text, found binary data".into()))?;
+    if !text.trim_start().starts_with("v=") {
+        return Err(SdpError::Malformed(format!(
+            "expected `v=0` first, found `{}`",
+            text.lines().next().unwrap_or("")
+        )));
+    }
+    let mut session_addr: Option<IpAddr> = None;
+    let mut media_addr: Option<IpAddr> = None;
+    let mut in_audio = false;
+    let mut seen_audio = false;
+    let mut port: Option<u16> = None;
+    let mut pts: Vec<u8> = Vec::new();
+    let mut rtpmap: Vec<(u8, String)> = Vec::new();
+    let mut direction = Direction::SendRecv;
+    let mut session_direction = Direction::SendRecv;
+    let mut ptime = None;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        let Some((kind, value)) = line.split_once('=') else {
+            continue;
+        };
+        match kind {
+            "m" => {
+                if seen_audio {
+                    in_audio = false;
+                    continue;
+                }
+                let mut f = value.split_whitespace();
+                let media = f.next().unwrap_or("");
+                if media == "audio" {
+                    in_audio = true;
+                    seen_audio = true;
+                    let p = f.next().unwrap_or("");
+                    port = Some(
+                        p.split('/')
+                            .next()
+                            .unwrap_or("")
+                            .parse()
+                            .map_err(|_| SdpError::Malformed(format!("expected an m= port, found `{p}`")))?,
+                    );
+                    let _proto = f.next();
+                    pts = f.filter_map(|t| t.parse().ok()).collect();
+                } else {
+                    in_audio = false;
+                }
+            }
+            "c" => {
+                let addr = value.split_whitespace().nth(2).unwrap_or("");
+                let addr = addr.split('/').next().unwrap_or("");
+                let ip: IpAddr = addr
+                    .parse()
+                    .map_err(|_| SdpError::Malformed(format!("expected an IP address in c=, found `{addr}`")))?;
+                if in_audio {
+                    media_addr = Some(ip);
+                } else if !seen_audio {
+                    session_addr = Some(ip);
+                }
+            }
+            "a" => {
+                let dir = match value {
+                    "sendrecv" => Some(Direction::SendRecv),
+                    "sendonly" => Some(Direction::SendOnly),
+                    "recvonly" => Some(Direction::RecvOnly),
+                    "inactive" => Some(Direction::Inactive),
+                    _ => None,
+                };
+                if let Some(d) = dir {
+                    if in_audio {
+                        direction = d;
+                    } else if !seen_audio {
+                        session_direction = d;
+                        direction = d;
+                    }
+                } else if in_audio {
+                    if let Some(rest) = value.strip_prefix("rtpmap:") {
+                        let mut it = rest.splitn(2, ' ');
+                        if let (Some(pt), Some(enc)) = (it.next(), it.next())
+                            && let Ok(pt) = pt.parse::<u8>()
+                        {
+                            rtpmap.push((pt, enc.trim().to_string()));
+                        }
+                    } else if let Some(p) = value.strip_prefix("ptime:") {
+                        ptime = p.trim().parse().ok();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = session_direction;
+    let Some(port) = port else {
+        return Err(SdpError::NoCommonCodec("expected an m=audio line, found none".into()));
+    };
+    let mut codecs = Vec::new();
+    let mut telephone_event = None;
+    for pt in &pts {
+        let enc = rtpmap.iter().find(|(p, _)| p == pt).map(|(_, e)| e.to_ascii_uppercase());
+        match (pt, enc.as_deref()) {
+            (0, _) => codecs.push(Codec::Pcmu),
+            (8, _) => codecs.push(Codec::Pcma),
+            (_, Some(e)) if e.starts_with("PCMU/8000") => codecs.push(Codec::Pcmu),
+            (_, Some(e)) if e.starts_with("PCMA/8000") => codecs.push(Codec::Pcma),
+            (_, Some(e)) if e.starts_with("TELEPHONE-EVENT/8000") => telephone_event = Some(*pt),
+            _ => {}
+        }
+    }
+    codecs.dedup();
+    let addr = media_addr.or(session_addr);
+    let rtp = match addr {
+        Some(ip) if !ip.is_unspecified() && port != 0 => Some(SocketAddr::new(ip, port)),
+        _ => None,
+    };
+    if codecs.is_empty() && port != 0 {
+        return Err(SdpError::NoCommonCodec(format!(
+            "expected PCMU or PCMA among payload types {pts:?}"
+        )));
+    }
+    Ok(AudioOffer {
+        rtp,
+        codecs,
+        telephone_event,
+        direction,
+        ptime,
+    })
+}
+
+/// What we put into an SDP we send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalDescription {
+    /// Our media address (the public address).
+    pub addr: IpAddr,
+    /// Our RTP port for this leg.
+    pub port: u16,
+    /// Codecs in the order to offer (or the single answered codec).
+    pub codecs: Vec<Codec>,
+    /// The telephone-event payload type to offer/answer, if any.
+    pub telephone_event: Option<u8>,
+    /// The direction to write.
+    pub direction: Direction,
+    /// The SDP session id (stable per leg).
+    pub session_id: u64,
+    /// The SDP version (incremented on each change per RFC 3264 §8).
+    pub version: u64,
+    /// The ptime to request.
+    pub ptime: Option<u32>,
+}
+
+impl LocalDescription {
+    /// Prints the description.
+    pub fn to_sdp(&self) -> Vec<u8> {
+        let ip_kind = if self.addr.is_ipv4() { "IP4" } else { "IP6" };
+        let mut pts: Vec<String> = self.codecs.iter().map(|c| payload_type(*c).to_string()).collect();
+        if let Some(te) = self.telephone_event {
+            pts.push(te.to_string());
+        }
+        let mut s = format!(
+            "v=0\r\no=switchboard {} {} IN {ip_kind} {}\r\ns=switchboard\r\nc=IN {ip_kind} {}\r\nt=0 0\r\nm=audio {} RTP/AVP {}\r\n",
+            self.session_id,
+            self.version,
+            self.addr,
+            self.addr,
+            self.port,
+            pts.join(" ")
+        );
+        for c in &self.codecs {
+            s.push_str(&format!("a=rtpmap:{} {}/8000\r\n", payload_type(*c), encoding_name(*c)));
+        }
+        if let Some(te) = self.telephone_event {
+            s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
+        }
+        if let Some(p) = self.ptime {
+            s.push_str(&format!("a=ptime:{p}\r\n"));
+        }
+        s.push_str(&format!("a={}\r\n", self.direction.attr()));
+        s.into_bytes()
+    }
+}
+
+/// Orders `offered` by the admin's `preference`, dropping codecs not in it.
+pub fn prefer(offered: &[Codec], preference: &[Codec]) -> Vec<Codec> {
+    preference.iter().copied().filter(|c| offered.contains(c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BARESIP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 10000 RTP/AVP 9 0 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n\
+m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
+
+    #[test]
+    fn reads_audio_and_ignores_other_streams() {
+        let a = parse_audio(BARESIP.as_bytes()).unwrap();
+        assert_eq!(a.rtp, Some("127.0.0.1:10000".parse().unwrap()));
+        assert_eq!(a.codecs, vec![Codec::Pcmu, Codec::Pcma]);
+        assert_eq!(a.telephone_event, Some(101));
+        assert_eq!(a.ptime, Some(20));
+        assert_eq!(prefer(&a.codecs, &[Codec::Pcma, Codec::Pcmu]), vec![Codec::Pcma, Codec::Pcmu]);
+    }
+
+    #[test]
+    fn hold_forms() {
+        let sendonly = BARESIP.replace("a=sendrecv", "a=sendonly");
+        assert_eq!(parse_audio(sendonly.as_bytes()).unwrap().direction, Direction::SendOnly);
+        let zero = BARESIP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0");
+        assert_eq!(parse_audio(zero.as_bytes()).unwrap().rtp, None);
+    }
+
+    #[test]
+    fn no_common_codec_and_garbage() {
+        let g722 = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 9 101");
+        assert!(matches!(parse_audio(g722.as_bytes()), Err(SdpError::NoCommonCodec(_))));
+        assert!(matches!(parse_audio(b"hello"), Err(SdpError::Malformed(_))));
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let d = LocalDescription {
+            addr: "127.0.0.1".parse().unwrap(),
+            port: 20000,
+            codecs: vec![Codec::Pcma],
+            telephone_event: Some(101),
+            direction: Direction::SendRecv,
+            session_id: 7,
+            version: 1,
+            ptime: Some(20),
+        };
+        let back = parse_audio(&d.to_sdp()).unwrap();
+        assert_eq!(back.rtp, Some("127.0.0.1:20000".parse().unwrap()));
+        assert_eq!(back.codecs, vec![Codec::Pcma]);
+        assert_eq!(back.telephone_event, Some(101));
+    }
+}

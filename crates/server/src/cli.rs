@@ -1,0 +1,116 @@
+//! Command-line interface: `switchboard serve | check | schema | cdr`.
+//! Every `serve` flag can also be given as an environment variable
+//! `SWITCHBOARD_<FLAG>`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// Switchboard: a SIP automated attendant and PBX.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the PBX: SIP on UDP and TCP, RTP relay, HTTP admin API.
+    Serve(ServeArgs),
+    /// Validate a dialplan and print every problem with file, line and column (exit 1 if any).
+    Check {
+        /// The dialplan file.
+        #[arg(default_value = "dialplan/default.yaml")]
+        path: PathBuf,
+    },
+    /// Print the JSON Schema of the dialplan format (for editor completion).
+    Schema,
+    /// List recent call records from the database (or export them as CSV).
+    Cdr {
+        /// The database.
+        #[arg(long, env = "SWITCHBOARD_DATABASE_URL", default_value = "sqlite:data/switchboard.db")]
+        database_url: String,
+        /// How many records, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options of `switchboard serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The dialplan to serve (reloaded on change, on SIGHUP and on POST /api/reload).
+    #[arg(long, env = "SWITCHBOARD_DIALPLAN", default_value = "dialplan/default.yaml")]
+    pub dialplan: PathBuf,
+    /// SIP listening address, UDP and TCP on the same port; repeat for several.
+    #[arg(long = "sip-listen", env = "SWITCHBOARD_SIP_LISTEN", value_delimiter = ',', default_value = "0.0.0.0:5060")]
+    pub sip_listen: Vec<SocketAddr>,
+    /// The address written into Contact headers and SDP (set it behind NAT).
+    /// Default: the listening address, or the primary interface's address when listening on all.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_ADDRESS")]
+    pub public_address: Option<IpAddr>,
+    /// UDP port range for RTP, as LOW-HIGH.
+    #[arg(long, env = "SWITCHBOARD_RTP_PORTS", default_value = "10000-20000", value_parser = parse_port_range)]
+    pub rtp_ports: (u16, u16),
+    /// Database URL: `sqlite:PATH` (created on first start) or `postgres://…`.
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", default_value = "sqlite:data/switchboard.db")]
+    pub database_url: String,
+    /// HTTP admin API listening address.
+    #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Seconds without RTP on an answered call before it is hung up.
+    #[arg(long, env = "SWITCHBOARD_RTP_TIMEOUT", default_value_t = 60)]
+    pub rtp_timeout: u64,
+    /// SIP timer T1 in milliseconds (RFC 3261 round-trip estimate).
+    #[arg(long, env = "SWITCHBOARD_SIP_T1_MS", default_value_t = 500)]
+    pub t1_ms: u64,
+}
+
+/// Parses `LOW-HIGH`.
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = text
+        .split_once('-')
+        .ok_or_else(|| format!("expected LOW-HIGH such as 10000-20000, found `{text}`"))?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("expected a port number, found `{lo}`"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("expected a port number, found `{hi}`"))?;
+    if lo == 0 || hi < lo + 3 {
+        return Err(format!("expected a range of at least 4 ports with LOW > 0, found {lo}-{hi}"));
+    }
+    Ok((lo, hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("10000-20000"), Ok((10000, 20000)));
+        assert!(parse_port_range("20000-10000").unwrap_err().contains("at least 4"));
+        assert!(parse_port_range("abc").unwrap_err().contains("LOW-HIGH"));
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,1 +1,0 @@
-//! server crate (skeleton; see ARCHITECTURE.md).

@@ -1,0 +1,128 @@
+//! The `switchboard` binary: parses the command line and runs a subcommand.
+//! See `switchboard --help`.
+
+mod cli;
+mod directory;
+mod http;
+mod media_io;
+mod prompt_check;
+mod serve;
+mod sip_io;
+mod store_io;
+
+use clap::Parser;
+use cli::{Cli, Command, LogFormat};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Wall-clock time in unix milliseconds (call records, registration expiry).
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_format);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("switchboard: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(serve::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("switchboard: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Check { path } => match serve::load_plan(&path) {
+            Ok(plan) => {
+                println!("{}: ok ({} extensions)", path.display(), plan.extensions().count());
+                ExitCode::SUCCESS
+            }
+            Err(problems) => {
+                eprintln!("{problems}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Schema => {
+            println!("{}", dialplan::json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Cdr { database_url, limit, csv } => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("switchboard: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(async move {
+                let store = match store::Store::connect(&database_url).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("switchboard: cannot open {database_url}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                if csv {
+                    match store.calls_csv(limit).await {
+                        Ok(text) => {
+                            print!("{text}");
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("switchboard: {e}");
+                            ExitCode::FAILURE
+                        }
+                    }
+                } else {
+                    match store.recent_calls(limit).await {
+                        Ok(rows) => {
+                            println!("{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}", "id", "started", "caller", "callee", "outcome", "talk_s");
+                            for r in rows {
+                                let talk = match (r.answered_at_ms, r.ended_at_ms) {
+                                    (Some(a), Some(e)) => format!("{}", (e - a) / 1000),
+                                    _ => "-".into(),
+                                };
+                                println!(
+                                    "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}",
+                                    r.id,
+                                    r.started_at_ms,
+                                    r.caller,
+                                    r.callee,
+                                    r.outcome.map(|o| o.as_str()).unwrap_or("in progress"),
+                                    talk
+                                );
+                            }
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("switchboard: {e}");
+                            ExitCode::FAILURE
+                        }
+                    }
+                }
+            })
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! `switchboard serve`: binds sockets, loads the dialplan and the
+//! database, starts the media, store and HTTP tasks, and runs the core
+//! loop that drives the SIP endpoint and the PBX.
+//!
+//! The core loop is the only place that reads the clock for call logic:
+//! each turn takes `now` once, feeds one input, then drains every output
+//! (endpoint events → PBX, PBX outputs → media/store tasks, endpoint
+//! transmits → sockets) before sleeping until the next deadline.
+
+use crate::cli::ServeArgs;
+use crate::directory::{PlanDirectory, pbx_config};
+use crate::http::{AdminRequest, CallView, RegistrationView};
+use crate::media_io::{self, MediaRequest};
+use crate::sip_io::{Inbound, Listeners, Transports};
+use crate::store_io::{self, Persisted, StoreRequest};
+use crate::{prompt_check, wall_ms};
+use dialplan::Plan;
+use pbx::{Output, Pbx, PortPool};
+use sip::auth::{AuthConfig, AuthGuard, Authenticator};
+use sip::endpoint::{Endpoint, EndpointConfig, TimerConfig, Transport};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdp};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Everything `serve` needs, resolved from the command line.
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    let plan = load_plan(&args.dialplan)?;
+    let weak = plan.weak_credentials();
+    if !weak.is_empty() {
+        tracing::warn!(count = weak.len(), accounts = %weak.join(", "), "accounts still use demo passwords from the shipped dialplan: change them before exposing this server");
+    }
+    let store = Store::connect(&args.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", args.database_url))?;
+    let listeners = Listeners::bind(&args.sip_listen).await.map_err(|e| e.to_string())?;
+    let sip_addrs = listeners.local_addrs();
+    let http = TcpListener::bind(args.http_listen)
+        .await
+        .map_err(|e| format!("cannot bind the HTTP admin API on {}: {e}", args.http_listen))?;
+    let public_ip = args.public_address.unwrap_or_else(|| guess_public_ip(&sip_addrs));
+    tracing::info!(
+        sip = ?sip_addrs,
+        http = %args.http_listen,
+        public = %public_ip,
+        rtp = ?args.rtp_ports,
+        dialplan = %args.dialplan.display(),
+        database = %args.database_url,
+        "listening"
+    );
+
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| format!("no OS randomness for nonce keys: {e}"))?;
+    let seed = u64::from_le_bytes(secret[..8].try_into().expect("8 bytes"));
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+
+    let config = EndpointConfig {
+        timers: TimerConfig {
+            t1: Duration::from_millis(args.t1_ms),
+            ..TimerConfig::default()
+        },
+        server_name: "Switchboard".into(),
+        local: sip_addrs
+            .iter()
+            .flat_map(|a| {
+                let adv = SocketAddr::new(public_ip, a.port());
+                [(Transport::Udp, adv), (Transport::Tcp, adv)]
+            })
+            .collect(),
+        rng_seed: seed,
+    };
+    let mut ep = Endpoint::new(config);
+    let realm = plan.settings().realm.clone();
+    let auth = Authenticator::new(AuthConfig::new(realm, secret.to_vec()), start.into_std());
+    let guard = AuthGuard::new(Default::default());
+    let plan = Arc::new(plan);
+    let mut pbx = Pbx::new(
+        pbx_config(&plan, public_ip, &sip_addrs),
+        Arc::new(PlanDirectory(plan.clone())),
+        auth,
+        guard,
+        PortPool::new(args.rtp_ports.0, args.rtp_ports.1),
+    );
+    let stored = store
+        .all_bindings(wall_ms())
+        .await
+        .map_err(|e| format!("cannot read registrations: {e}"))?;
+    let restored: Vec<_> = stored.into_iter().filter_map(store_io::from_stored).collect();
+    tracing::info!(count = restored.len(), "registrations restored from the database");
+    pbx.load_bindings(restored);
+
+    let (in_tx, mut in_rx) = mpsc::channel::<Inbound>(8192);
+    let mut transports = Transports::start(listeners, in_tx);
+    let (media_ev_tx, mut media_ev_rx) = mpsc::unbounded_channel();
+    let bind_ip = match sip_addrs.first().map(|a| a.ip()) {
+        Some(ip) if !ip.is_unspecified() => ip,
+        Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let (media_tx, media_task) =
+        media_io::start(bind_ip, Duration::from_secs(args.rtp_timeout), seed ^ 0x5eed, media_ev_tx);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Persisted>();
+    let (store_tx, store_task) = store_io::start(store.clone(), done_tx);
+    let (admin_tx, mut admin_rx) = mpsc::channel::<AdminRequest>(64);
+    tokio::spawn(crate::http::serve(http, admin_tx, store.clone()));
+
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut plan_watch = PlanWatch::new(args.dialplan.clone());
+    let mut watch_tick = tokio::time::interval(Duration::from_secs(2));
+
+    let mut core = Core {
+        start,
+        pbx,
+        transports: &mut transports,
+        media: media_tx.clone(),
+        store: store_tx.clone(),
+        public_ip,
+        sip_addrs: sip_addrs.clone(),
+        dialplan: args.dialplan.clone(),
+    };
+    loop {
+        let deadline = [ep.poll_timeout(), core.pbx.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(Instant::from_std)
+            .unwrap_or_else(|| Instant::now_plus(Duration::from_secs(3600)));
+        tokio::select! {
+            item = in_rx.recv() => {
+                let Some(item) = item else { break };
+                match item {
+                    Inbound::Message { from, bytes } => ep.handle_bytes(now_std(), from, &bytes),
+                    Inbound::Opened { conn, addr, writer } => core.transports.opened(conn, addr, writer),
+                    Inbound::Closed { conn } => core.transports.closed(conn),
+                }
+            }
+            Some(ev) = media_ev_rx.recv() => {
+                core.pbx.handle_media(now_std(), wall_ms(), &mut ep, ev);
+            }
+            Some(p) = done_rx.recv() => {
+                if let Some((tx, resp)) = p.then {
+                    ep.respond(now_std(), tx, resp);
+                }
+            }
+            Some(req) = admin_rx.recv() => core.admin(req),
+            _ = tokio::time::sleep_until(deadline) => {
+                let now = now_std();
+                ep.handle_timeout(now);
+                core.pbx.handle_timeout(now, wall_ms(), &mut ep);
+            }
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP: reloading the dialplan");
+                let _ = core.reload();
+            }
+            _ = watch_tick.tick() => {
+                if plan_watch.changed() {
+                    tracing::info!(file = %args.dialplan.display(), "dialplan file changed: reloading");
+                    let _ = core.reload();
+                }
+            }
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+        core.drain(&mut ep);
+    }
+
+    // Graceful shutdown: hang up calls, let the BYEs and final writes go out.
+    tracing::info!(calls = core.pbx.active_calls(), "shutting down");
+    core.pbx.hangup_all(now_std(), wall_ms(), &mut ep);
+    core.drain(&mut ep);
+    let grace = Instant::now_plus(Duration::from_millis(500));
+    while Instant::now_plus(Duration::ZERO) < grace {
+        tokio::select! {
+            Some(Inbound::Message { from, bytes }) = in_rx.recv() => ep.handle_bytes(now_std(), from, &bytes),
+            Some(p) = done_rx.recv() => {
+                if let Some((tx, resp)) = p.then { ep.respond(now_std(), tx, resp); }
+            }
+            _ = tokio::time::sleep_until(grace) => {}
+        }
+        core.drain(&mut ep);
+    }
+    drop(core);
+    drop(store_tx);
+    drop(media_tx);
+    let _ = store_task.await;
+    media_task.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Loads and validates a dialplan, decoding every prompt it names.
+pub fn load_plan(path: &std::path::Path) -> Result<Plan, String> {
+    dialplan::load(path, &prompt_check::WavPrompts).map_err(|d| d.to_string())
+}
+
+struct Core<'a> {
+    start: Instant,
+    pbx: Pbx,
+    transports: &'a mut Transports,
+    media: mpsc::UnboundedSender<MediaRequest>,
+    store: mpsc::UnboundedSender<StoreRequest>,
+    public_ip: IpAddr,
+    sip_addrs: Vec<SocketAddr>,
+    dialplan: PathBuf,
+}
+
+impl Core<'_> {
+    /// Moves every pending output to where it goes.
+    fn drain(&mut self, ep: &mut Endpoint) {
+        loop {
+            let mut progressed = false;
+            while let Some(ev) = ep.poll_event() {
+                progressed = true;
+                self.pbx.handle_sip(now_std(), wall_ms(), ep, ev);
+            }
+            while let Some(out) = self.pbx.poll_output() {
+                progressed = true;
+                match out {
+                    Output::OpenRtp { leg, port } => {
+                        let _ = self.media.send(MediaRequest::Open { leg, port });
+                    }
+                    Output::CloseRtp { leg } => {
+                        let _ = self.media.send(MediaRequest::Close { leg });
+                    }
+                    Output::Media(cmd) => {
+                        let _ = self.media.send(MediaRequest::Command(cmd));
+                    }
+                    Output::Persist { changes, then } => {
+                        let _ = self.store.send(StoreRequest::Persist {
+                            changes,
+                            then,
+                            now_ms: wall_ms(),
+                        });
+                    }
+                    Output::Cdr(ev) => {
+                        let _ = self.store.send(StoreRequest::Cdr(ev));
+                    }
+                }
+            }
+            while let Some(t) = ep.poll_transmit() {
+                progressed = true;
+                self.transports.send(t);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn reload(&mut self) -> Result<(), String> {
+        match load_plan(&self.dialplan) {
+            Ok(plan) => {
+                let plan = Arc::new(plan);
+                self.pbx.reconfigure(
+                    pbx_config(&plan, self.public_ip, &self.sip_addrs),
+                    Arc::new(PlanDirectory(plan)),
+                );
+                tracing::info!(file = %self.dialplan.display(), "dialplan reloaded; new calls use it, calls in progress are unaffected");
+                Ok(())
+            }
+            Err(problems) => {
+                tracing::error!(file = %self.dialplan.display(), problems = %problems, "dialplan refused; the previous one keeps serving");
+                Err(problems)
+            }
+        }
+    }
+
+    fn admin(&mut self, req: AdminRequest) {
+        match req {
+            AdminRequest::Registrations(reply) => {
+                let now = wall_ms();
+                let views = self
+                    .pbx
+                    .all_bindings(now)
+                    .into_iter()
+                    .map(|b| RegistrationView {
+                        aor: b.aor.clone(),
+                        contact: b.contact.clone(),
+                        source: b.source.addr.to_string(),
+                        transport: b.source.transport.as_str().to_string(),
+                        expires_in: (b.expires_at_ms - now) / 1000,
+                        user_agent: b.user_agent.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(views);
+            }
+            AdminRequest::Calls(reply) => {
+                let views = self
+                    .pbx
+                    .call_summaries()
+                    .into_iter()
+                    .map(|c| CallView {
+                        id: c.key.0,
+                        caller: c.caller,
+                        callee: c.callee,
+                        state: c.state.to_string(),
+                        started_at_ms: c.started_ms,
+                    })
+                    .collect();
+                let _ = reply.send(views);
+            }
+            AdminRequest::Reload(reply) => {
+                let _ = reply.send(self.reload());
+            }
+        }
+        let _ = self.start;
+    }
+}
+
+/// Watches the dialplan file's modification time (robust against editors
+/// that replace the file instead of writing it in place).
+struct PlanWatch {
+    path: PathBuf,
+    last: Option<SystemTime>,
+}
+
+impl PlanWatch {
+    fn new(path: PathBuf) -> Self {
+        let last = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        PlanWatch { path, last }
+    }
+
+    fn changed(&mut self) -> bool {
+        let now = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        if now.is_some() && now != self.last {
+            self.last = now;
+            return true;
+        }
+        false
+    }
+}
+
+#[allow(clippy::disallowed_methods)]
+fn now_std() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+trait NowPlus {
+    fn now_plus(d: Duration) -> Instant;
+}
+
+impl NowPlus for Instant {
+    #[allow(clippy::disallowed_methods)]
+    fn now_plus(d: Duration) -> Instant {
+        Instant::now() + d
+    }
+}
+
+/// The address to advertise when none is configured: the listening
+/// address, or, when listening on all interfaces, the address of the
+/// interface that holds the default route (found without sending anything).
+fn guess_public_ip(sip_addrs: &[SocketAddr]) -> IpAddr {
+    if let Some(a) = sip_addrs.iter().find(|a| !a.ip().is_unspecified()) {
+        return a.ip();
+    }
+    // connect() on a UDP socket only consults the routing table; no packet is sent.
+    let probe = StdUdp::bind("0.0.0.0:0").and_then(|s| {
+        s.connect("192.0.2.1:9")?;
+        s.local_addr()
+    });
+    match probe {
+        Ok(a) if !a.ip().is_unspecified() => a.ip(),
+        _ => {
+            tracing::warn!("cannot determine this host's address; advertising 127.0.0.1 (set --public-address)");
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The store task: carries out the PBX's database writes in order, and
+//! sends back the responses that were waiting for a write to be durable.
+
+use pbx::{CallKey, Outcome, Party};
+use sip::endpoint::ServerTxId;
+use sip::message::Response;
+use sip::registrar::{Binding, BindingChange, BindingSource};
+use std::collections::HashMap;
+use store::{CallOutcome, HangupBy, NewCall, Store};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// A write for the store task.
+#[derive(Debug)]
+pub enum StoreRequest {
+    /// Registration changes, then a response to release.
+    Persist {
+        /// The changes.
+        changes: Vec<BindingChange>,
+        /// The response to send once they are durable.
+        then: Option<(ServerTxId, Response)>,
+        /// Wall-clock time of the change, unix ms.
+        now_ms: i64,
+    },
+    /// A call record event.
+    Cdr(pbx::CdrEvent),
+}
+
+/// What the store task reports back.
+#[derive(Debug)]
+pub struct Persisted {
+    /// The response to send now.
+    pub then: Option<(ServerTxId, Response)>,
+}
+
+/// Converts a registrar binding to its stored form.
+pub fn to_stored(b: &Binding, now_ms: i64) -> store::Binding {
+    store::Binding {
+        aor: b.aor.clone(),
+        contact: b.contact.clone(),
+        source: b.source.addr.to_string(),
+        transport: b.source.transport.as_str().to_string(),
+        call_id: b.call_id.clone(),
+        cseq: b.cseq,
+        expires_at_ms: b.expires_at_ms,
+        q: b.q.map(|q| q as f32 / 1000.0),
+        user_agent: b.user_agent.clone(),
+        instance: b.instance.clone(),
+        updated_at_ms: now_ms,
+    }
+}
+
+/// Converts a stored binding back (at start-up). TCP connection ids do not
+/// survive a restart: the phone is reached by a new connection to its address.
+pub fn from_stored(b: store::Binding) -> Option<Binding> {
+    Some(Binding {
+        aor: b.aor,
+        contact: b.contact,
+        source: BindingSource {
+            transport: b.transport.parse().ok()?,
+            addr: b.source.parse().ok()?,
+            connection: None,
+        },
+        call_id: b.call_id,
+        cseq: b.cseq,
+        expires_at_ms: b.expires_at_ms,
+        q: b.q.map(|q| (q * 1000.0).round() as u16),
+        user_agent: b.user_agent,
+        instance: b.instance,
+    })
+}
+
+fn stored_change(c: &BindingChange, now_ms: i64) -> store::BindingChange {
+    match c {
+        BindingChange::Upsert(b) => store::BindingChange::Upsert(to_stored(b, now_ms)),
+        BindingChange::Remove { aor, contact } => store::BindingChange::Remove {
+            aor: aor.clone(),
+            contact: contact.clone(),
+        },
+        BindingChange::RemoveAll { aor } => store::BindingChange::RemoveAll { aor: aor.clone() },
+    }
+}
+
+fn outcome(o: Outcome) -> CallOutcome {
+    match o {
+        Outcome::Answered => CallOutcome::Answered,
+        Outcome::Busy => CallOutcome::Busy,
+        Outcome::NoAnswer => CallOutcome::NoAnswer,
+        Outcome::Cancelled => CallOutcome::Cancelled,
+        Outcome::NotFound => CallOutcome::NotFound,
+        Outcome::Unavailable => CallOutcome::Unavailable,
+        Outcome::Failed => CallOutcome::Failed,
+        Outcome::Rejected => CallOutcome::Rejected,
+    }
+}
+
+fn party(p: Party) -> HangupBy {
+    match p {
+        Party::Caller => HangupBy::Caller,
+        Party::Callee => HangupBy::Callee,
+        Party::System => HangupBy::System,
+    }
+}
+
+/// Starts the store task.
+pub fn start(
+    store: Store,
+    done: mpsc::UnboundedSender<Persisted>,
+) -> (mpsc::UnboundedSender<StoreRequest>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<StoreRequest>();
+    let handle = tokio::spawn(async move {
+        let mut rows: HashMap<CallKey, i64> = HashMap::new();
+        while let Some(req) = rx.recv().await {
+            match req {
+                StoreRequest::Persist { changes, then, now_ms } => {
+                    let stored: Vec<_> = changes.iter().map(|c| stored_change(c, now_ms)).collect();
+                    match store.apply_binding_changes(&stored).await {
+                        Ok(()) => {
+                            let _ = done.send(Persisted { then });
+                        }
+                        Err(e) => {
+                            // Not durable: the phone must not be told it is registered.
+                            tracing::error!(error = %e, "registration could not be stored; answering 500");
+                            let then = then.map(|(tx, resp)| {
+                                let mut r = resp;
+                                r.status = 500;
+                                r.reason = "Server Internal Error (registration not stored)".into();
+                                r.headers.remove("Contact");
+                                (tx, r)
+                            });
+                            let _ = done.send(Persisted { then });
+                        }
+                    }
+                }
+                StoreRequest::Cdr(ev) => cdr(&store, &mut rows, ev).await,
+            }
+        }
+    });
+    (tx, handle)
+}
+
+async fn cdr(store: &Store, rows: &mut HashMap<CallKey, i64>, ev: pbx::CdrEvent) {
+    use pbx::CdrEvent;
+    let result = match ev {
+        CdrEvent::Started {
+            call,
+            call_id,
+            caller,
+            callee,
+            at_ms,
+        } => {
+            let new = NewCall {
+                call_id,
+                caller,
+                callee,
+                kind: "internal".into(),
+                started_at_ms: at_ms,
+            };
+            store.insert_call(&new).await.map(|id| {
+                rows.insert(call, id);
+            })
+        }
+        CdrEvent::Answered { call, at_ms } => match rows.get(&call) {
+            Some(id) => store.update_call_answered(*id, at_ms).await,
+            None => Ok(()),
+        },
+        CdrEvent::Ended {
+            call,
+            at_ms,
+            outcome: o,
+            hangup_by,
+        } => match rows.remove(&call) {
+            Some(id) => {
+                store
+                    .finish_call(id, at_ms, outcome(o), hangup_by.map(party), None)
+                    .await
+            }
+            None => Ok(()),
+        },
+        CdrEvent::Quality { .. } => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, "call record write failed");
+    }
+}
