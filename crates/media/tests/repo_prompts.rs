@@ -54,3 +54,24 @@ fn every_music_on_hold_class_loads() {
         moh.display()
     );
 }
+
+/// Talk-off: the speech and music shipped as prompts must never be taken for DTMF digits.
+#[test]
+fn shipped_speech_and_music_trigger_no_in_band_digit() {
+    let mut files = Vec::new();
+    wav_files(&prompts_dir(), &mut files);
+    let mut cache = PromptCache::new();
+    let mut seconds = 0.0;
+    for f in &files {
+        let p = cache.load(f).unwrap_or_else(|e| panic!("{e}"));
+        let mut detector = media::dtmf::InbandDetector::new();
+        let mut digits = detector.push(p.samples());
+        digits.extend(detector.push(&[0; 1000]));
+        assert!(digits.is_empty(), "{} was heard as {digits:?}", f.display());
+        seconds += p.duration().as_secs_f64();
+    }
+    assert!(
+        seconds > 10.0,
+        "expected more than 10 s of audio, found {seconds:.1} s"
+    );
+}

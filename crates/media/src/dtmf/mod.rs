@@ -1,11 +1,16 @@
-//! DTMF: RFC 4733 telephone-event receive and send, and SIP INFO bodies.
+//! DTMF: RFC 4733 telephone-event receive and send, in-band (Goertzel) detection, and SIP INFO
+//! bodies.
 //!
 //! Digits are `char`s: `'0'..='9'`, `'*'`, `'#'`, `'A'..='D'`, matching RFC 4733 events 0–15.
 
+mod inband;
+#[cfg(test)]
+pub(crate) use inband::tests as inband_tests;
 mod receiver;
 mod sender;
 mod sip_info;
 
+pub use inband::{InbandDetector, classify as classify_inband_block};
 pub use receiver::{DtmfReceiver, ReceivedDigit, STALE};
 pub use sender::{TelephoneEventPacket, telephone_event_packets};
 pub use sip_info::{SipInfoDtmf, SipInfoError, parse_sip_info};

@@ -6,7 +6,7 @@ use super::leg::{DtmfTxItem, Leg, LegId, Recording};
 use super::room::MemberState;
 use super::tick::MohSource;
 use super::{MediaCommand, MediaEngine, MediaEvent};
-use crate::dtmf::{event_code, telephone_event_packets};
+use crate::dtmf::{InbandDetector, event_code, telephone_event_packets};
 use crate::jitter::JitterBuffer;
 use crate::player::Player;
 use crate::recorder::{RecordStop, Recorder};
@@ -36,10 +36,12 @@ impl MediaEngine {
                     rtp::splitmix64(&mut seed) % interval.as_millis().max(1) as u64,
                 );
                 let first_report = self.now + interval / 2 + offset / 2;
-                self.legs.insert(
-                    leg,
-                    Leg::new(codec, telephone_event_pt, remote, tx, first_report),
-                );
+                let mut l = Leg::new(codec, telephone_event_pt, remote, tx, first_report);
+                if telephone_event_pt.is_none() && self.config.inband_dtmf {
+                    l.inband = Some(InbandDetector::new());
+                }
+                self.legs.insert(leg, l);
+                self.refresh_jitter(leg);
             }
             MediaCommand::UpdateRemote { leg, remote } => {
                 if let Some(l) = self.leg_mut_or_reject(leg, "UpdateRemote") {
@@ -53,15 +55,18 @@ impl MediaEngine {
                 codec,
                 telephone_event_pt,
             } => {
+                let inband = self.config.inband_dtmf;
                 if let Some(l) = self.leg_mut_or_reject(leg, "UpdateCodec") {
                     l.codec = codec;
                     l.telephone_event_pt = telephone_event_pt;
                     if telephone_event_pt.is_none() {
                         l.dtmf_tx.clear();
                     }
+                    l.inband = (telephone_event_pt.is_none() && inband).then(InbandDetector::new);
                     if l.jitter.is_some() {
                         l.jitter = Some(JitterBuffer::new(codec));
                     }
+                    self.refresh_jitter(leg);
                 }
             }
             MediaCommand::Bridge(a, b) => self.bridge(a, b),
@@ -326,8 +331,8 @@ impl MediaEngine {
     }
 
     /// Gives `leg` and its bridge peer a jitter buffer exactly when their decoded audio is
-    /// consumed: by a room (also while fading out of it), by their own recording, or by the
-    /// peer's recording of both directions.
+    /// consumed: by a room (also while fading out of it), by their own recording, by the
+    /// peer's recording of both directions, or by in-band DTMF detection.
     pub(super) fn refresh_jitter(&mut self, leg: LegId) {
         let peer = self.legs.get(&leg).and_then(|l| l.bridge);
         for id in std::iter::once(leg).chain(peer) {
@@ -351,6 +356,10 @@ impl MediaEngine {
             .and_then(|p| self.legs.get(&p))
             .and_then(|p| p.recording.as_ref())
             .is_some_and(|r| r.both_directions);
-        l.room.is_some() || l.fading_out || l.recording.is_some() || peer_records_both
+        l.room.is_some()
+            || l.fading_out
+            || l.recording.is_some()
+            || l.inband.is_some()
+            || peer_records_both
     }
 }

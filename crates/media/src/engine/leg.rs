@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::codec::{Codec, FRAME_SAMPLES};
-use crate::dtmf::{DtmfReceiver, TelephoneEventPacket};
+use crate::dtmf::{DtmfReceiver, InbandDetector, TelephoneEventPacket};
 use crate::jitter::JitterBuffer;
 use crate::mixer::Frame;
 use crate::player::Player;
@@ -118,6 +118,8 @@ pub(crate) struct Leg {
     /// Whether an `RtpTimeout` was reported for the current silence already.
     pub timeout_reported: bool,
     pub dtmf_rx: DtmfReceiver,
+    /// The in-band detector, on legs without telephone-event when enabled.
+    pub inband: Option<InbandDetector>,
     pub dtmf_tx: VecDeque<DtmfTxItem>,
     pub dtmf_event_ts: u32,
     pub player: Option<Player>,
@@ -158,6 +160,7 @@ impl Leg {
             last_rx: None,
             timeout_reported: false,
             dtmf_rx: DtmfReceiver::new(),
+            inband: None,
             dtmf_tx: VecDeque::new(),
             dtmf_event_ts: 0,
             player: None,
@@ -187,7 +190,7 @@ impl Leg {
 
     /// Whether this leg needs a 20 ms tick for its own sake.
     pub fn needs_tick(&self) -> bool {
-        self.generates_audio() || self.recording.is_some()
+        self.generates_audio() || self.recording.is_some() || self.inband.is_some()
     }
 
     /// Prepares the own stream for a packet at `at`: after a pause, the timestamp jumps by the

@@ -94,7 +94,7 @@ fn a_prompt_plays_in_20ms_packets_and_then_reports_finished() {
 #[test]
 fn a_second_play_after_a_pause_jumps_the_timestamp_and_sets_the_marker() {
     let mut h = Harness::new();
-    h.add(1, Some(addr(4000)), Codec::pcmu(), None);
+    h.add(1, Some(addr(4000)), Codec::pcmu(), Some(101));
     let p = prompt("p", vec![100; 160]);
     let first = transmits(&h.cmd(MediaCommand::Play {
         leg: LegId(1),
@@ -619,4 +619,56 @@ fn rtcp_reports_go_out_and_peer_reports_give_rtt_and_remote_loss() {
         bytes: &rr,
     });
     assert_eq!(h.engine.counters(LegId(1)).unwrap().dropped_foreign, 1);
+}
+
+#[test]
+fn in_band_digits_are_heard_on_legs_without_telephone_event() {
+    let mut h = Harness::new();
+    h.add(1, Some(addr(4000)), Codec::pcma(), None);
+    h.add(2, Some(addr(5000)), Codec::pcma(), None);
+    h.cmd(MediaCommand::Bridge(LegId(1), LegId(2)));
+    let mut signal = crate::dtmf::inband_tests::dual_tone('8', 5000.0, 0.0, 120);
+    signal.extend(vec![0; 1600]);
+    signal.extend(crate::dtmf::inband_tests::dual_tone('#', 5000.0, 2.0, 120));
+    signal.extend(vec![0; 1600]);
+    let mut phone = RtpStream::new(4, 0, 0);
+    let mut got = Vec::new();
+    let mut relayed = 0;
+    for frame in signal.chunks(160) {
+        let mut payload = Vec::new();
+        Codec::pcma().encode(frame, &mut payload);
+        relayed += transmits(&h.rtp(1, addr(4000), &phone.packet(8, &payload, 160))).len();
+        let until = h.now + ms(20);
+        got.extend(events(&h.run_until(until)));
+    }
+    let digits: Vec<char> = got
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Dtmf { leg, digit, .. } if *leg == LegId(1) => Some(*digit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, ['8', '#']);
+    assert_eq!(relayed, signal.len() / 160, "relaying is unaffected");
+}
+
+#[test]
+fn legs_with_telephone_event_do_not_run_the_in_band_detector() {
+    let mut h = Harness::new();
+    h.add(1, Some(addr(4000)), Codec::pcmu(), Some(101));
+    let mut phone = RtpStream::new(4, 0, 0);
+    let mut got = Vec::new();
+    let tone = crate::dtmf::inband_tests::dual_tone('1', 5000.0, 0.0, 200);
+    for frame in tone.chunks(160) {
+        let mut payload = Vec::new();
+        Codec::pcmu().encode(frame, &mut payload);
+        got.extend(events(&h.rtp(
+            1,
+            addr(4000),
+            &phone.packet(0, &payload, 160),
+        )));
+        let until = h.now + ms(20);
+        got.extend(events(&h.run_until(until)));
+    }
+    assert!(got.is_empty(), "{got:?}");
 }

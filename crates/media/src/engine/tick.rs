@@ -1,7 +1,8 @@
 //! The 20 ms media tick: prompts, music on hold, conference mixes, generated DTMF, recordings.
 //!
 //! One tick at instant `t`:
-//! 1. every leg with a jitter buffer plays out one frame of what it received;
+//! 1. every leg with a jitter buffer plays out one frame of what it received (and its in-band
+//!    DTMF detector, if any, listens to it);
 //! 2. each music-on-hold class with listeners advances its shared loop by one frame;
 //! 3. each room mixes N−1 frames for its members;
 //! 4. each leg sends what it should hear (DTMF > prompt > music on hold > room mix) and its
@@ -61,9 +62,18 @@ impl MohSource {
 
 impl MediaEngine {
     pub(super) fn tick(&mut self, t: Instant) {
-        for leg in self.legs.values_mut() {
+        for (id, leg) in &mut self.legs {
             leg.rx_frame = leg.jitter.as_mut().and_then(|jb| jb.pop_frame(t));
             leg.mix_frame = None;
+            if let (Some(detector), Some(frame)) = (leg.inband.as_mut(), leg.rx_frame.as_ref()) {
+                for d in detector.push(frame) {
+                    self.out.push_back(Output::Event(MediaEvent::Dtmf {
+                        leg: *id,
+                        digit: d.digit,
+                        duration_ms: d.duration_ms,
+                    }));
+                }
+            }
         }
         let mut classes: Vec<&str> = self
             .legs

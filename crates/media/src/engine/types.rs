@@ -27,6 +27,9 @@ pub struct EngineConfig {
     pub ntp_at_start: u64,
     /// The RTCP CNAME of this engine.
     pub cname: String,
+    /// Detect in-band DTMF tones (Goertzel) on legs that negotiated no telephone-event; their
+    /// audio then passes through a jitter buffer and a detector (relaying is unaffected).
+    pub inband_dtmf: bool,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +40,7 @@ impl Default for EngineConfig {
             rtcp_interval: Duration::from_secs(5),
             ntp_at_start: 0,
             cname: "switchboard".to_string(),
+            inband_dtmf: true,
         }
     }
 }
@@ -231,7 +235,8 @@ pub enum MediaCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MediaEvent {
-    /// A DTMF digit was received (RFC 4733), once per key press, also while a prompt plays.
+    /// A DTMF digit was received (RFC 4733, or in-band tones on legs without telephone-event),
+    /// once per key press, also while a prompt plays.
     Dtmf {
         /// The leg.
         leg: LegId,
