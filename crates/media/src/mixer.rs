@@ -192,4 +192,31 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// For any frames, each output is the saturated sum of everyone else's frame.
+        #[test]
+        fn output_is_the_saturated_sum_of_the_others(
+            frames in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<i16>(), FRAME_SAMPLES),
+                1..6,
+            )
+        ) {
+            let frames: Vec<Frame> = frames.iter().map(|f| f.as_slice().try_into().unwrap()).collect();
+            let contributions: Vec<Contribution<'_>> = frames.iter().map(full).collect();
+            let mut out = Vec::new();
+            mix_minus_one(&contributions, None, &mut out);
+            for (i, o) in out.iter().enumerate() {
+                for k in 0..FRAME_SAMPLES {
+                    let sum: i32 = frames
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, f)| i32::from(f[k]))
+                        .sum();
+                    proptest::prop_assert_eq!(i32::from(o[k]), sum.clamp(-32768, 32767));
+                }
+            }
+        }
+    }
 }
