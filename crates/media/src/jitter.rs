@@ -178,14 +178,17 @@ impl JitterBuffer {
         let mut frame = [0i16; FRAME_SAMPLES];
         let mut covered = 0usize;
         for b in self.packets.values() {
+            // The packet covers frame positions offset .. offset + len (clipped to the frame).
             let offset = i64::from(b.timestamp.wrapping_sub(playout) as i32);
-            for (i, s) in b.samples.iter().enumerate() {
-                let pos = offset + i as i64;
-                if (0..FRAME_SAMPLES as i64).contains(&pos) {
-                    frame[pos as usize] = *s;
-                    covered += 1;
-                }
+            let from = offset.max(0);
+            let to = (offset + b.samples.len() as i64).min(FRAME_SAMPLES as i64);
+            if from >= to {
+                continue;
             }
+            let (from, to) = (from as usize, to as usize);
+            let src = (from as i64 - offset) as usize;
+            frame[from..to].copy_from_slice(&b.samples[src..src + (to - from)]);
+            covered += to - from;
         }
         (frame, covered)
     }
