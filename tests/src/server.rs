@@ -125,7 +125,12 @@ pub struct Server {
 impl Server {
     /// Starts a server with `options` and waits until it answers OPTIONS over UDP.
     pub fn start(options: ServerOptions) -> Result<Self> {
-        let binary = switchboard_binary()?;
+        Self::start_binary(switchboard_binary()?, options)
+    }
+
+    /// Like [`Server::start`], with another program that takes the same flags (the harness's own
+    /// tests use a stand-in).
+    pub fn start_binary(binary: PathBuf, options: ServerOptions) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("switchboard-e2e-server-")
             .tempdir()

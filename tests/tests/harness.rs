@@ -277,3 +277,55 @@ fn sipp_reports_a_missing_peer_as_failure() {
         run.describe()
     );
 }
+
+/// Runs `Server` against the stand-in binary `fake-switchboard` of this package.
+fn fake_server() -> switchboard_e2e::Server {
+    switchboard_e2e::Server::start_binary(
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_fake-switchboard")),
+        switchboard_e2e::ServerOptions::new(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn server_runner_passes_its_flags_waits_for_readiness_and_restarts() {
+    let mut server = fake_server();
+    let log = server.log();
+    for flag in [
+        "serve",
+        "--dialplan",
+        "--sip-listen",
+        "--rtp-ports",
+        "--database-url",
+        "--http-listen",
+        "--public-address",
+    ] {
+        assert!(log.contains(flag), "flag {flag} not passed; log:\n{log}");
+    }
+    assert!(
+        log.contains(&format!("--sip-listen {}", server.sip_addr())),
+        "log:\n{log}"
+    );
+    let response = switchboard_e2e::options_udp(server.sip_addr(), Duration::from_secs(2))
+        .unwrap()
+        .expect("OPTIONS answered");
+    assert_eq!(response.status, 200);
+    switchboard_e2e::options_tcp(server.sip_addr(), Duration::from_secs(2)).unwrap();
+    let sip = server.sip_addr();
+    server.stop().unwrap();
+    assert!(!server.is_running());
+    assert!(
+        switchboard_e2e::options_udp(sip, Duration::from_millis(300))
+            .unwrap()
+            .is_none(),
+        "a stopped server still answers"
+    );
+    server.restart().unwrap();
+    assert!(server.is_running());
+    assert_eq!(server.sip_addr(), sip, "restart must keep the SIP address");
+    assert_eq!(
+        server.log().matches("listening").count(),
+        2,
+        "expected two runs in the log"
+    );
+}
