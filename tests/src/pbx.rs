@@ -68,7 +68,10 @@ pub fn answer_as(
 
 /// A caller: `scenario` (a `uac_*` scenario) run as `ext` with its demo credentials, dialling `number`.
 ///
-/// The caller first registers from the port it will call from, as a desk phone would.
+/// The caller first registers from the port it will call from, as a desk phone would: the PBX
+/// challenges INVITEs that come from a registered phone's address and treats others as guests. The
+/// registration always goes over UDP: sipp binds its TCP connections to its own port, and a second
+/// connection from the same port right after the first closed would hit TIME_WAIT.
 pub fn caller(
     server: &Server,
     ext: &str,
@@ -83,6 +86,6 @@ pub fn caller(
         .auth(ext, &demo_password(ext))
         .service(number)
         .timeout(SIPP_TIMEOUT);
-    register(server, ext, uac.sip_port(), transport)?;
+    register(server, ext, uac.sip_port(), Transport::Udp)?;
     Ok(uac)
 }

@@ -322,6 +322,17 @@ fn server_runner_passes_its_flags_waits_for_readiness_and_restarts() {
     );
     server.restart().unwrap();
     assert!(server.is_running());
+    for transport in [Transport::Udp, Transport::Tcp] {
+        Sipp::new("options")
+            .unwrap()
+            .remote(server.sip_addr())
+            .transport(transport)
+            .timeout(Duration::from_secs(10))
+            .run()
+            .unwrap()
+            .expect_success()
+            .unwrap();
+    }
     assert_eq!(server.sip_addr(), sip, "restart must keep the SIP address");
     assert_eq!(
         server.log().matches("listening").count(),
