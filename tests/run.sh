@@ -53,6 +53,7 @@ if [ "${SKIP_APT:-0}" != "1" ]; then
 fi
 
 # --- 2. PostgreSQL -----------------------------------------------------------------------------
+export PGCONNECT_TIMEOUT=5
 PG_URL="${SWITCHBOARD_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 -t 2; }
 if ! pg_up; then
@@ -71,7 +72,7 @@ if ! pg_up; then
     exit 1
 fi
 if [ -z "${SWITCHBOARD_TEST_POSTGRES:-}" ]; then
-    if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
+    if ! psql -w -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
         # A fresh Debian cluster only lets the postgres OS user in through the socket: let local TCP
         # connections of the test user in (this is a test machine; 127.0.0.1 and ::1 only).
         hba="$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)"
@@ -79,9 +80,9 @@ if [ -z "${SWITCHBOARD_TEST_POSTGRES:-}" ]; then
         $SUDO sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
         $SUDO pg_ctlcluster --skip-systemctl-redirect "$(basename "$(dirname "$(dirname "$hba")")")" main reload
     fi
-    if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'")" != "1" ]; then
+    if [ "$(psql -w -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'")" != "1" ]; then
         say "creating database test"
-        psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test'
+        psql -w -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test'
     fi
 fi
 export SWITCHBOARD_TEST_POSTGRES="$PG_URL"
