@@ -108,3 +108,45 @@ fn unknown_user_is_challenged_like_a_known_one_and_rejected() {
     .expect_success()
     .unwrap();
 }
+
+#[test]
+fn repeated_failures_from_one_address_are_refused_even_with_the_right_password() {
+    let server = Server::start(ServerOptions::new()).unwrap();
+    // Each rejected run answers one challenge wrongly; the server's guard bans after five.
+    for attempt in 0..5 {
+        let run = register_outcome(
+            &server,
+            "203",
+            &format!("guess{attempt}"),
+            Transport::Udp,
+            "register_rejected",
+            300,
+        );
+        assert!(
+            !run.messages.contains("SIP/2.0 200"),
+            "a guessed password was accepted: {}",
+            run.describe()
+        );
+    }
+    let after = registration(
+        &server,
+        "201",
+        &demo_password("201"),
+        free_port().unwrap(),
+        Transport::Udp,
+        300,
+    )
+    .unwrap()
+    .timeout(std::time::Duration::from_secs(5))
+    .run()
+    .unwrap();
+    assert!(
+        !after.succeeded(),
+        "after five failed attempts from 127.0.0.1, a registration from there was still accepted: {}",
+        after.describe()
+    );
+    assert!(
+        server.log().contains("127.0.0.1"),
+        "expected the refused source address in the server log"
+    );
+}
