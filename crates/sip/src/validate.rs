@@ -327,6 +327,23 @@ fn check_accept(req: &Request) -> Result<(), Rejection> {
     ))
 }
 
+/// The Max-Forwards a B2BUA puts on the outgoing leg it creates for `req`:
+/// one less than received, or 70 when the request carried none (RFC 3261
+/// §8.1.1.6). A request that arrived with Max-Forwards 0 may still be
+/// answered by this UAS (see the module notes) but must not be relayed:
+/// that is a 483 Too Many Hops (RFC 3261 §16.3 item 2).
+pub fn forward_max_forwards(req: &Request) -> Result<u32, Rejection> {
+    match req.headers.number("Max-Forwards") {
+        Ok(None) => Ok(70),
+        Ok(Some(0)) => Err(Rejection::new(
+            483,
+            "expected Max-Forwards above 0 on a request to relay, found 0",
+        )),
+        Ok(Some(n)) => Ok(n - 1),
+        Err(e) => Err(Rejection::new(400, e.to_string())),
+    }
+}
+
 /// `type/subtype` of a media-type value, lower-cased, parameters dropped.
 fn media_type(value: &str) -> String {
     value
@@ -429,6 +446,18 @@ mod tests {
         let r = check_request(&req).unwrap_err();
         assert_eq!(r.status, 400);
         assert!(r.reason.contains("Max-Forwards"), "{r}");
+    }
+
+    #[test]
+    fn relayed_legs_count_hops() {
+        let req = request("", "");
+        assert_eq!(forward_max_forwards(&req), Ok(69));
+        let mut req = request("", "");
+        req.headers.set("Max-Forwards", "0");
+        assert_eq!(check_request(&req), Ok(()), "a UAS answers it itself");
+        assert_eq!(forward_max_forwards(&req).unwrap_err().status, 483);
+        req.headers.remove("Max-Forwards");
+        assert_eq!(forward_max_forwards(&req), Ok(70));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! Every message that parses must also survive print → parse unchanged.
 
 use sip::message::{Host, Message, Method, ParseError, Request, Scheme};
-use sip::validate::check_request;
+use sip::validate::{check_request, forward_max_forwards};
 use std::path::PathBuf;
 
 /// What must happen to a message.
@@ -643,6 +643,12 @@ fn semantic_rejections_carry_their_headers() {
     let r = request("valid", "intmeth");
     let response = check_request(&r).unwrap_err().to_response(&r);
     assert!(response.headers.get("Allow").unwrap().contains("OPTIONS"));
+    // §3.3.11: "A proxy should not forward the request and should respond 483"; the
+    // UAS answers it itself, and a B2BUA leg may not be created from it.
+    let r = request("semantic", "zeromf");
+    assert_eq!(check_request(&r), Ok(()));
+    assert_eq!(forward_max_forwards(&r).unwrap_err().status, 483);
+    assert_eq!(forward_max_forwards(&request("valid", "wsinv")), Ok(67));
 }
 
 #[test]
