@@ -2,9 +2,10 @@
 //!
 //! The SQL lives in `migrations/sqlite/` and `migrations/postgres/` (sqlx's `VERSION_DESCRIPTION.sql`
 //! naming, so `sqlx migrate` can also read the folders). They are embedded with `include_str!` and handed to
-//! [`Migrator::with_migrations`] instead of `sqlx::migrate!`: the macro needs sqlx's `macros` feature, whose
-//! proc-macro builds a second copy of bundled SQLite. A unit test checks that every `.sql` file in the folders
-//! is listed here, so a migration cannot be added on disk and forgotten in the binary.
+//! [`Migrator::with_migrations`] instead of `sqlx::migrate!`, so the crate needs no sqlx proc-macros (the
+//! `macros` feature). That choice is about dependencies, not speed: a cold build with `macros` measured the
+//! same CPU time within noise (270 s vs 272 s on the shared 2-core machine). A unit test checks that every
+//! `.sql` file in the folders is listed here, so a migration cannot be added on disk and forgotten.
 
 use std::borrow::Cow;
 
