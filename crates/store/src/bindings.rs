@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::query_failed;
+use crate::text::{opt_t, t};
 use crate::{Store, StoreError};
 
 /// One registered contact of an address-of-record (RFC 3261 §10), keyed by `(aor, contact)`.
@@ -87,8 +88,8 @@ impl Store {
     /// Removes one contact of `aor`; returns whether a binding was removed.
     pub async fn remove_binding(&self, aor: &str, contact: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(REMOVE)
-            .bind(aor)
-            .bind(contact)
+            .bind(t(aor))
+            .bind(t(contact))
             .execute(&self.pool)
             .await
             .map_err(query_failed("remove_binding"))?;
@@ -98,7 +99,7 @@ impl Store {
     /// Removes every contact of `aor`; returns how many bindings were removed.
     pub async fn remove_all_bindings(&self, aor: &str) -> Result<u64, StoreError> {
         let done = sqlx::query(REMOVE_ALL)
-            .bind(aor)
+            .bind(t(aor))
             .execute(&self.pool)
             .await
             .map_err(query_failed("remove_all_bindings"))?;
@@ -122,9 +123,9 @@ impl Store {
             let query = match change {
                 BindingChange::Upsert(b) => upsert_query(b, q_millis.next().flatten()),
                 BindingChange::Remove { aor, contact } => {
-                    sqlx::query(REMOVE).bind(aor).bind(contact)
+                    sqlx::query(REMOVE).bind(t(aor)).bind(t(contact))
                 }
-                BindingChange::RemoveAll { aor } => sqlx::query(REMOVE_ALL).bind(aor),
+                BindingChange::RemoveAll { aor } => sqlx::query(REMOVE_ALL).bind(t(aor)),
             };
             query.execute(&mut *tx).await.map_err(query_failed(op))?;
         }
@@ -141,7 +142,7 @@ impl Store {
             " FROM bindings WHERE aor = $1 AND expires_at_ms > $2 \
              ORDER BY COALESCE(q_milli, 1000) DESC, updated_at_ms DESC, contact"
         ))
-        .bind(aor)
+        .bind(t(aor))
         .bind(now_ms)
         .fetch_all(&self.pool)
         .await
@@ -182,16 +183,16 @@ fn upsert_query(
     q_milli: Option<i64>,
 ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(UPSERT)
-        .bind(&b.aor)
-        .bind(&b.contact)
-        .bind(&b.source)
-        .bind(&b.transport)
-        .bind(&b.call_id)
+        .bind(t(&b.aor))
+        .bind(t(&b.contact))
+        .bind(t(&b.source))
+        .bind(t(&b.transport))
+        .bind(t(&b.call_id))
         .bind(i64::from(b.cseq))
         .bind(b.expires_at_ms)
         .bind(q_milli)
-        .bind(&b.user_agent)
-        .bind(&b.instance)
+        .bind(opt_t(b.user_agent.as_deref()))
+        .bind(opt_t(b.instance.as_deref()))
         .bind(b.updated_at_ms)
 }
 

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::csv::CsvWriter;
 use crate::error::query_failed;
+use crate::text::{opt_t, t};
 use crate::text_enum::text_enum;
 use crate::{Store, StoreError};
 
@@ -117,10 +118,10 @@ impl Store {
             "INSERT INTO calls (call_id, caller, callee, kind, started_at_ms) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
-        .bind(&call.call_id)
-        .bind(&call.caller)
-        .bind(&call.callee)
-        .bind(&call.kind)
+        .bind(t(&call.call_id))
+        .bind(t(&call.caller))
+        .bind(t(&call.callee))
+        .bind(t(&call.kind))
         .bind(call.started_at_ms)
         .fetch_one(&self.pool)
         .await
@@ -167,7 +168,7 @@ impl Store {
         .bind(ended_at_ms)
         .bind(outcome.as_str())
         .bind(hangup_by.map(HangupBy::as_str))
-        .bind(quality)
+        .bind(opt_t(quality))
         .execute(&self.pool)
         .await
         .map_err(query_failed(op))?;

@@ -67,6 +67,7 @@ mod migrations;
 mod operators;
 mod queue_calls;
 mod settings;
+mod text;
 mod text_enum;
 mod url;
 

@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::query_failed;
+use crate::text::t;
 use crate::text_enum::text_enum;
 use crate::{Store, StoreError};
 
@@ -48,9 +49,9 @@ impl Store {
         sqlx::query_scalar(
             "INSERT INTO operator_events (operator, event, source, at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
         )
-        .bind(operator)
+        .bind(t(operator))
         .bind(event.as_str())
-        .bind(source)
+        .bind(t(source))
         .bind(at_ms)
         .fetch_one(&self.pool)
         .await
@@ -69,7 +70,7 @@ impl Store {
                 "SELECT id, operator, event, source, at_ms FROM operator_events \
                  WHERE operator = $1 ORDER BY at_ms DESC, id DESC LIMIT $2",
             )
-            .bind(op),
+            .bind(t(op)),
             None => sqlx::query(
                 "SELECT id, operator, event, source, at_ms FROM operator_events \
                  ORDER BY at_ms DESC, id DESC LIMIT $1",

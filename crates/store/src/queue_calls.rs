@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::csv::CsvWriter;
 use crate::error::query_failed;
+use crate::text::{opt_t, t};
 use crate::text_enum::text_enum;
 use crate::{Store, StoreError};
 
@@ -112,8 +113,8 @@ impl Store {
             "INSERT INTO queue_calls (call_id, caller, vip, entered_at_ms, position_on_entry, transfers) \
              VALUES ($1, $2, $3, $4, $5, '[]') RETURNING id",
         )
-        .bind(&call.call_id)
-        .bind(&call.caller)
+        .bind(t(&call.call_id))
+        .bind(t(&call.caller))
         .bind(i64::from(call.vip))
         .bind(call.entered_at_ms)
         .bind(i64::from(call.position_on_entry))
@@ -141,10 +142,10 @@ impl Store {
         )
         .bind(id)
         .bind(update.wait_ms)
-        .bind(&update.answered_by)
+        .bind(opt_t(update.answered_by.as_deref()))
         .bind(update.answered_at_ms)
         .bind(update.talk_ms)
-        .bind(transfers)
+        .bind(t(transfers))
         .bind(update.outcome.map(QueueOutcome::as_str))
         .bind(update.ended_at_ms)
         .execute(&self.pool)

@@ -1,6 +1,7 @@
 //! Key/value settings that must survive restarts, such as the attendant-mode override.
 
 use crate::error::query_failed;
+use crate::text::t;
 use crate::{Store, StoreError};
 
 impl Store {
@@ -10,8 +11,8 @@ impl Store {
             "INSERT INTO settings (key, value, updated_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
         )
-        .bind(key)
-        .bind(value)
+        .bind(t(key))
+        .bind(t(value))
         .bind(now_ms)
         .execute(&self.pool)
         .await
@@ -22,7 +23,7 @@ impl Store {
     /// Returns the value stored under `key`, or `None` when there is none.
     pub async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
+            .bind(t(key))
             .fetch_optional(&self.pool)
             .await
             .map_err(query_failed("get_setting"))
@@ -31,7 +32,7 @@ impl Store {
     /// Removes `key`; returns whether it existed.
     pub async fn delete_setting(&self, key: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM settings WHERE key = $1")
-            .bind(key)
+            .bind(t(key))
             .execute(&self.pool)
             .await
             .map_err(query_failed("delete_setting"))?;

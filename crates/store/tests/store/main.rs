@@ -11,3 +11,4 @@ mod operators;
 mod persistence;
 mod queue_calls;
 mod settings;
+mod text;
