@@ -51,6 +51,11 @@
 //! # }).unwrap();
 //! ```
 //!
+//! # Text
+//!
+//! Text is stored as given, except that NUL characters become U+FFFD on both backends (PostgreSQL
+//! `text` cannot hold NUL). JSON fields (`quality`, `transfers`) are opaque text to the store.
+//!
 //! # Durability
 //!
 //! SQLite runs in WAL mode with `synchronous=NORMAL`. A commit has been appended to the WAL file
