@@ -201,6 +201,24 @@ impl Baresip {
         self.command("sndcode", digits).map(|_| ())
     }
 
+    /// Asks baresip to quit (it finalises recordings) and waits up to 5 s for it to exit.
+    pub fn quit(&mut self) -> Result<()> {
+        // baresip may close the control connection before its response arrives; the exit is what counts.
+        let _ = self.ctrl.command("quit", "", Duration::from_secs(2));
+        let Some(process) = self.process.as_mut() else {
+            return Ok(());
+        };
+        if process.wait_timeout(Duration::from_secs(5))?.is_some() {
+            self.process = None;
+            Ok(())
+        } else {
+            Err(Error::new(format!(
+                "baresip {} did not exit within 5 s of `quit`",
+                self.name
+            )))
+        }
+    }
+
     /// Waits until the account is registered, polling `reginfo` (REGISTER_OK may fire before connecting).
     pub fn wait_registered(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;

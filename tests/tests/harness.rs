@@ -263,6 +263,59 @@ fn direct_baresip_call_each_recording_contains_the_other_party() {
 }
 
 #[test]
+fn baresip_controller_accepts_sends_dtmf_hangs_up_and_quits() {
+    let start = |name: &str, answer| {
+        Baresip::start(BaresipOptions {
+            name: name.into(),
+            account: Account::local(name, answer),
+            source: party_signal(7, 20.0),
+            safety_timeout: Duration::from_secs(60),
+        })
+        .unwrap()
+    };
+    let mut carol = start("carol", AnswerMode::Auto);
+    let mut dave = start("dave", AnswerMode::Manual);
+    carol.dial(&dave.direct_uri("dave")).unwrap();
+    let incoming = dave
+        .wait_event("CALL_INCOMING", Duration::from_secs(10))
+        .unwrap();
+    assert!(
+        incoming.peer_uri.contains("carol"),
+        "unexpected caller: {incoming:?}"
+    );
+    assert!(
+        !dave.has_event("CALL_ESTABLISHED"),
+        "a manual phone answered by itself"
+    );
+    dave.accept().unwrap();
+    carol
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .unwrap();
+    dave.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    carol.send_dtmf("1").unwrap();
+    let digit = dave
+        .wait_event("CALL_DTMF_START", Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(digit.param, "1", "unexpected DTMF event {digit:?}");
+    carol.hangup().unwrap();
+    carol
+        .wait_event("CALL_CLOSED", Duration::from_secs(5))
+        .unwrap();
+    dave.wait_event("CALL_CLOSED", Duration::from_secs(5))
+        .unwrap();
+    let heard = read_wav(&dave.recordings().unwrap().heard).unwrap();
+    assert!(
+        heard.seconds() > 0.2,
+        "dave's recording is {} s long",
+        heard.seconds()
+    );
+    carol.quit().unwrap();
+    dave.quit().unwrap();
+}
+
+#[test]
 fn sipp_reports_a_missing_peer_as_failure() {
     // Nobody listens on this port: the REGISTER times out, so a scenario never succeeds vacuously.
     let nobody = local(switchboard_e2e::free_port().unwrap());
