@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ports::{free_port, free_range};
 use crate::process::Process;
 use crate::sipp::Transport;
+use rustix::process::Signal;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -298,15 +299,23 @@ impl Baresip {
     }
 
     /// Stops baresip with SIGTERM (so recordings are finalised) and waits for it to exit.
+    ///
+    /// On the first SIGTERM baresip un-registers and waits for the registrar; if that is gone, a
+    /// second SIGTERM makes it exit at once. Fails only if it then still needs SIGKILL.
     pub fn stop(&mut self) -> Result<()> {
-        if let Some(mut process) = self.process.take() {
-            let (_, killed) = process.terminate(Duration::from_secs(5))?;
-            if killed {
-                return Err(Error::new(format!(
-                    "baresip {} ignored SIGTERM for 5 s and was killed",
-                    self.name
-                )));
-            }
+        let Some(mut process) = self.process.take() else {
+            return Ok(());
+        };
+        process.signal(Signal::TERM)?;
+        if process.wait_timeout(Duration::from_secs(3))?.is_some() {
+            return Ok(());
+        }
+        let (_, killed) = process.terminate(Duration::from_secs(3))?;
+        if killed {
+            return Err(Error::new(format!(
+                "baresip {} ignored two SIGTERMs and was killed",
+                self.name
+            )));
         }
         Ok(())
     }

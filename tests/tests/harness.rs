@@ -316,6 +316,30 @@ fn baresip_controller_accepts_sends_dtmf_hangs_up_and_quits() {
 }
 
 #[test]
+fn baresip_registers_with_md5_digest_and_reginfo_shows_it() {
+    let registrar = registrar(Transport::Udp).spawn().unwrap();
+    let phone = Baresip::start(BaresipOptions {
+        name: "reg201".into(),
+        account: Account::registered(
+            "201",
+            "secret201",
+            local(registrar.sip_port()),
+            Transport::Udp,
+            AnswerMode::Auto,
+        ),
+        source: party_signal(1, 1.0),
+        safety_timeout: Duration::from_secs(30),
+    })
+    .unwrap();
+    phone.wait_registered(Duration::from_secs(10)).unwrap();
+    registrar.wait().unwrap().expect_success().unwrap();
+    // The registrar is gone, so baresip's un-REGISTER goes unanswered: stop() must still end it
+    // without SIGKILL.
+    let mut phone = phone;
+    phone.stop().unwrap();
+}
+
+#[test]
 fn sipp_reports_a_missing_peer_as_failure() {
     // Nobody listens on this port: the REGISTER times out, so a scenario never succeeds vacuously.
     let nobody = local(switchboard_e2e::free_port().unwrap());
