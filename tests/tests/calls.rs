@@ -141,3 +141,58 @@ fn caller_cancel_gives_487_and_stops_the_callee_ringing() {
     // The callee saw CANCEL, answered 487 and got the ACK: its ringing stopped.
     callee_run.expect_success().unwrap();
 }
+
+#[test]
+fn callee_hangup_reaches_the_caller_as_bye() {
+    let server = demo_server();
+    let callee = answer_as(&server, "202", "uas_answer_hangup", Transport::Udp, true).unwrap();
+    let caller_run = caller(
+        &server,
+        "201",
+        "uac_call_remote_hangup",
+        "202",
+        Transport::Udp,
+    )
+    .unwrap()
+    .run()
+    .unwrap();
+    let callee_run = callee.wait().unwrap();
+    caller_run.expect_success().unwrap();
+    callee_run.expect_success().unwrap();
+}
+
+#[test]
+fn calls_beyond_the_concurrent_limit_get_503_with_retry_after() {
+    let dialplan = Dialplan::demo_with(&[
+        ("ring_timeout: 30s", "ring_timeout: 4s"),
+        ("max_concurrent_calls: 500", "max_concurrent_calls: 1"),
+    ])
+    .unwrap();
+    let server = Server::start(ServerOptions {
+        dialplan,
+        ..ServerOptions::new()
+    })
+    .unwrap();
+    // The first call rings 202 for 4 s and then ends with 480; meanwhile the PBX is full.
+    let callee = answer_as(&server, "202", "uas_ring_noanswer", Transport::Udp, false).unwrap();
+    let first = caller(
+        &server,
+        "201",
+        "uac_call_unavailable",
+        "202",
+        Transport::Udp,
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let refused = caller(&server, "203", "uac_invite_refused", "201", Transport::Udp)
+        .unwrap()
+        .run()
+        .unwrap();
+    let first = first.wait().unwrap();
+    let callee = callee.wait().unwrap();
+    refused.expect_success().unwrap();
+    first.expect_success().unwrap();
+    callee.expect_success().unwrap();
+}
