@@ -4,7 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::time::Duration;
-use switchboard_e2e::pbx::{answer_as, caller};
+use switchboard_e2e::pbx::{answer_as, caller, demo_password, register, registration};
 use switchboard_e2e::{Capture, Dialplan, Server, ServerOptions, Transport, count_to_port};
 
 /// Packets in /usr/share/sip-tester/g711a.pcap.
@@ -195,4 +195,53 @@ fn calls_beyond_the_concurrent_limit_get_503_with_retry_after() {
     refused.expect_success().unwrap();
     first.expect_success().unwrap();
     callee.expect_success().unwrap();
+}
+
+#[test]
+fn call_forks_to_every_contact_and_cancels_the_others_when_one_answers() {
+    let server = demo_server();
+    // 202 has two phones: one answers, the other rings and must be cancelled by the PBX.
+    let answering = answer_as(&server, "202", "uas_answer", Transport::Udp, true).unwrap();
+    let ringing = answer_as(&server, "202", "uas_ring_noanswer", Transport::Udp, false).unwrap();
+    let caller_run = caller(&server, "201", "uac_call", "202", Transport::Udp)
+        .unwrap()
+        .run()
+        .unwrap();
+    let answering = answering.wait().unwrap();
+    let ringing = ringing.wait().unwrap();
+    caller_run.expect_success().unwrap();
+    answering.expect_success().unwrap();
+    ringing.expect_success().unwrap();
+}
+
+#[test]
+fn unregistered_binding_is_no_longer_called() {
+    let server = demo_server();
+    let port = switchboard_e2e::free_port().unwrap();
+    register(&server, "202", port, Transport::Udp).unwrap();
+    registration(
+        &server,
+        "202",
+        &demo_password("202"),
+        port,
+        Transport::Udp,
+        0,
+    )
+    .unwrap()
+    .run()
+    .unwrap()
+    .expect_success()
+    .unwrap();
+    caller(
+        &server,
+        "201",
+        "uac_call_unavailable",
+        "202",
+        Transport::Udp,
+    )
+    .unwrap()
+    .run()
+    .unwrap()
+    .expect_success()
+    .unwrap();
 }

@@ -150,3 +150,18 @@ fn repeated_failures_from_one_address_are_refused_even_with_the_right_password()
         "expected the refused source address in the server log"
     );
 }
+
+#[test]
+fn too_short_expiry_gets_423_with_min_expires() {
+    let server = Server::start(ServerOptions::new()).unwrap();
+    register_outcome(
+        &server,
+        "201",
+        &demo_password("201"),
+        Transport::Udp,
+        "register_too_brief",
+        10,
+    )
+    .expect_success()
+    .unwrap();
+}
