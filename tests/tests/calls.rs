@@ -245,3 +245,16 @@ fn unregistered_binding_is_no_longer_called() {
     .expect_success()
     .unwrap();
 }
+
+#[test]
+fn hold_and_unhold_re_invites_pass_through_to_the_callee() {
+    let server = demo_server();
+    let callee = answer_as(&server, "202", "uas_answer_hold", Transport::Udp, true).unwrap();
+    let caller_run = caller(&server, "201", "uac_call_hold", "202", Transport::Udp)
+        .unwrap()
+        .run()
+        .unwrap();
+    let callee_run = callee.wait().unwrap();
+    caller_run.expect_success().unwrap();
+    callee_run.expect_success().unwrap();
+}
