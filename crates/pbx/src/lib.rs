@@ -101,7 +101,7 @@ pub struct Pbx {
 }
 
 /// Methods we answer, for Allow headers.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
 
 impl Pbx {
     /// A PBX with no registrations and no calls.
@@ -212,14 +212,8 @@ impl Pbx {
         from: Peer,
     ) {
         if let Err(rej) = sip::validate::check_request(&req) {
-            let mut resp = Response::for_request(&req, rej.status);
-            resp.reason = rej.reason.clone();
-            if rej.status == 420 {
-                if let Some(req_ext) = req.headers.get("Require") {
-                    resp.headers.push("Unsupported", req_ext.to_string());
-                }
-            }
-            ep.respond(now, tx, resp);
+            tracing::info!(source = %from.addr, status = rej.status, reason = %rej.reason, "request refused");
+            ep.respond(now, tx, rej.to_response(&req));
             return;
         }
         let in_dialog = req

@@ -82,6 +82,7 @@ pub fn pbx_config(plan: &Plan, public_ip: IpAddr, sip_addrs: &[SocketAddr]) -> P
             min_expires: s.min_expires,
             max_expires: s.max_expires,
             default_expires: s.max_expires.min(3600),
+            ..RegistrarPolicy::default()
         },
         retry_after_secs: 5,
     }

@@ -33,8 +33,16 @@ pub enum MediaRequest {
 
 struct Packet {
     leg: LegId,
+    rtcp: bool,
     from: SocketAddr,
     bytes: Vec<u8>,
+}
+
+/// A leg's sockets: RTP on the even port, RTCP on the next one (RFC 3550 §11).
+struct LegSockets {
+    rtp: Arc<UdpSocket>,
+    rtcp: Option<Arc<UdpSocket>>,
+    readers: Vec<JoinHandle<()>>,
 }
 
 /// Starts the media task. `bind_ip` is the address RTP sockets bind to.
@@ -53,10 +61,12 @@ pub fn start(
             EngineConfig {
                 seed,
                 rtp_timeout,
+                ntp_at_start: ntp_now(),
+                ..EngineConfig::default()
             },
             start.into_std(),
         );
-        let mut sockets: HashMap<LegId, (Arc<UdpSocket>, JoinHandle<()>)> = HashMap::new();
+        let mut sockets: HashMap<LegId, LegSockets> = HashMap::new();
         let mut deadline = start + Duration::from_secs(1);
         loop {
             tokio::select! {
@@ -66,9 +76,21 @@ pub fn start(
                         MediaRequest::Open { leg, port } => {
                             match UdpSocket::bind(SocketAddr::new(bind_ip, port)).await {
                                 Ok(sock) => {
-                                    let sock = Arc::new(sock);
-                                    let reader = spawn_reader(leg, sock.clone(), pkt_tx.clone());
-                                    sockets.insert(leg, (sock, reader));
+                                    let rtp = Arc::new(sock);
+                                    let mut readers = vec![spawn_reader(leg, false, rtp.clone(), pkt_tx.clone())];
+                                    // RTCP is optional: a taken odd port only costs the reports.
+                                    let rtcp = match UdpSocket::bind(SocketAddr::new(bind_ip, port + 1)).await {
+                                        Ok(s) => {
+                                            let s = Arc::new(s);
+                                            readers.push(spawn_reader(leg, true, s.clone(), pkt_tx.clone()));
+                                            Some(s)
+                                        }
+                                        Err(e) => {
+                                            tracing::debug!(port = port + 1, error = %e, "no RTCP socket for this leg");
+                                            None
+                                        }
+                                    };
+                                    sockets.insert(leg, LegSockets { rtp, rtcp, readers });
                                 }
                                 Err(e) => {
                                     tracing::error!(port, error = %e, "cannot bind RTP port");
@@ -80,8 +102,8 @@ pub fn start(
                             }
                         }
                         MediaRequest::Close { leg } => {
-                            if let Some((_, reader)) = sockets.remove(&leg) {
-                                reader.abort();
+                            if let Some(s) = sockets.remove(&leg) {
+                                s.readers.iter().for_each(JoinHandle::abort);
                             }
                         }
                         MediaRequest::Command(cmd) => engine.handle_input(Input::Command(cmd)),
@@ -91,7 +113,11 @@ pub fn start(
                     let Some(p) = pkt else { break };
                     #[allow(clippy::disallowed_methods)]
                     let now = std::time::Instant::now();
-                    engine.handle_input(Input::Rtp { now, leg: p.leg, from: p.from, bytes: &p.bytes });
+                    if p.rtcp {
+                        engine.handle_input(Input::Rtcp { now, leg: p.leg, from: p.from, bytes: &p.bytes });
+                    } else {
+                        engine.handle_input(Input::Rtp { now, leg: p.leg, from: p.from, bytes: &p.bytes });
+                    }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     engine.handle_input(Input::Timeout(deadline.into_std()));
@@ -100,7 +126,12 @@ pub fn start(
             loop {
                 match engine.poll_output() {
                     Output::Transmit { leg, to, bytes } => {
-                        if let Some((sock, _)) = sockets.get(&leg) {
+                        if let Some(s) = sockets.get(&leg) {
+                            let _ = s.rtp.try_send_to(&bytes, to);
+                        }
+                    }
+                    Output::TransmitRtcp { leg, to, bytes } => {
+                        if let Some(sock) = sockets.get(&leg).and_then(|s| s.rtcp.as_ref()) {
                             let _ = sock.try_send_to(&bytes, to);
                         }
                     }
@@ -114,14 +145,14 @@ pub fn start(
                 }
             }
         }
-        for (_, (_, reader)) in sockets {
-            reader.abort();
+        for s in sockets.values() {
+            s.readers.iter().for_each(JoinHandle::abort);
         }
     });
     (req_tx, handle)
 }
 
-fn spawn_reader(leg: LegId, sock: Arc<UdpSocket>, out: mpsc::Sender<Packet>) -> JoinHandle<()> {
+fn spawn_reader(leg: LegId, rtcp: bool, sock: Arc<UdpSocket>, out: mpsc::Sender<Packet>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 2048];
         loop {
@@ -129,6 +160,7 @@ fn spawn_reader(leg: LegId, sock: Arc<UdpSocket>, out: mpsc::Sender<Packet>) -> 
                 Ok((n, from)) => {
                     let p = Packet {
                         leg,
+                        rtcp,
                         from,
                         bytes: buf[..n].to_vec(),
                     };
@@ -141,4 +173,13 @@ fn spawn_reader(leg: LegId, sock: Arc<UdpSocket>, out: mpsc::Sender<Packet>) -> 
             }
         }
     })
+}
+
+/// The current wall-clock time as a 64-bit NTP timestamp (RFC 3550 sender reports).
+fn ntp_now() -> u64 {
+    const UNIX_TO_NTP: u64 = 2_208_988_800;
+    let ms = crate::wall_ms().max(0) as u64;
+    let secs = ms / 1000 + UNIX_TO_NTP;
+    let frac = ((ms % 1000) << 32) / 1000;
+    (secs << 32) | frac
 }

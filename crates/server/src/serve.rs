@@ -77,7 +77,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let mut ep = Endpoint::new(config);
     let realm = plan.settings().realm.clone();
-    let auth = Authenticator::new(AuthConfig::new(realm, secret.to_vec()), start.into_std());
+    let mut auth_config = AuthConfig::new(realm, secret.to_vec());
+    auth_config.algorithms = args.digest_algorithms.clone();
+    let auth = Authenticator::new(auth_config, start.into_std());
     let guard = AuthGuard::new(Default::default());
     let plan = Arc::new(plan);
     let mut pbx = Pbx::new(

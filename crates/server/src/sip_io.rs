@@ -156,11 +156,6 @@ impl Transports {
         self.conns.remove(&conn.0);
     }
 
-    /// Number of open TCP connections.
-    pub fn connection_count(&self) -> usize {
-        self.conns.len()
-    }
-
     /// Sends one transmit; failures are logged, never fatal.
     pub fn send(&mut self, t: Transmit) {
         match t.to.transport {

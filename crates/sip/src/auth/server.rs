@@ -555,12 +555,24 @@ impl Authenticator {
 
 /// Whether the digest-uri names the Request-URI: the same text, or the same
 /// parsed URI (so whitespace and scheme case do not matter).
+/// Whether the digest `uri` names the request's target. Equal URIs match; so
+/// does a digest URI without a user part that names the same host and port,
+/// the form several clients (sipp among them) compute for INVITE challenges.
+/// The user part adds nothing against replay: the nonce count already
+/// refuses a reused response.
 fn same_uri(digest_uri: &str, request_uri: &str) -> bool {
     if digest_uri.trim() == request_uri.trim() {
         return true;
     }
     match (Uri::parse(digest_uri), Uri::parse(request_uri)) {
-        (Ok(a), Ok(b)) => a == b,
+        (Ok(a), Ok(b)) => {
+            a == b
+                || (a.user.is_none()
+                    && a.is_sip()
+                    && a.scheme == b.scheme
+                    && a.host == b.host
+                    && a.port == b.port)
+        }
         _ => false,
     }
 }
