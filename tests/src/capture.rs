@@ -131,6 +131,14 @@ fn parse_fields(text: &str) -> Vec<Datagram> {
         .collect()
 }
 
+/// Counts datagrams sent from `port` whose payload is at least `min_payload` bytes.
+pub fn count_from_port(datagrams: &[Datagram], port: u16, min_payload: usize) -> usize {
+    datagrams
+        .iter()
+        .filter(|d| d.src_port == port && d.payload_len >= min_payload)
+        .count()
+}
+
 /// Counts datagrams sent to `port` whose payload is at least `min_payload` bytes.
 pub fn count_to_port(datagrams: &[Datagram], port: u16, min_payload: usize) -> usize {
     datagrams

@@ -55,7 +55,7 @@ pub mod sipp;
 pub use audio::{Audio, party_signal, read_wav, write_wav};
 pub use baresip::{Account, AnswerMode, Baresip, BaresipOptions, Recordings};
 pub use binary::{repo_root, switchboard_binary};
-pub use capture::{Capture, Datagram, count_to_port};
+pub use capture::{Capture, Datagram, count_from_port, count_to_port};
 pub use correlate::{Similarity, similarity};
 pub use error::{Error, Result};
 pub use ports::{free_port, free_range};

@@ -5,7 +5,8 @@
 //! claims a block by taking an exclusive `flock` on `/tmp/switchboard-e2e-ports/block-N.lock` (the
 //! kernel releases it when the process dies, so a crashed test never leaks a block) and then hands out
 //! ports of that block under a process-wide mutex. Every port is checked by binding it on UDP and TCP
-//! before it is returned, so a port used by some unrelated program is skipped.
+//! (TCP also without `SO_REUSEADDR`) before it is returned, so a port used by some unrelated program,
+//! or one whose TCP connection from an earlier test process still lingers in TIME_WAIT, is skipped.
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
@@ -66,7 +67,10 @@ pub fn free_range(count: u16) -> Result<u16> {
             }
         }
         let block = allocator.claim_block()?;
-        allocator.current = Some((block, 0));
+        // Start somewhere in the block's first half, so the next owner of a block does not hand out
+        // exactly the ports its previous owner just used.
+        let offset = (allocator.next_random() % u64::from(BLOCK_SIZE / 2)) as u16;
+        allocator.current = Some((block, offset));
     }
     Err(Error::new(format!(
         "no run of {count} free ports found in any claimable block"
@@ -128,7 +132,14 @@ fn seed() -> u64 {
 
 fn port_is_free(port: u16) -> bool {
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
-    UdpSocket::bind(addr).is_ok() && TcpListener::bind(addr).is_ok()
+    UdpSocket::bind(addr).is_ok() && TcpListener::bind(addr).is_ok() && tcp_bind_without_reuse(addr)
+}
+
+/// Binds a TCP socket without `SO_REUSEADDR` (which std's `TcpListener` sets): that fails while an
+/// earlier connection on the port lingers in TIME_WAIT, as sipp's own listening socket would.
+fn tcp_bind_without_reuse(addr: SocketAddrV4) -> bool {
+    use rustix::net::{AddressFamily, SocketType, bind, socket};
+    socket(AddressFamily::INET, SocketType::STREAM, None).is_ok_and(|fd| bind(&fd, &addr).is_ok())
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use switchboard_e2e::digest::{credential_param, verify_md5_credentials};
 use switchboard_e2e::{
-    Account, AnswerMode, Baresip, BaresipOptions, Capture, Sipp, SippRun, Transport, count_to_port,
-    party_signal, read_wav, similarity,
+    Account, AnswerMode, Baresip, BaresipOptions, Capture, Sipp, SippRun, Transport,
+    count_from_port, count_to_port, party_signal, read_wav, similarity,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -101,16 +101,22 @@ fn uac_call_answers_407_with_proxy_authorization_and_its_rtp_is_echoed() {
     client.expect_success().unwrap();
     server.expect_success().unwrap();
     assert_proxy_authorization_valid(&client);
-    let sent = count_to_port(&datagrams, server_media, 100);
+    let played = count_from_port(&datagrams, client_media, 100);
+    let arrived = count_to_port(&datagrams, server_media, 100);
     let echoed = count_to_port(&datagrams, client_media, 100);
-    println!("RTP to the answering side: {sent}, echoed back to the caller: {echoed}");
+    println!("RTP played by the caller: {played}, arrived: {arrived}, echoed back: {echoed}");
+    // sipp paces the pcap in real time; a loaded machine may cut the tail off, so require half.
     assert!(
-        sent >= 230,
-        "expected the 236 packets of g711a.pcap to reach the callee, counted {sent}"
+        played >= 118,
+        "expected most of the 236 packets of g711a.pcap to be played, counted {played}"
     );
     assert!(
-        echoed >= 230,
-        "expected the callee's echo of 236 packets, counted {echoed}"
+        arrived == played,
+        "{played} packets played but {arrived} arrived"
+    );
+    assert!(
+        echoed * 100 >= played * 95,
+        "expected the echo of {played} packets, counted {echoed}"
     );
 }
 
@@ -179,13 +185,10 @@ fn uas_scenarios_answer_reject_and_accept_cancel() {
     client.expect_success().unwrap();
     server.expect_success().unwrap();
     let received = count_to_port(&datagrams, callee_media, 100);
-    let echoed = datagrams
-        .iter()
-        .filter(|d| d.src_port == callee_media && d.payload_len >= 100)
-        .count();
+    let echoed = count_from_port(&datagrams, callee_media, 100);
     assert!(
-        received >= 230 && echoed >= 230,
-        "expected ~236 RTP packets each way, got {received} in, {echoed} echoed"
+        received >= 118 && echoed * 100 >= received * 95,
+        "expected most of the 236 RTP packets in and all echoed, got {received} in, {echoed} echoed"
     );
 
     let (server, client) = run_pair(
