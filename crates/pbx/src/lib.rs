@@ -23,7 +23,21 @@ mod ports;
 mod register;
 pub mod sdp;
 
-pub use call::{CallKey, CallSummary, CdrEvent, Outcome, Party};
+pub use call::{CallKey, CallSummary, CdrEvent, Outcome, Party, RINGBACK_CLASS};
+
+/// What the attendant needs besides the directory: the plan whose interpreter
+/// runs each call, its prompts decoded once, and the tone callers hear while
+/// an extension rings.
+#[derive(Clone)]
+pub struct Attendant {
+    /// The validated dialplan.
+    pub plan: Arc<dialplan::Plan>,
+    /// Every prompt the plan names, decoded (keyed by the path the plan uses).
+    pub prompts: Arc<media::prompt::PromptCache>,
+}
+
+/// The settings key under which the operator's attendant-mode override is stored.
+pub const MODE_OVERRIDE_KEY: &str = "attendant_mode_override";
 pub use directory::{Directory, Identity};
 pub use ports::PortPool;
 
@@ -84,6 +98,24 @@ pub enum Output {
     },
     /// A call record event.
     Cdr(call::CdrEvent),
+    /// Store a setting (`None` deletes it).
+    SaveSetting {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: Option<String>,
+    },
+    /// Append to an operator's shift log.
+    OperatorEvent {
+        /// The operator's account (`op1`).
+        operator: String,
+        /// `login`, `logout`, `pause` or `unpause`.
+        event: &'static str,
+        /// Where the phone is.
+        source: String,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+    },
 }
 
 /// The PBX: registrar, authentication and the B2BUA.
@@ -98,6 +130,9 @@ pub struct Pbx {
     outputs: VecDeque<Output>,
     next_leg: u64,
     rate: call::RateWindow,
+    attendant: Option<Attendant>,
+    mode_override: Option<dialplan::Mode>,
+    paused_operators: std::collections::HashSet<SocketAddr>,
 }
 
 /// Methods we answer, for Allow headers.
@@ -123,7 +158,26 @@ impl Pbx {
             outputs: VecDeque::new(),
             next_leg: 1,
             rate: call::RateWindow::default(),
+            attendant: None,
+            mode_override: None,
+            paused_operators: Default::default(),
         }
+    }
+
+    /// Installs (or replaces) the attendant. New calls run its plan; calls in
+    /// progress keep the plan they started with.
+    pub fn set_attendant(&mut self, attendant: Attendant) {
+        self.attendant = Some(attendant);
+    }
+
+    /// Restores the operator's mode override (read from the database at start).
+    pub fn set_mode_override(&mut self, mode: Option<dialplan::Mode>) {
+        self.mode_override = mode;
+    }
+
+    /// The operator's mode override, if any.
+    pub fn mode_override(&self) -> Option<dialplan::Mode> {
+        self.mode_override
     }
 
     /// Replaces the directory and settings (dialplan reload). Calls in progress keep going.
@@ -172,13 +226,21 @@ impl Pbx {
     /// Handles one event from the SIP endpoint.
     pub fn handle_sip(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: Event) {
         match event {
-            Event::Request { tx, req, from } => self.handle_request(now, wall_ms, ep, tx, req, from),
+            Event::Request { tx, req, from } => {
+                self.handle_request(now, wall_ms, ep, tx, req, from)
+            }
             other => call::handle_event(self, now, wall_ms, ep, other),
         }
     }
 
     /// Handles a media event (RTP timeout, quality report).
-    pub fn handle_media(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: MediaEvent) {
+    pub fn handle_media(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        ep: &mut Endpoint,
+        event: MediaEvent,
+    ) {
         call::handle_media(self, now, wall_ms, ep, event);
     }
 
@@ -190,6 +252,15 @@ impl Pbx {
     /// The next instant `handle_timeout` must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.calls.next_deadline()
+    }
+
+    /// Parses a stored mode override.
+    pub fn parse_mode(text: &str) -> Option<dialplan::Mode> {
+        match text {
+            "automatic" => Some(dialplan::Mode::Automatic),
+            "manual" => Some(dialplan::Mode::Manual),
+            _ => None,
+        }
     }
 
     /// The next thing for the server to do.
@@ -247,6 +318,14 @@ impl Pbx {
                 ep.respond(now, tx, resp);
             }
         }
+    }
+
+    /// The operator position's number (`0` unless the dialplan says otherwise).
+    pub(crate) fn operator_position(&self) -> String {
+        self.attendant
+            .as_ref()
+            .map(|a| a.plan.operators().position.clone())
+            .unwrap_or_else(|| "0".into())
     }
 
     /// Counts an authentication failure against a source and logs a ban when it starts.

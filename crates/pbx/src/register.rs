@@ -25,12 +25,7 @@ pub(crate) fn handle(
         ep.respond(now, tx, Response::for_request(&req, 403));
         return;
     }
-    let Some(aor) = req
-        .headers
-        .to()
-        .ok()
-        .and_then(|to| to.uri.user_unescaped())
-    else {
+    let Some(aor) = req.headers.to().ok().and_then(|to| to.uri.user_unescaped()) else {
         let mut resp = Response::for_request(&req, 400);
         resp.reason = "Bad Request (expected a user in the To URI)".into();
         ep.respond(now, tx, resp);
@@ -43,9 +38,9 @@ pub(crate) fn handle(
     let directory = pbx.directory.clone();
     let method = req.method.to_string();
     let uri = req.uri.to_string();
-    let verified = pbx
-        .auth
-        .verify(now, &method, &uri, &auth_header, |user| directory.credential(user));
+    let verified = pbx.auth.verify(now, &method, &uri, &auth_header, |user| {
+        directory.credential(user)
+    });
     let proof = match verified {
         Ok(p) => p,
         Err(failure) => {
@@ -93,6 +88,16 @@ pub(crate) fn handle(
     if let Some(err) = &outcome.error {
         tracing::info!(source = %from.addr, aor = %aor, error = %err, "REGISTER refused");
     }
+    if aor == pbx.operator_position() {
+        log_operator_changes(
+            pbx,
+            &existing,
+            &outcome.changes,
+            proof.username(),
+            from,
+            wall_ms,
+        );
+    }
     apply(pbx, &outcome.changes);
     if outcome.changes.is_empty() {
         ep.respond(now, tx, outcome.response);
@@ -105,13 +110,22 @@ pub(crate) fn handle(
     }
 }
 
-fn challenge(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, tx: ServerTxId, req: &Request, stale: bool) {
+fn challenge(
+    pbx: &mut Pbx,
+    now: Instant,
+    ep: &mut Endpoint,
+    tx: ServerTxId,
+    req: &Request,
+    stale: bool,
+) {
     let mut resp = Response::for_request(req, 401);
     for value in pbx.auth.challenge(now, stale) {
         resp.headers.push("WWW-Authenticate", value);
     }
-    resp.headers
-        .set("To", crate::call::with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()));
+    resp.headers.set(
+        "To",
+        crate::call::with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
+    );
     ep.respond(now, tx, resp);
 }
 
@@ -135,5 +149,31 @@ pub(crate) fn apply(pbx: &mut Pbx, changes: &[BindingChange]) {
                 pbx.bindings.remove(aor);
             }
         }
+    }
+}
+
+/// Operators log in by registering the operator position and out by removing
+/// that registration: both go into the operator's shift log.
+fn log_operator_changes(
+    pbx: &mut Pbx,
+    existing: &[sip::registrar::Binding],
+    changes: &[BindingChange],
+    operator: &str,
+    from: Peer,
+    wall_ms: i64,
+) {
+    for change in changes {
+        let event = match change {
+            BindingChange::Upsert(b) if !existing.iter().any(|x| x.contact == b.contact) => "login",
+            BindingChange::Remove { .. } | BindingChange::RemoveAll { .. } => "logout",
+            _ => continue,
+        };
+        tracing::info!(operator, event, source = %from.addr, "operator shift");
+        pbx.outputs.push_back(Output::OperatorEvent {
+            operator: operator.to_string(),
+            event,
+            source: from.addr.to_string(),
+            at_ms: wall_ms,
+        });
     }
 }

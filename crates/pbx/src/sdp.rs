@@ -137,13 +137,9 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
                     in_audio = true;
                     seen_audio = true;
                     let p = f.next().unwrap_or("");
-                    port = Some(
-                        p.split('/')
-                            .next()
-                            .unwrap_or("")
-                            .parse()
-                            .map_err(|_| SdpError::Malformed(format!("expected an m= port, found `{p}`")))?,
-                    );
+                    port = Some(p.split('/').next().unwrap_or("").parse().map_err(|_| {
+                        SdpError::Malformed(format!("expected an m= port, found `{p}`"))
+                    })?);
                     let _proto = f.next();
                     pts = f.filter_map(|t| t.parse().ok()).collect();
                 } else {
@@ -153,9 +149,9 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
             "c" => {
                 let addr = value.split_whitespace().nth(2).unwrap_or("");
                 let addr = addr.split('/').next().unwrap_or("");
-                let ip: IpAddr = addr
-                    .parse()
-                    .map_err(|_| SdpError::Malformed(format!("expected an IP address in c=, found `{addr}`")))?;
+                let ip: IpAddr = addr.parse().map_err(|_| {
+                    SdpError::Malformed(format!("expected an IP address in c=, found `{addr}`"))
+                })?;
                 if in_audio {
                     media_addr = Some(ip);
                 } else if !seen_audio {
@@ -195,12 +191,17 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
     }
     let _ = session_direction;
     let Some(port) = port else {
-        return Err(SdpError::NoCommonCodec("expected an m=audio line, found none".into()));
+        return Err(SdpError::NoCommonCodec(
+            "expected an m=audio line, found none".into(),
+        ));
     };
     let mut codecs = Vec::new();
     let mut telephone_event = None;
     for pt in &pts {
-        let enc = rtpmap.iter().find(|(p, _)| p == pt).map(|(_, e)| e.to_ascii_uppercase());
+        let enc = rtpmap
+            .iter()
+            .find(|(p, _)| p == pt)
+            .map(|(_, e)| e.to_ascii_uppercase());
         match (pt, enc.as_deref()) {
             (0, _) => codecs.push(Codec::Pcmu),
             (8, _) => codecs.push(Codec::Pcma),
@@ -255,7 +256,11 @@ impl LocalDescription {
     /// Prints the description.
     pub fn to_sdp(&self) -> Vec<u8> {
         let ip_kind = if self.addr.is_ipv4() { "IP4" } else { "IP6" };
-        let mut pts: Vec<String> = self.codecs.iter().map(|c| payload_type(*c).to_string()).collect();
+        let mut pts: Vec<String> = self
+            .codecs
+            .iter()
+            .map(|c| payload_type(*c).to_string())
+            .collect();
         if let Some(te) = self.telephone_event {
             pts.push(te.to_string());
         }
@@ -269,10 +274,16 @@ impl LocalDescription {
             pts.join(" ")
         );
         for c in &self.codecs {
-            s.push_str(&format!("a=rtpmap:{} {}/8000\r\n", payload_type(*c), encoding_name(*c)));
+            s.push_str(&format!(
+                "a=rtpmap:{} {}/8000\r\n",
+                payload_type(*c),
+                encoding_name(*c)
+            ));
         }
         if let Some(te) = self.telephone_event {
-            s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
+            s.push_str(&format!(
+                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+            ));
         }
         if let Some(p) = self.ptime {
             s.push_str(&format!("a=ptime:{p}\r\n"));
@@ -284,7 +295,11 @@ impl LocalDescription {
 
 /// Orders `offered` by the admin's `preference`, dropping codecs not in it.
 pub fn prefer(offered: &[Codec], preference: &[Codec]) -> Vec<Codec> {
-    preference.iter().copied().filter(|c| offered.contains(c)).collect()
+    preference
+        .iter()
+        .copied()
+        .filter(|c| offered.contains(c))
+        .collect()
 }
 
 #[cfg(test)]
@@ -302,13 +317,19 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
         assert_eq!(a.codecs, vec![Codec::Pcmu, Codec::Pcma]);
         assert_eq!(a.telephone_event, Some(101));
         assert_eq!(a.ptime, Some(20));
-        assert_eq!(prefer(&a.codecs, &[Codec::Pcma, Codec::Pcmu]), vec![Codec::Pcma, Codec::Pcmu]);
+        assert_eq!(
+            prefer(&a.codecs, &[Codec::Pcma, Codec::Pcmu]),
+            vec![Codec::Pcma, Codec::Pcmu]
+        );
     }
 
     #[test]
     fn hold_forms() {
         let sendonly = BARESIP.replace("a=sendrecv", "a=sendonly");
-        assert_eq!(parse_audio(sendonly.as_bytes()).unwrap().direction, Direction::SendOnly);
+        assert_eq!(
+            parse_audio(sendonly.as_bytes()).unwrap().direction,
+            Direction::SendOnly
+        );
         let zero = BARESIP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0");
         assert_eq!(parse_audio(zero.as_bytes()).unwrap().rtp, None);
     }
@@ -316,7 +337,10 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
     #[test]
     fn no_common_codec_and_garbage() {
         let g722 = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 9 101");
-        assert!(matches!(parse_audio(g722.as_bytes()), Err(SdpError::NoCommonCodec(_))));
+        assert!(matches!(
+            parse_audio(g722.as_bytes()),
+            Err(SdpError::NoCommonCodec(_))
+        ));
         assert!(matches!(parse_audio(b"hello"), Err(SdpError::Malformed(_))));
     }
 

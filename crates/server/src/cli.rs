@@ -31,7 +31,11 @@ pub enum Command {
     /// List recent call records from the database (or export them as CSV).
     Cdr {
         /// The database.
-        #[arg(long, env = "SWITCHBOARD_DATABASE_URL", default_value = "sqlite:data/switchboard.db")]
+        #[arg(
+            long,
+            env = "SWITCHBOARD_DATABASE_URL",
+            default_value = "sqlite:data/switchboard.db"
+        )]
         database_url: String,
         /// How many records, newest first.
         #[arg(long, default_value_t = 50)]
@@ -55,10 +59,19 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// The dialplan to serve (reloaded on change, on SIGHUP and on POST /api/reload).
-    #[arg(long, env = "SWITCHBOARD_DIALPLAN", default_value = "dialplan/default.yaml")]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DIALPLAN",
+        default_value = "dialplan/default.yaml"
+    )]
     pub dialplan: PathBuf,
     /// SIP listening address, UDP and TCP on the same port; repeat for several.
-    #[arg(long = "sip-listen", env = "SWITCHBOARD_SIP_LISTEN", value_delimiter = ',', default_value = "0.0.0.0:5060")]
+    #[arg(
+        long = "sip-listen",
+        env = "SWITCHBOARD_SIP_LISTEN",
+        value_delimiter = ',',
+        default_value = "0.0.0.0:5060"
+    )]
     pub sip_listen: Vec<SocketAddr>,
     /// The address written into Contact headers and SDP (set it behind NAT).
     /// Default: the listening address, or the primary interface's address when listening on all.
@@ -68,13 +81,26 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_RTP_PORTS", default_value = "10000-20000", value_parser = parse_port_range)]
     pub rtp_ports: (u16, u16),
     /// Database URL: `sqlite:PATH` (created on first start) or `postgres://…`.
-    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", default_value = "sqlite:data/switchboard.db")]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE_URL",
+        default_value = "sqlite:data/switchboard.db"
+    )]
     pub database_url: String,
     /// HTTP admin API listening address.
-    #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HTTP_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub http_listen: SocketAddr,
     /// Log format.
-    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
     /// Seconds without RTP on an answered call before it is hung up.
     #[arg(long, env = "SWITCHBOARD_RTP_TIMEOUT", default_value_t = 60)]
@@ -100,10 +126,18 @@ pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
     let (lo, hi) = text
         .split_once('-')
         .ok_or_else(|| format!("expected LOW-HIGH such as 10000-20000, found `{text}`"))?;
-    let lo: u16 = lo.trim().parse().map_err(|_| format!("expected a port number, found `{lo}`"))?;
-    let hi: u16 = hi.trim().parse().map_err(|_| format!("expected a port number, found `{hi}`"))?;
+    let lo: u16 = lo
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a port number, found `{lo}`"))?;
+    let hi: u16 = hi
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a port number, found `{hi}`"))?;
     if lo == 0 || hi < lo + 3 {
-        return Err(format!("expected a range of at least 4 ports with LOW > 0, found {lo}-{hi}"));
+        return Err(format!(
+            "expected a range of at least 4 ports with LOW > 0, found {lo}-{hi}"
+        ));
     }
     Ok((lo, hi))
 }
@@ -115,7 +149,11 @@ mod tests {
     #[test]
     fn port_ranges() {
         assert_eq!(parse_port_range("10000-20000"), Ok((10000, 20000)));
-        assert!(parse_port_range("20000-10000").unwrap_err().contains("at least 4"));
+        assert!(
+            parse_port_range("20000-10000")
+                .unwrap_err()
+                .contains("at least 4")
+        );
         assert!(parse_port_range("abc").unwrap_err().contains("LOW-HIGH"));
     }
 

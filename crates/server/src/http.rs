@@ -82,10 +82,18 @@ pub async fn serve(listener: TcpListener, admin: mpsc::Sender<AdminRequest>, sto
     }
 }
 
-async fn ask<T>(state: &AppState, make: impl FnOnce(oneshot::Sender<T>) -> AdminRequest) -> Result<T, Response> {
+async fn ask<T>(
+    state: &AppState,
+    make: impl FnOnce(oneshot::Sender<T>) -> AdminRequest,
+) -> Result<T, Response> {
     let (tx, rx) = oneshot::channel();
-    let unavailable = || (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down\n").into_response();
-    state.admin.send(make(tx)).await.map_err(|_| unavailable())?;
+    let unavailable =
+        || (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down\n").into_response();
+    state
+        .admin
+        .send(make(tx))
+        .await
+        .map_err(|_| unavailable())?;
     rx.await.map_err(|_| unavailable())
 }
 

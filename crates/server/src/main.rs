@@ -25,8 +25,11 @@ pub(crate) fn wall_ms() -> i64 {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -38,7 +41,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => {
             init_logging(args.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("switchboard: cannot start the runtime: {e}");
@@ -56,7 +62,11 @@ fn main() -> ExitCode {
         }
         Command::Check { path } => match serve::load_plan(&path) {
             Ok(plan) => {
-                println!("{}: ok ({} extensions)", path.display(), plan.extensions().count());
+                println!(
+                    "{}: ok ({} extensions)",
+                    path.display(),
+                    plan.extensions().count()
+                );
                 ExitCode::SUCCESS
             }
             Err(problems) => {
@@ -68,8 +78,15 @@ fn main() -> ExitCode {
             println!("{}", dialplan::json_schema());
             ExitCode::SUCCESS
         }
-        Command::Cdr { database_url, limit, csv } => {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Command::Cdr {
+            database_url,
+            limit,
+            csv,
+        } => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("switchboard: cannot start the runtime: {e}");
@@ -98,7 +115,10 @@ fn main() -> ExitCode {
                 } else {
                     match store.recent_calls(limit).await {
                         Ok(rows) => {
-                            println!("{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}", "id", "started", "caller", "callee", "outcome", "talk_s");
+                            println!(
+                                "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}",
+                                "id", "started", "caller", "callee", "outcome", "talk_s"
+                            );
                             for r in rows {
                                 let talk = match (r.answered_at_ms, r.ended_at_ms) {
                                     (Some(a), Some(e)) => format!("{}", (e - a) / 1000),

@@ -152,7 +152,12 @@ pub fn start(
     (req_tx, handle)
 }
 
-fn spawn_reader(leg: LegId, rtcp: bool, sock: Arc<UdpSocket>, out: mpsc::Sender<Packet>) -> JoinHandle<()> {
+fn spawn_reader(
+    leg: LegId,
+    rtcp: bool,
+    sock: Arc<UdpSocket>,
+    out: mpsc::Sender<Packet>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 2048];
         loop {

@@ -30,7 +30,8 @@ use tokio::time::Instant;
 
 /// Everything `serve` needs, resolved from the command line.
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    let plan = load_plan(&args.dialplan)?;
+    let loaded = prompt_check::load(&args.dialplan)?;
+    let plan = &loaded.plan;
     let weak = plan.weak_credentials();
     if !weak.is_empty() {
         tracing::warn!(count = weak.len(), accounts = %weak.join(", "), "accounts still use demo passwords from the shipped dialplan: change them before exposing this server");
@@ -38,12 +39,19 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let store = Store::connect(&args.database_url)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", args.database_url))?;
-    let listeners = Listeners::bind(&args.sip_listen).await.map_err(|e| e.to_string())?;
-    let sip_addrs = listeners.local_addrs();
-    let http = TcpListener::bind(args.http_listen)
+    let listeners = Listeners::bind(&args.sip_listen)
         .await
-        .map_err(|e| format!("cannot bind the HTTP admin API on {}: {e}", args.http_listen))?;
-    let public_ip = args.public_address.unwrap_or_else(|| guess_public_ip(&sip_addrs));
+        .map_err(|e| e.to_string())?;
+    let sip_addrs = listeners.local_addrs();
+    let http = TcpListener::bind(args.http_listen).await.map_err(|e| {
+        format!(
+            "cannot bind the HTTP admin API on {}: {e}",
+            args.http_listen
+        )
+    })?;
+    let public_ip = args
+        .public_address
+        .unwrap_or_else(|| guess_public_ip(&sip_addrs));
     tracing::info!(
         sip = ?sip_addrs,
         http = %args.http_listen,
@@ -81,7 +89,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     auth_config.algorithms = args.digest_algorithms.clone();
     let auth = Authenticator::new(auth_config, start.into_std());
     let guard = AuthGuard::new(Default::default());
-    let plan = Arc::new(plan);
+    let ringback = prompt_check::ringback();
+    let (attendant, moh) = attendant(loaded);
+    let plan = attendant.plan.clone();
     let mut pbx = Pbx::new(
         pbx_config(&plan, public_ip, &sip_addrs),
         Arc::new(PlanDirectory(plan.clone())),
@@ -89,12 +99,27 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         guard,
         PortPool::new(args.rtp_ports.0, args.rtp_ports.1),
     );
+    pbx.set_attendant(attendant);
+    let mode = store
+        .get_setting(pbx::MODE_OVERRIDE_KEY)
+        .await
+        .map_err(|e| format!("cannot read settings: {e}"))?;
+    if let Some(m) = mode.as_deref().and_then(Pbx::parse_mode) {
+        tracing::info!(mode = ?m, "attendant mode override restored");
+        pbx.set_mode_override(Some(m));
+    }
     let stored = store
         .all_bindings(wall_ms())
         .await
         .map_err(|e| format!("cannot read registrations: {e}"))?;
-    let restored: Vec<_> = stored.into_iter().filter_map(store_io::from_stored).collect();
-    tracing::info!(count = restored.len(), "registrations restored from the database");
+    let restored: Vec<_> = stored
+        .into_iter()
+        .filter_map(store_io::from_stored)
+        .collect();
+    tracing::info!(
+        count = restored.len(),
+        "registrations restored from the database"
+    );
     pbx.load_bindings(restored);
 
     let (in_tx, mut in_rx) = mpsc::channel::<Inbound>(8192);
@@ -105,8 +130,13 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
         _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
-    let (media_tx, media_task) =
-        media_io::start(bind_ip, Duration::from_secs(args.rtp_timeout), seed ^ 0x5eed, media_ev_tx);
+    let (media_tx, media_task) = media_io::start(
+        bind_ip,
+        Duration::from_secs(args.rtp_timeout),
+        seed ^ 0x5eed,
+        media_ev_tx,
+    );
+    define_moh(&media_tx, moh, &ringback);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Persisted>();
     let (store_tx, store_task) = store_io::start(store.clone(), done_tx);
     let (admin_tx, mut admin_rx) = mpsc::channel::<AdminRequest>(64);
@@ -127,6 +157,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         public_ip,
         sip_addrs: sip_addrs.clone(),
         dialplan: args.dialplan.clone(),
+        ringback,
     };
     loop {
         let deadline = [ep.poll_timeout(), core.pbx.poll_timeout()]
@@ -201,7 +232,34 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 
 /// Loads and validates a dialplan, decoding every prompt it names.
 pub fn load_plan(path: &std::path::Path) -> Result<Plan, String> {
-    dialplan::load(path, &prompt_check::WavPrompts).map_err(|d| d.to_string())
+    prompt_check::load(path).map(|l| l.plan)
+}
+
+/// The attendant for a loaded plan, and its music-on-hold classes.
+fn attendant(loaded: prompt_check::LoadedPlan) -> (pbx::Attendant, Vec<media::prompt::MohClass>) {
+    let a = pbx::Attendant {
+        plan: Arc::new(loaded.plan),
+        prompts: Arc::new(loaded.prompts),
+    };
+    (a, loaded.moh)
+}
+
+/// Gives the media engine the music-on-hold classes and the ringback tone.
+fn define_moh(
+    media: &mpsc::UnboundedSender<MediaRequest>,
+    moh: Vec<media::prompt::MohClass>,
+    ringback: &Arc<media::prompt::Prompt>,
+) {
+    for (class, prompts) in moh {
+        let _ = media.send(MediaRequest::Command(media::MediaCommand::DefineMoh {
+            class,
+            prompts,
+        }));
+    }
+    let _ = media.send(MediaRequest::Command(media::MediaCommand::DefineMoh {
+        class: pbx::RINGBACK_CLASS.into(),
+        prompts: vec![ringback.clone()],
+    }));
 }
 
 struct Core<'a> {
@@ -213,6 +271,7 @@ struct Core<'a> {
     public_ip: IpAddr,
     sip_addrs: Vec<SocketAddr>,
     dialplan: PathBuf,
+    ringback: Arc<media::prompt::Prompt>,
 }
 
 impl Core<'_> {
@@ -246,6 +305,26 @@ impl Core<'_> {
                     Output::Cdr(ev) => {
                         let _ = self.store.send(StoreRequest::Cdr(ev));
                     }
+                    Output::SaveSetting { key, value } => {
+                        let _ = self.store.send(StoreRequest::Setting {
+                            key,
+                            value,
+                            now_ms: wall_ms(),
+                        });
+                    }
+                    Output::OperatorEvent {
+                        operator,
+                        event,
+                        source,
+                        at_ms,
+                    } => {
+                        let _ = self.store.send(StoreRequest::OperatorEvent {
+                            operator,
+                            event,
+                            source,
+                            at_ms,
+                        });
+                    }
                 }
             }
             while let Some(t) = ep.poll_transmit() {
@@ -259,13 +338,16 @@ impl Core<'_> {
     }
 
     fn reload(&mut self) -> Result<(), String> {
-        match load_plan(&self.dialplan) {
-            Ok(plan) => {
-                let plan = Arc::new(plan);
+        match prompt_check::load(&self.dialplan) {
+            Ok(loaded) => {
+                let (attendant, moh) = attendant(loaded);
+                let plan = attendant.plan.clone();
+                define_moh(&self.media, moh, &self.ringback);
                 self.pbx.reconfigure(
                     pbx_config(&plan, self.public_ip, &self.sip_addrs),
                     Arc::new(PlanDirectory(plan)),
                 );
+                self.pbx.set_attendant(attendant);
                 tracing::info!(file = %self.dialplan.display(), "dialplan reloaded; new calls use it, calls in progress are unaffected");
                 Ok(())
             }
@@ -332,7 +414,9 @@ impl PlanWatch {
     }
 
     fn changed(&mut self) -> bool {
-        let now = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let now = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
         if now.is_some() && now != self.last {
             self.last = now;
             return true;
@@ -372,7 +456,9 @@ fn guess_public_ip(sip_addrs: &[SocketAddr]) -> IpAddr {
     match probe {
         Ok(a) if !a.ip().is_unspecified() => a.ip(),
         _ => {
-            tracing::warn!("cannot determine this host's address; advertising 127.0.0.1 (set --public-address)");
+            tracing::warn!(
+                "cannot determine this host's address; advertising 127.0.0.1 (set --public-address)"
+            );
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         }
     }

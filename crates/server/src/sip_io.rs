@@ -69,7 +69,10 @@ impl Listeners {
 
     /// The bound addresses (with real ports when port 0 was asked for).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.udp.iter().filter_map(|u| u.local_addr().ok()).collect()
+        self.udp
+            .iter()
+            .filter_map(|u| u.local_addr().ok())
+            .collect()
     }
 }
 
@@ -147,7 +150,12 @@ impl Transports {
     }
 
     /// Records a connection that opened.
-    pub fn opened(&mut self, conn: ConnId, addr: SocketAddr, writer: mpsc::UnboundedSender<Vec<u8>>) {
+    pub fn opened(
+        &mut self,
+        conn: ConnId,
+        addr: SocketAddr,
+        writer: mpsc::UnboundedSender<Vec<u8>>,
+    ) {
         self.conns.insert(conn.0, (addr, writer));
     }
 
@@ -163,7 +171,10 @@ impl Transports {
                 let sock = self
                     .udp
                     .iter()
-                    .find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == t.to.addr.is_ipv4()))
+                    .find(|s| {
+                        s.local_addr()
+                            .is_ok_and(|a| a.is_ipv4() == t.to.addr.is_ipv4())
+                    })
                     .or(self.udp.first());
                 if let Some(sock) = sock
                     && let Err(e) = sock.try_send_to(&t.bytes, t.to.addr)
@@ -172,7 +183,10 @@ impl Transports {
                 }
             }
             Transport::Tcp => {
-                let by_id = t.to.conn.and_then(|c| self.conns.get(&c.0)).map(|(_, w)| w.clone());
+                let by_id =
+                    t.to.conn
+                        .and_then(|c| self.conns.get(&c.0))
+                        .map(|(_, w)| w.clone());
                 let writer = by_id.or_else(|| {
                     self.conns
                         .values()
@@ -191,7 +205,8 @@ impl Transports {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         let tx = self.inbound.clone();
         tokio::spawn(async move {
-            let connect = tokio::time::timeout(std::time::Duration::from_secs(5), TcpStream::connect(addr));
+            let connect =
+                tokio::time::timeout(std::time::Duration::from_secs(5), TcpStream::connect(addr));
             match connect.await {
                 Ok(Ok(stream)) => {
                     let writer = spawn_connection(stream, addr, conn, tx);
@@ -247,7 +262,11 @@ fn spawn_connection(
                             addr,
                             conn: Some(conn),
                         };
-                        if inbound.send(Inbound::Message { from, bytes }).await.is_err() {
+                        if inbound
+                            .send(Inbound::Message { from, bytes })
+                            .await
+                            .is_err()
+                        {
                             break 'read;
                         }
                     }

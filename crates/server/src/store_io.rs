@@ -24,6 +24,26 @@ pub enum StoreRequest {
     },
     /// A call record event.
     Cdr(pbx::CdrEvent),
+    /// Store (or delete) a setting.
+    Setting {
+        /// The key.
+        key: &'static str,
+        /// The value; `None` deletes.
+        value: Option<String>,
+        /// Wall-clock time, unix ms.
+        now_ms: i64,
+    },
+    /// An operator's login, logout or pause.
+    OperatorEvent {
+        /// The operator's account.
+        operator: String,
+        /// login, logout, pause, unpause.
+        event: &'static str,
+        /// Where the phone is.
+        source: String,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+    },
 }
 
 /// What the store task reports back.
@@ -112,7 +132,11 @@ pub fn start(
         let mut rows: HashMap<CallKey, i64> = HashMap::new();
         while let Some(req) = rx.recv().await {
             match req {
-                StoreRequest::Persist { changes, then, now_ms } => {
+                StoreRequest::Persist {
+                    changes,
+                    then,
+                    now_ms,
+                } => {
                     let stored: Vec<_> = changes.iter().map(|c| stored_change(c, now_ms)).collect();
                     match store.apply_binding_changes(&stored).await {
                         Ok(()) => {
@@ -133,6 +157,34 @@ pub fn start(
                     }
                 }
                 StoreRequest::Cdr(ev) => cdr(&store, &mut rows, ev).await,
+                StoreRequest::Setting { key, value, now_ms } => {
+                    let r = match value {
+                        Some(v) => store.set_setting(key, &v, now_ms).await,
+                        None => store.delete_setting(key).await.map(|_| ()),
+                    };
+                    if let Err(e) = r {
+                        tracing::error!(key, error = %e, "setting could not be stored");
+                    }
+                }
+                StoreRequest::OperatorEvent {
+                    operator,
+                    event,
+                    source,
+                    at_ms,
+                } => {
+                    let kind = match event {
+                        "login" => store::OperatorEvent::Login,
+                        "logout" => store::OperatorEvent::Logout,
+                        "pause" => store::OperatorEvent::Pause,
+                        _ => store::OperatorEvent::Unpause,
+                    };
+                    if let Err(e) = store
+                        .log_operator_event(&operator, kind, &source, at_ms)
+                        .await
+                    {
+                        tracing::error!(error = %e, "operator shift record could not be stored");
+                    }
+                }
             }
         }
     });

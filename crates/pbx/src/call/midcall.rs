@@ -53,15 +53,60 @@ pub(crate) fn handle_in_dialog(
         Method::Bye => {
             ep.respond(now, tx, Response::for_request(&req, 200));
             tracing::info!(call = key.0, by = side.party().as_str(), "hung up");
-            end_answered(pbx, now, wall_ms, ep, key, Some(side), side.party());
+            finish(
+                pbx,
+                now,
+                wall_ms,
+                ep,
+                key,
+                487,
+                Outcome::Answered,
+                Some(side.party()),
+                Some(side),
+            );
         }
         Method::Ack => {}
+        Method::Info if side == Side::A && call.b.is_none() && call.ivr.is_some() => {
+            // The attendant is listening: SIP INFO carries the caller's digits (RFC 2976 style).
+            let content_type = req.headers.get("Content-Type").unwrap_or("").to_string();
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            match media::dtmf::parse_sip_info(&content_type, &body) {
+                Ok(dtmf) => {
+                    ep.respond(now, tx, Response::for_request(&req, 200));
+                    super::ivr::on_info_digit(pbx, now, wall_ms, ep, key, dtmf.digit);
+                }
+                Err(e) => {
+                    let mut resp = Response::for_request(&req, 415);
+                    resp.reason = format!("Unsupported Media Type ({e})");
+                    resp.headers
+                        .push("Accept", "application/dtmf-relay, application/dtmf");
+                    ep.respond(now, tx, resp);
+                }
+            }
+        }
+        _ if call.b.is_none() => {
+            // Nothing to forward to (the attendant answered): accept refreshes, refuse the rest.
+            let status = if req.method == Method::Invite || req.method == Method::Update {
+                488
+            } else {
+                200
+            };
+            ep.respond(now, tx, Response::for_request(&req, status));
+        }
         _ => forward(pbx, now, ep, key, side, tx, req),
     }
 }
 
 /// Sends `req` (from `side`) on to the other leg.
-fn forward(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, key: CallKey, side: Side, tx: ServerTxId, req: Request) {
+fn forward(
+    pbx: &mut Pbx,
+    now: Instant,
+    ep: &mut Endpoint,
+    key: CallKey,
+    side: Side,
+    tx: ServerTxId,
+    req: Request,
+) {
     let public_ip = pbx.config.public_ip;
     let call = pbx.calls.calls.get_mut(&key).expect("caller checked");
     let other_dialog = match side {
@@ -73,7 +118,15 @@ fn forward(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, key: CallKey, side: S
         return;
     };
     let mut out = dialog.new_request(req.method.clone());
-    for name in ["Content-Type", "Event", "Subscription-State", "Refer-To", "Referred-By", "Supported", "Require"] {
+    for name in [
+        "Content-Type",
+        "Event",
+        "Subscription-State",
+        "Refer-To",
+        "Referred-By",
+        "Supported",
+        "Require",
+    ] {
         if let Some(v) = req.headers.get(name) {
             out.headers.push(name, v.to_string());
         }
@@ -89,12 +142,16 @@ fn forward(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, key: CallKey, side: S
             Side::B => (&mut call.b_media, &mut call.a_media),
         };
         from_media.remote = offer.rtp;
-        pbx.outputs.push_back(Output::Media(MediaCommand::UpdateRemote {
-            leg: from_media.leg,
-            remote: offer.rtp,
-        }));
+        pbx.outputs
+            .push_back(Output::Media(MediaCommand::UpdateRemote {
+                leg: from_media.leg,
+                remote: offer.rtp,
+            }));
         to_media.sdp_version += 1;
-        let codec = call.codec.or(offer.codecs.first().copied()).unwrap_or(sdp::Codec::Pcmu);
+        let codec = call
+            .codec
+            .or(offer.codecs.first().copied())
+            .unwrap_or(sdp::Codec::Pcmu);
         out.body = LocalDescription {
             addr: public_ip,
             port: to_media.port,
@@ -137,7 +194,15 @@ pub(crate) fn on_forward_response(
     if resp.status < 200 {
         return;
     }
-    let Some((_, Purpose::Forward { origin, origin_side, origin_req })) = pbx.calls.by_client.remove(&tx) else {
+    let Some((
+        _,
+        Purpose::Forward {
+            origin,
+            origin_side,
+            origin_req,
+        },
+    )) = pbx.calls.by_client.remove(&tx)
+    else {
         return;
     };
     let public_ip = pbx.config.public_ip;
@@ -166,12 +231,16 @@ pub(crate) fn on_forward_response(
             Side::B => (&mut call.b_media, &mut call.a_media),
         };
         other_media.remote = answer.rtp;
-        pbx.outputs.push_back(Output::Media(MediaCommand::UpdateRemote {
-            leg: other_media.leg,
-            remote: answer.rtp,
-        }));
+        pbx.outputs
+            .push_back(Output::Media(MediaCommand::UpdateRemote {
+                leg: other_media.leg,
+                remote: answer.rtp,
+            }));
         origin_media.sdp_version += 1;
-        let codec = call.codec.or(answer.codecs.first().copied()).unwrap_or(sdp::Codec::Pcmu);
+        let codec = call
+            .codec
+            .or(answer.codecs.first().copied())
+            .unwrap_or(sdp::Codec::Pcmu);
         back.headers.push("Content-Type", "application/sdp");
         back.body = LocalDescription {
             addr: public_ip,
@@ -190,10 +259,16 @@ pub(crate) fn on_forward_response(
         }
         back.body = resp.body.clone();
     }
-    if resp.is_success() && (origin_req.method == Method::Invite || origin_req.method == Method::Update) {
+    if resp.is_success()
+        && (origin_req.method == Method::Invite || origin_req.method == Method::Update)
+    {
         let transport = match origin_side {
             Side::A => call.a.peer.transport,
-            Side::B => call.b.as_ref().map(|b| b.peer.transport).unwrap_or(call.a.peer.transport),
+            Side::B => call
+                .b
+                .as_ref()
+                .map(|b| b.peer.transport)
+                .unwrap_or(call.a.peer.transport),
         };
         let contact = pbx.contact_uri(transport, None);
         back.headers.push("Contact", format!("<{contact}>"));
@@ -201,33 +276,84 @@ pub(crate) fn on_forward_response(
     ep.respond(now, origin, back);
 }
 
-pub(crate) fn on_forward_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, key: CallKey, tx: ClientTxId) {
-    let Some((_, Purpose::Forward { origin, origin_req, .. })) = pbx.calls.by_client.remove(&tx) else {
+pub(crate) fn on_forward_timeout(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    tx: ClientTxId,
+) {
+    let Some((
+        _,
+        Purpose::Forward {
+            origin, origin_req, ..
+        },
+    )) = pbx.calls.by_client.remove(&tx)
+    else {
         return;
     };
     ep.respond(now, origin, Response::for_request(&origin_req, 408));
     if origin_req.method == Method::Invite {
-        tracing::warn!(call = key.0, "re-INVITE got no answer from the other side: hanging up");
+        tracing::warn!(
+            call = key.0,
+            "re-INVITE got no answer from the other side: hanging up"
+        );
         hangup(pbx, now, wall_ms, ep, key, Party::System);
     }
 }
 
-/// Ends an answered call: BYE to every leg except `skip` (which already sent its BYE).
-fn end_answered(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, key: CallKey, skip: Option<Side>, by: Party) {
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+/// Ends a call in whatever state it is: cancels what still rings, answers an
+/// unanswered caller with `status`, sends BYE to every answered leg except
+/// `skip` (which hung up itself), frees media and writes the record.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    status: u16,
+    outcome: Outcome,
+    by: Option<Party>,
+    skip: Option<Side>,
+) {
+    let Some(call) = pbx.calls.calls.get(&key) else {
         return;
     };
     if call.phase == Phase::Ended {
         return;
     }
+    let pending: Vec<ClientTxId> = call
+        .forks
+        .iter()
+        .filter(|f| f.final_status.is_none())
+        .map(|f| f.tx)
+        .collect();
+    for tx in pending {
+        ep.cancel(now, tx);
+    }
+    if !call.a.final_sent {
+        let resp = super::setup::a_response(pbx, call, status);
+        ep.respond(now, call.a.tx, resp);
+    }
+    let call = pbx.calls.calls.get_mut(&key).expect("exists");
     let mut byes = Vec::new();
-    if skip != Some(Side::A) && let Some(d) = call.a.dialog.as_mut() {
+    if call.a.final_sent
+        && skip != Some(Side::A)
+        && let Some(d) = call.a.dialog.as_mut()
+    {
         byes.push((d.new_request(Method::Bye), call.a.peer));
     }
-    if skip != Some(Side::B) && let Some(b) = call.b.as_mut() {
+    if skip != Some(Side::B)
+        && let Some(b) = call.b.as_mut()
+    {
         byes.push((b.dialog.new_request(Method::Bye), b.peer));
     }
+    call.a.final_sent = true;
     call.phase = Phase::Ended;
+    call.forking = false;
+    call.ring_deadline = None;
     for (bye, peer) in byes {
         let ctx = ep.send_request(now, bye, peer);
         pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
@@ -235,23 +361,31 @@ fn end_answered(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, ke
     pbx.outputs.push_back(Output::Cdr(CdrEvent::Ended {
         call: key,
         at_ms: wall_ms,
-        outcome: Outcome::Answered,
-        hangup_by: Some(by),
+        outcome,
+        hangup_by: by,
     }));
     release_media(pbx, key);
     maybe_remove(pbx, key);
 }
 
 /// Hangs a call up from the PBX side, whatever its state.
-pub(crate) fn hangup(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, key: CallKey, by: Party) {
+pub(crate) fn hangup(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    by: Party,
+) {
     let Some(call) = pbx.calls.calls.get(&key) else {
         return;
     };
-    match call.phase {
-        Phase::Ringing => super::setup::fail_call(pbx, now, wall_ms, ep, key, 503, Outcome::Failed, Some(by)),
-        Phase::Answered => end_answered(pbx, now, wall_ms, ep, key, None, by),
-        Phase::Ended => {}
-    }
+    let outcome = if call.a.final_sent {
+        Outcome::Answered
+    } else {
+        Outcome::Failed
+    };
+    finish(pbx, now, wall_ms, ep, key, 503, outcome, Some(by), None);
 }
 
 /// Hangs up every call (shutdown).

@@ -6,6 +6,9 @@
 //! - `setup`: the initial INVITE, forking, provisional and final responses, CANCEL, ring timeout.
 //! - `midcall`: requests inside the dialogs (BYE, re-INVITE for hold, UPDATE, INFO) and hang-up.
 
+mod bridge;
+pub use bridge::RINGBACK_CLASS;
+mod ivr;
 mod midcall;
 mod setup;
 
@@ -194,12 +197,36 @@ pub(crate) struct Fork {
     pub invite: Request,
     pub peer: Peer,
     pub final_status: Option<u16>,
+    /// Which bridge attempt of the call this fork belongs to.
+    pub attempt: u32,
 }
 
 #[derive(Debug)]
 pub(crate) struct LegB {
     pub dialog: Dialog,
     pub peer: Peer,
+}
+
+/// The interpreter state of a call the attendant handles.
+pub(crate) struct Ivr {
+    /// The plan the call started on (a reload does not change it).
+    pub plan: std::sync::Arc<dialplan::Plan>,
+    /// The prompts of that plan.
+    pub prompts: std::sync::Arc<media::prompt::PromptCache>,
+    /// The interpreter's state.
+    pub state: dialplan::CallState,
+    /// The digest user who placed the call (for feature codes).
+    pub auth_user: Option<String>,
+    /// Whether the current bridge attempt goes to the operator queue.
+    pub queue: bool,
+}
+
+impl std::fmt::Debug for Ivr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ivr")
+            .field("auth_user", &self.auth_user)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -218,6 +245,12 @@ pub(crate) struct Call {
     pub b_media: MediaSide,
     pub offer: AudioOffer,
     pub early_media: bool,
+    /// The attendant's interpreter, for calls the dialplan handles.
+    pub ivr: Option<Ivr>,
+    /// Whether a bridge attempt (forks) is in progress.
+    pub forking: bool,
+    /// The number of the current bridge attempt.
+    pub attempt: u32,
 }
 
 /// What a client transaction of ours is for.
@@ -248,7 +281,10 @@ pub(crate) struct Calls {
 
 impl Calls {
     pub fn len(&self) -> usize {
-        self.calls.values().filter(|c| c.phase != Phase::Ended).count()
+        self.calls
+            .values()
+            .filter(|c| c.phase != Phase::Ended)
+            .count()
     }
 
     pub fn next_key(&mut self) -> CallKey {
@@ -259,8 +295,13 @@ impl Calls {
     pub fn next_deadline(&self) -> Option<Instant> {
         self.calls
             .values()
-            .filter(|c| c.phase == Phase::Ringing)
-            .filter_map(|c| c.ring_deadline)
+            .filter(|c| c.phase != Phase::Ended)
+            .flat_map(|c| {
+                let ring = if c.forking { c.ring_deadline } else { None };
+                let ivr = c.ivr.as_ref().and_then(|i| i.state.next_deadline());
+                [ring, ivr]
+            })
+            .flatten()
             .min()
     }
 
@@ -299,7 +340,13 @@ pub(crate) fn with_tag(header: &str, tag: &str) -> String {
 }
 
 /// Dispatches endpoint events other than new requests.
-pub(crate) fn handle_event(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: Event) {
+pub(crate) fn handle_event(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    event: Event,
+) {
     match event {
         Event::Response { tx, resp } => {
             let Some((key, purpose)) = pbx.calls.by_client.get(&tx).map(|(k, p)| (*k, p.kind()))
@@ -307,8 +354,12 @@ pub(crate) fn handle_event(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut E
                 return;
             };
             match purpose {
-                PurposeKind::Fork(i) => setup::on_fork_response(pbx, now, wall_ms, ep, key, i, tx, resp),
-                PurposeKind::Forward => midcall::on_forward_response(pbx, now, wall_ms, ep, key, tx, resp),
+                PurposeKind::Fork(i) => {
+                    bridge::on_fork_response(pbx, now, wall_ms, ep, key, i, tx, resp)
+                }
+                PurposeKind::Forward => {
+                    midcall::on_forward_response(pbx, now, wall_ms, ep, key, tx, resp)
+                }
                 PurposeKind::Fire => {
                     if resp.status >= 200 {
                         pbx.calls.by_client.remove(&tx);
@@ -323,7 +374,9 @@ pub(crate) fn handle_event(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut E
                 return;
             };
             match purpose {
-                PurposeKind::Fork(i) => setup::on_fork_failed(pbx, now, wall_ms, ep, key, i, tx, 408),
+                PurposeKind::Fork(i) => {
+                    bridge::on_fork_failed(pbx, now, wall_ms, ep, key, i, tx, 408)
+                }
                 PurposeKind::Forward => midcall::on_forward_timeout(pbx, now, wall_ms, ep, key, tx),
                 PurposeKind::Fire => {
                     pbx.calls.by_client.remove(&tx);
@@ -333,8 +386,18 @@ pub(crate) fn handle_event(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut E
         }
         Event::Cancelled { invite, .. } => setup::on_cancel(pbx, now, wall_ms, ep, invite),
         Event::AckTimeout { tx } => {
-            if let Some(key) = pbx.calls.by_invite.get(&tx).copied() {
-                tracing::warn!(call = key.0, "caller never acknowledged the 200 OK: hanging up");
+            let key = pbx.calls.by_invite.get(&tx).copied();
+            if let Some(key) = key
+                && pbx
+                    .calls
+                    .calls
+                    .get(&key)
+                    .is_some_and(|c| c.phase == Phase::Answered)
+            {
+                tracing::warn!(
+                    call = key.0,
+                    "caller never acknowledged the 200 OK: hanging up"
+                );
                 midcall::hangup(pbx, now, wall_ms, ep, key, Party::System);
             }
         }
@@ -360,8 +423,16 @@ impl Purpose {
 }
 
 /// Media events: a silent leg ends its call.
-pub(crate) fn handle_media(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint, event: MediaEvent) {
+pub(crate) fn handle_media(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    event: MediaEvent,
+) {
     match event {
+        MediaEvent::Dtmf { leg, digit, .. } => ivr::on_digit(pbx, now, wall_ms, ep, leg, digit),
+        MediaEvent::PlayFinished { leg } => ivr::on_play_finished(pbx, now, wall_ms, ep, leg),
         MediaEvent::RtpTimeout { leg } => {
             let key = pbx
                 .calls
@@ -396,18 +467,36 @@ pub(crate) fn handle_media(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut E
     }
 }
 
-/// Ring timeouts.
+/// Ring timeouts and the attendant's timers.
 pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
-    let due: Vec<CallKey> = pbx
+    let ring_due: Vec<CallKey> = pbx
         .calls
         .calls
         .values()
-        .filter(|c| c.phase == Phase::Ringing && c.ring_deadline.is_some_and(|d| d <= now))
+        .filter(|c| {
+            c.phase != Phase::Ended && c.forking && c.ring_deadline.is_some_and(|d| d <= now)
+        })
         .map(|c| c.key)
         .collect();
-    for key in due {
+    for key in ring_due {
         tracing::info!(call = key.0, "no answer within the ring timeout");
-        setup::fail_call(pbx, now, wall_ms, ep, key, 480, Outcome::NoAnswer, Some(Party::System));
+        bridge::ring_timeout(pbx, now, wall_ms, ep, key);
+    }
+    let ivr_due: Vec<CallKey> = pbx
+        .calls
+        .calls
+        .values()
+        .filter(|c| c.phase != Phase::Ended)
+        .filter(|c| {
+            c.ivr
+                .as_ref()
+                .and_then(|i| i.state.next_deadline())
+                .is_some_and(|d| d <= now)
+        })
+        .map(|c| c.key)
+        .collect();
+    for key in ivr_due {
+        ivr::feed(pbx, now, wall_ms, ep, key, dialplan::Event::Timeout);
     }
 }
 
@@ -438,7 +527,8 @@ pub(crate) fn release_media(pbx: &mut Pbx, key: CallKey) {
             continue;
         }
         if side.added {
-            pbx.outputs.push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
+            pbx.outputs
+                .push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
             side.added = false;
         }
         pbx.outputs.push_back(Output::CloseRtp { leg: side.leg });
@@ -446,9 +536,6 @@ pub(crate) fn release_media(pbx: &mut Pbx, key: CallKey) {
         side.port = 0;
     }
 }
-
-/// The ring timeout default when the dialplan gives none.
-pub(crate) const DEFAULT_RING: Duration = Duration::from_secs(30);
 
 /// A sliding one-second window counting new calls, for the calls-per-second limit.
 #[derive(Debug, Default)]

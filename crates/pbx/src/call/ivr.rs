@@ -1,0 +1,340 @@
+//! The attendant: each call the dialplan handles carries its interpreter
+//! state; events (the offer, digits, prompt ends, timeouts, failed
+//! bridges) go in through [`feed`], and the actions that come out are
+//! carried out here: answer, play, ring, queue, feature codes, reject,
+//! hang up.
+
+use super::{CallKey, Outcome, Party, Phase, bridge, midcall, setup};
+use crate::sdp::{self, Direction};
+use crate::{Output, Pbx};
+use dialplan::{Action, Event, Feature, FeatureResult, Mode, QueueExit, Target};
+use media::{LegId, MediaCommand};
+use sip::endpoint::Endpoint;
+use sip::registrar::BindingChange;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Feeds one event to a call's interpreter and carries out what it asks,
+/// including the events those actions cause at once (an answer, a failed bridge).
+pub(crate) fn feed(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    event: Event,
+) {
+    let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms)
+        .unwrap_or(dialplan::jiff::Timestamp::UNIX_EPOCH);
+    let mut pending = VecDeque::from([event]);
+    while let Some(ev) = pending.pop_front() {
+        let actions = {
+            let Some(call) = pbx.calls.calls.get_mut(&key) else {
+                return;
+            };
+            if call.phase == Phase::Ended {
+                return;
+            }
+            let Some(ivr) = call.ivr.as_mut() else {
+                return;
+            };
+            let plan = ivr.plan.clone();
+            tracing::debug!(call = key.0, event = ?ev, "attendant");
+            dialplan::step(&plan, &mut ivr.state, now, wall, ev)
+        };
+        for action in actions {
+            tracing::debug!(call = key.0, ?action, "attendant action");
+            if let Some(next) = perform(pbx, now, wall_ms, ep, key, action) {
+                pending.push_back(next);
+            }
+            if pbx
+                .calls
+                .calls
+                .get(&key)
+                .is_none_or(|c| c.phase == Phase::Ended)
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn perform(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    action: Action,
+) -> Option<Event> {
+    let call = pbx.calls.calls.get_mut(&key)?;
+    let a_leg = call.a_media.leg;
+    match action {
+        Action::Answer => {
+            if call.a.final_sent {
+                return Some(Event::Answered);
+            }
+            let codec = sdp::prefer(&call.offer.codecs, &pbx.config.codecs)
+                .first()
+                .copied()?;
+            call.codec = Some(codec);
+            call.a_media.added = true;
+            pbx.outputs.push_back(Output::Media(MediaCommand::AddLeg {
+                leg: a_leg,
+                remote: call.a_media.remote,
+                codec: sdp::media_codec(codec),
+                telephone_event_pt: call.a_media.telephone_event,
+            }));
+            setup::answer_a(pbx, now, wall_ms, ep, key, codec, Direction::SendRecv);
+            Some(Event::Answered)
+        }
+        Action::Play { prompts, .. } => {
+            let ivr = call.ivr.as_ref()?;
+            let decoded: Vec<_> = prompts
+                .iter()
+                .filter_map(|p| {
+                    let found = ivr.prompts.get(p);
+                    if found.is_none() {
+                        tracing::error!(prompt = %p.display(), "prompt was not loaded with the dialplan; skipping it");
+                    }
+                    found
+                })
+                .collect();
+            if decoded.is_empty() {
+                return Some(Event::PlayFinished);
+            }
+            pbx.outputs.push_back(Output::Media(MediaCommand::Play {
+                leg: a_leg,
+                prompts: decoded,
+                loop_: false,
+            }));
+            None
+        }
+        Action::StopPlay => {
+            pbx.outputs
+                .push_back(Output::Media(MediaCommand::StopPlay(a_leg)));
+            None
+        }
+        Action::CollectDigits { .. } | Action::SetLanguage(_) => None,
+        Action::Bridge {
+            target,
+            ring_timeout,
+        } => {
+            if let Some(ivr) = call.ivr.as_mut() {
+                ivr.queue = false;
+            }
+            let numbers = match target {
+                Target::Extension(n) => vec![n],
+                Target::Group { members, .. } => members,
+            };
+            bridge::start(pbx, now, wall_ms, ep, key, numbers, ring_timeout)
+                .err()
+                .map(|reason| Event::BridgeFailed { reason })
+        }
+        Action::OperatorQueue { queue } => {
+            let ivr = call.ivr.as_mut()?;
+            let (max_wait, moh) = ivr
+                .plan
+                .queue(&queue)
+                .map(|q| (q.max_wait, q.music_on_hold.clone()))
+                .unwrap_or((Duration::from_secs(300), "default".into()));
+            ivr.queue = true;
+            let position = pbx.operator_position();
+            match bridge::start(pbx, now, wall_ms, ep, key, vec![position], max_wait) {
+                Ok(()) => {
+                    if pbx.calls.calls.get(&key).is_some_and(|c| c.a.final_sent) {
+                        pbx.outputs.push_back(Output::Media(MediaCommand::StartMoh {
+                            leg: a_leg,
+                            class: moh,
+                        }));
+                    }
+                    None
+                }
+                Err(_) => {
+                    if let Some(ivr) = pbx.calls.calls.get_mut(&key).and_then(|c| c.ivr.as_mut()) {
+                        ivr.queue = false;
+                    }
+                    Some(Event::QueueExited {
+                        reason: QueueExit::NoOperator,
+                    })
+                }
+            }
+        }
+        Action::Feature(feature) => {
+            feature_code(pbx, wall_ms, key, feature).map(Event::FeatureDone)
+        }
+        Action::Reject(reason) => {
+            let (status, outcome) = bridge::fail_status(reason);
+            midcall::finish(
+                pbx,
+                now,
+                wall_ms,
+                ep,
+                key,
+                status,
+                outcome,
+                Some(Party::System),
+                None,
+            );
+            None
+        }
+        Action::Hangup => {
+            let outcome = if call.a.final_sent {
+                Outcome::Answered
+            } else {
+                Outcome::Rejected
+            };
+            midcall::finish(
+                pbx,
+                now,
+                wall_ms,
+                ep,
+                key,
+                480,
+                outcome,
+                Some(Party::System),
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// Carries out a feature code dialled from an operator's phone.
+fn feature_code(
+    pbx: &mut Pbx,
+    wall_ms: i64,
+    key: CallKey,
+    feature: Feature,
+) -> Option<FeatureResult> {
+    let call = pbx.calls.calls.get(&key)?;
+    let source = call.a.peer.addr;
+    let operator = call.ivr.as_ref()?.auth_user.clone().unwrap_or_default();
+    let plan = call.ivr.as_ref()?.plan.clone();
+    match feature {
+        Feature::ToggleAttendantMode => {
+            let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok()?;
+            let now_mode = plan.mode_at(wall, pbx.mode_override);
+            let new = match now_mode {
+                Mode::Automatic => Mode::Manual,
+                Mode::Manual => Mode::Automatic,
+            };
+            pbx.mode_override = Some(new);
+            let text = match new {
+                Mode::Automatic => "automatic",
+                Mode::Manual => "manual",
+            };
+            tracing::info!(operator = %operator, mode = text, "attendant mode switched by an operator");
+            pbx.outputs.push_back(Output::SaveSetting {
+                key: crate::MODE_OVERRIDE_KEY,
+                value: Some(text.into()),
+            });
+            Some(FeatureResult::Mode(new))
+        }
+        Feature::OperatorPause => {
+            pbx.paused_operators.insert(source);
+            log_operator(pbx, &operator, "pause", source, wall_ms);
+            Some(FeatureResult::Paused)
+        }
+        Feature::OperatorUnpause => {
+            pbx.paused_operators.remove(&source);
+            log_operator(pbx, &operator, "unpause", source, wall_ms);
+            Some(FeatureResult::Available)
+        }
+        Feature::OperatorLogout => {
+            let position = pbx.operator_position();
+            let gone: Vec<BindingChange> = pbx
+                .bindings
+                .get(&position)
+                .map(|list| {
+                    list.iter()
+                        .filter(|b| b.source.addr == source)
+                        .map(|b| BindingChange::Remove {
+                            aor: b.aor.clone(),
+                            contact: b.contact.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            crate::register::apply(pbx, &gone);
+            pbx.paused_operators.remove(&source);
+            if !gone.is_empty() {
+                pbx.outputs.push_back(Output::Persist {
+                    changes: gone,
+                    then: None,
+                });
+            }
+            log_operator(pbx, &operator, "logout", source, wall_ms);
+            Some(FeatureResult::LoggedOut)
+        }
+    }
+}
+
+fn log_operator(
+    pbx: &mut Pbx,
+    operator: &str,
+    event: &'static str,
+    source: std::net::SocketAddr,
+    at_ms: i64,
+) {
+    pbx.outputs.push_back(Output::OperatorEvent {
+        operator: operator.to_string(),
+        event,
+        source: source.to_string(),
+        at_ms,
+    });
+}
+
+/// The call whose caller leg is `leg`, if the attendant is talking to it (not bridged).
+fn attendant_call(pbx: &Pbx, leg: LegId) -> Option<CallKey> {
+    pbx.calls
+        .calls
+        .values()
+        .find(|c| {
+            c.a_media.leg == leg && c.ivr.is_some() && c.b.is_none() && c.phase != Phase::Ended
+        })
+        .map(|c| c.key)
+}
+
+/// A digit the caller pressed (RFC 4733 or in-band, from the media engine).
+pub(crate) fn on_digit(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    leg: LegId,
+    digit: char,
+) {
+    if let Some(key) = attendant_call(pbx, leg) {
+        tracing::debug!(call = key.0, %digit, "digit");
+        feed(pbx, now, wall_ms, ep, key, Event::Dtmf(digit));
+    }
+}
+
+/// A digit sent in a SIP INFO request by the caller of an attendant call.
+pub(crate) fn on_info_digit(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    digit: char,
+) {
+    let leg = pbx.calls.calls.get(&key).map(|c| c.a_media.leg);
+    if let Some(leg) = leg {
+        on_digit(pbx, now, wall_ms, ep, leg, digit);
+    }
+}
+
+/// A prompt sequence ended on the caller's leg.
+pub(crate) fn on_play_finished(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    leg: LegId,
+) {
+    if let Some(key) = attendant_call(pbx, leg) {
+        feed(pbx, now, wall_ms, ep, key, Event::PlayFinished);
+    }
+}
