@@ -26,11 +26,11 @@
 //! assert_eq!(req.method, Method::Options);
 //! ```
 
-pub mod framing;
-pub mod message;
 pub mod auth;
 pub mod dialog;
 pub mod endpoint;
+pub mod framing;
+pub mod message;
 pub mod registrar;
 pub mod transaction;
 pub mod validate;

@@ -587,10 +587,28 @@ fn digest_uri_without_user_part_for_the_same_host_is_accepted() {
     let mut auth = Authenticator::new(config(vec![Algorithm::Md5]), t0);
     let ch = auth.challenge(t0, false);
     let request_uri = "sip:202@127.0.0.1:5060";
-    let ans = respond_to_challenge(&ch[0], "INVITE", "sip:127.0.0.1:5060", "201", "secret201", "c", 1).unwrap();
+    let ans = respond_to_challenge(
+        &ch[0],
+        "INVITE",
+        "sip:127.0.0.1:5060",
+        "201",
+        "secret201",
+        "c",
+        1,
+    )
+    .unwrap();
     assert!(auth.verify(t0, "INVITE", request_uri, &ans, users).is_ok());
     // Another host or port is still refused.
-    let other = respond_to_challenge(&ch[0], "INVITE", "sip:127.0.0.1:5070", "201", "secret201", "c", 2).unwrap();
+    let other = respond_to_challenge(
+        &ch[0],
+        "INVITE",
+        "sip:127.0.0.1:5070",
+        "201",
+        "secret201",
+        "c",
+        2,
+    )
+    .unwrap();
     assert!(matches!(
         auth.verify(t0, "INVITE", request_uri, &other, users),
         Err(AuthFailure::UriMismatch { .. })

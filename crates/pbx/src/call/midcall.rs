@@ -176,7 +176,7 @@ fn forward(
             Purpose::Forward {
                 origin: tx,
                 origin_side: side,
-                origin_req: req,
+                origin_req: Box::new(req),
             },
         ),
     );

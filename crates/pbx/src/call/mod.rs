@@ -262,7 +262,7 @@ pub(crate) enum Purpose {
     Forward {
         origin: ServerTxId,
         origin_side: Side,
-        origin_req: Request,
+        origin_req: Box<Request>,
     },
     /// A BYE or other request whose answer does not matter.
     Fire,
