@@ -256,12 +256,22 @@ impl RunningSipp {
                 None
             }
         };
+        let screen = read_or_empty(&self.dir.path().join("stdout.log"));
+        let mut errors = read_or_empty(&self.dir.path().join("errors.log"));
+        if screen.contains("errno = 98") {
+            // Address in use: say who holds the port, so a collision can be traced.
+            errors.push_str(&format!(
+                "\n--- sockets on port {} ---\n{}",
+                self.sip_port,
+                sockets_on_port(self.sip_port)
+            ));
+        }
         Ok(SippRun {
             name: self.name.clone(),
             exit_code: status.and_then(|s| s.code()),
-            errors: read_or_empty(&self.dir.path().join("errors.log")),
+            errors,
             messages: read_or_empty(&self.dir.path().join("messages.log")),
-            screen: read_or_empty(&self.dir.path().join("stdout.log")),
+            screen,
         })
     }
 
@@ -356,6 +366,15 @@ impl SippRun {
             tail(&self.screen, 3_000)
         )
     }
+}
+
+/// Lists the sockets bound to `port` with their processes (`ss`), for error reports.
+fn sockets_on_port(port: u16) -> String {
+    Command::new("ss")
+        .args(["-Huatnp", &format!("sport = :{port}")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|e| format!("<ss failed: {e}>"))
 }
 
 fn read_or_empty(path: &Path) -> String {
