@@ -122,6 +122,8 @@ struct CdrView {
     ended_at_ms: Option<i64>,
     outcome: Option<String>,
     hangup_by: Option<String>,
+    /// Per-leg media quality (packets, loss, jitter, RTT), as recorded.
+    quality: Option<serde_json::Value>,
 }
 
 async fn cdr(State(state): State<AppState>, Query(q): Query<Limit>) -> Response {
@@ -138,6 +140,7 @@ async fn cdr(State(state): State<AppState>, Query(q): Query<Limit>) -> Response 
                     ended_at_ms: r.ended_at_ms,
                     outcome: r.outcome.map(|o| o.as_str().to_string()),
                     hangup_by: r.hangup_by.map(|h| h.as_str().to_string()),
+                    quality: r.quality.and_then(|q| serde_json::from_str(&q).ok()),
                 })
                 .collect::<Vec<_>>(),
         )

@@ -129,7 +129,7 @@ pub fn start(
 ) -> (mpsc::UnboundedSender<StoreRequest>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<StoreRequest>();
     let handle = tokio::spawn(async move {
-        let mut rows: HashMap<CallKey, i64> = HashMap::new();
+        let mut rows = Rows::default();
         while let Some(req) = rx.recv().await {
             match req {
                 StoreRequest::Persist {
@@ -191,7 +191,31 @@ pub fn start(
     (tx, handle)
 }
 
-async fn cdr(store: &Store, rows: &mut HashMap<CallKey, i64>, ev: pbx::CdrEvent) {
+/// Database row ids of calls, kept a while after a call ends for its late
+/// quality reports, with the quality parts received so far.
+#[derive(Default)]
+struct Rows {
+    ids: HashMap<CallKey, i64>,
+    quality: HashMap<CallKey, Vec<(&'static str, String)>>,
+    ended: std::collections::VecDeque<CallKey>,
+}
+
+/// How many ended calls keep their row id for late quality reports.
+const ENDED_KEPT: usize = 4096;
+
+impl Rows {
+    fn ended(&mut self, call: CallKey) {
+        self.ended.push_back(call);
+        while self.ended.len() > ENDED_KEPT {
+            if let Some(old) = self.ended.pop_front() {
+                self.ids.remove(&old);
+                self.quality.remove(&old);
+            }
+        }
+    }
+}
+
+async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
     use pbx::CdrEvent;
     let result = match ev {
         CdrEvent::Started {
@@ -209,10 +233,10 @@ async fn cdr(store: &Store, rows: &mut HashMap<CallKey, i64>, ev: pbx::CdrEvent)
                 started_at_ms: at_ms,
             };
             store.insert_call(&new).await.map(|id| {
-                rows.insert(call, id);
+                rows.ids.insert(call, id);
             })
         }
-        CdrEvent::Answered { call, at_ms } => match rows.get(&call) {
+        CdrEvent::Answered { call, at_ms } => match rows.ids.get(&call) {
             Some(id) => store.update_call_answered(*id, at_ms).await,
             None => Ok(()),
         },
@@ -221,15 +245,28 @@ async fn cdr(store: &Store, rows: &mut HashMap<CallKey, i64>, ev: pbx::CdrEvent)
             at_ms,
             outcome: o,
             hangup_by,
-        } => match rows.remove(&call) {
+        } => match rows.ids.get(&call).copied() {
             Some(id) => {
+                rows.ended(call);
                 store
                     .finish_call(id, at_ms, outcome(o), hangup_by.map(party), None)
                     .await
             }
             None => Ok(()),
         },
-        CdrEvent::Quality { .. } => Ok(()),
+        CdrEvent::Quality { call, leg, json } => match rows.ids.get(&call).copied() {
+            Some(id) => {
+                let parts = rows.quality.entry(call).or_default();
+                parts.push((leg, json));
+                let merged = parts
+                    .iter()
+                    .map(|(leg, json)| format!("\"{leg}\":{json}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                store.set_call_quality(id, &format!("{{{merged}}}")).await
+            }
+            None => Ok(()),
+        },
     };
     if let Err(e) = result {
         tracing::error!(error = %e, "call record write failed");

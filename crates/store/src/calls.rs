@@ -147,6 +147,26 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the media-quality JSON of call `id`, finished or not: the media engine reports a
+    /// leg's final numbers only after the leg is gone, which is after the call ended.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no call `id`.
+    pub async fn set_call_quality(&self, id: i64, quality: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE calls SET quality = $2 WHERE id = $1")
+            .bind(id)
+            .bind(quality)
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed("set_call_quality"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "call record",
+                id,
+            });
+        }
+        Ok(())
+    }
+
     /// Completes call `id`: when it ended, how, who hung up, and its media quality as JSON text.
     ///
     /// A call is finished once: a second finish fails with [`StoreError::AlreadyFinished`] and leaves

@@ -276,6 +276,8 @@ pub(crate) struct Calls {
     by_client: HashMap<ClientTxId, (CallKey, Purpose)>,
     /// (Call-ID, our tag) → call and side.
     by_dialog: HashMap<(String, String), (CallKey, Side)>,
+    /// Media legs removed from ended calls whose final quality report is still to come.
+    ended_legs: HashMap<LegId, (CallKey, &'static str)>,
     next: u64,
 }
 
@@ -446,15 +448,7 @@ pub(crate) fn handle_media(
             }
         }
         MediaEvent::Quality { leg, report } => {
-            let found = pbx.calls.calls.values().find_map(|c| {
-                if c.a_media.leg == leg {
-                    Some((c.key, "caller"))
-                } else if c.b_media.leg == leg {
-                    Some((c.key, "callee"))
-                } else {
-                    None
-                }
-            });
+            let found = pbx.calls.ended_legs.remove(&leg);
             if let Some((call, which)) = found {
                 pbx.outputs.push_back(Output::Cdr(CdrEvent::Quality {
                     call,
@@ -522,13 +516,15 @@ pub(crate) fn release_media(pbx: &mut Pbx, key: CallKey) {
     let Some(call) = pbx.calls.calls.get_mut(&key) else {
         return;
     };
-    for side in [&mut call.a_media, &mut call.b_media] {
+    for (side, which) in [(&mut call.a_media, "caller"), (&mut call.b_media, "callee")] {
         if side.port == 0 {
             continue;
         }
         if side.added {
+            // The engine answers RemoveLeg with the leg's final quality report.
             pbx.outputs
                 .push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
+            pbx.calls.ended_legs.insert(side.leg, (key, which));
             side.added = false;
         }
         pbx.outputs.push_back(Output::CloseRtp { leg: side.leg });

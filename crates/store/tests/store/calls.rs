@@ -7,12 +7,40 @@ use crate::harness::{TestDb, on_both_backends};
 
 on_both_backends!(
     call_life_cycle,
+    quality_arrives_after_the_call_ended,
     finish_is_once_and_unknown_ids_fail,
     every_outcome_round_trips,
     recent_calls_newest_first_with_limit,
     calls_between_is_half_open,
     csv_quotes_and_defuses,
 );
+
+async fn quality_arrives_after_the_call_ended(db: &TestDb) {
+    let store = db.open().await;
+    let id = store
+        .insert_call(&new_call("201", "202", T0))
+        .await
+        .unwrap();
+    store
+        .finish_call(
+            id,
+            T0 + 5_000,
+            CallOutcome::Answered,
+            Some(HangupBy::Caller),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .set_call_quality(id, r#"{"caller":{"lost":0}}"#)
+        .await
+        .unwrap();
+    let row = store.call(id).await.unwrap().unwrap();
+    assert_eq!(row.quality.as_deref(), Some(r#"{"caller":{"lost":0}}"#));
+    assert_eq!(row.outcome, Some(CallOutcome::Answered));
+    let err = store.set_call_quality(id + 1000, "{}").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
 
 async fn call_life_cycle(db: &TestDb) {
     let store = db.open().await;
