@@ -80,7 +80,22 @@ const KNOWN: &[&str] = &[
 
 /// Expands a compact header name and gives known names their usual spelling.
 pub fn canonical_name(name: &str) -> String {
-    let full = match name {
+    let expanded = expand_compact(name);
+    if !std::ptr::eq(expanded, name) {
+        return expanded.to_string();
+    }
+    KNOWN
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// The full name for a compact form (`v` → `Via`), or `name` itself. Lookups
+/// compare the result case-insensitively with the stored canonical names, so
+/// finding a header allocates nothing.
+fn expand_compact(name: &str) -> &str {
+    match name {
         "i" | "I" => "Call-ID",
         "m" | "M" => "Contact",
         "e" | "E" => "Content-Encoding",
@@ -96,15 +111,8 @@ pub fn canonical_name(name: &str) -> String {
         "b" | "B" => "Referred-By",
         "u" | "U" => "Allow-Events",
         "x" | "X" => "Session-Expires",
-        _ => {
-            return KNOWN
-                .iter()
-                .find(|k| k.eq_ignore_ascii_case(name))
-                .map(|k| k.to_string())
-                .unwrap_or_else(|| name.to_string());
-        }
-    };
-    full.to_string()
+        _ => name,
+    }
 }
 
 /// Headers whose values may be comma-joined lists (RFC 3261 §7.3.1).
@@ -183,7 +191,7 @@ impl Headers {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let name = canonical_name(name);
+        let name = expand_compact(name);
         self.0
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case(&name))
@@ -191,8 +199,11 @@ impl Headers {
     }
 
     /// Every header line called `name`, as written (not split on commas).
-    pub fn get_all_lines<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let name = canonical_name(name);
+    pub fn get_all_lines<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        let name = expand_compact(name);
         self.0
             .iter()
             .filter(move |h| h.name.eq_ignore_ascii_case(&name))
@@ -201,7 +212,7 @@ impl Headers {
 
     /// Every value of `name`, splitting comma-joined lists for list headers.
     pub fn get_all(&self, name: &str) -> Vec<&str> {
-        let list = is_list_header(&canonical_name(name));
+        let list = is_list_header(expand_compact(name));
         let mut out = Vec::new();
         for line in self.get_all_lines(name) {
             if list {
