@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::ports::{free_port, free_range};
 use crate::process::Process;
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -286,15 +286,14 @@ impl RunningSipp {
     }
 
     /// Waits until sipp's SIP port is in use (sipp has started listening), or sipp has exited.
+    ///
+    /// Reads `/proc/net/{udp,tcp}` rather than trying to bind the port: a probing bind could take the
+    /// port in the instant sipp binds it and make sipp fail with "Address already in use".
     fn wait_bound(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.sip_port);
         loop {
-            let bound = match self.transport {
-                Transport::Udp => UdpSocket::bind(addr).is_err(),
-                Transport::Tcp => TcpListener::bind(addr).is_err(),
-            };
-            if bound || self.process.try_status()?.is_some() {
+            if port_listening(self.transport, self.sip_port) || self.process.try_status()?.is_some()
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -306,6 +305,28 @@ impl RunningSipp {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Returns whether a socket is bound to 127.0.0.1:`port` or 0.0.0.0:`port` (UDP), or listening
+/// there (TCP), according to the kernel's socket tables.
+fn port_listening(transport: Transport, port: u16) -> bool {
+    let (table, state) = match transport {
+        Transport::Udp => ("/proc/net/udp", None),
+        Transport::Tcp => ("/proc/net/tcp", Some("0A")),
+    };
+    let Ok(text) = std::fs::read_to_string(table) else {
+        return false;
+    };
+    let wanted = [
+        format!("0100007F:{port:04X}"),
+        format!("00000000:{port:04X}"),
+    ];
+    text.lines().skip(1).any(|line| {
+        let mut fields = line.split_whitespace();
+        let local = fields.nth(1).unwrap_or("");
+        let st = fields.nth(1).unwrap_or("");
+        wanted.iter().any(|w| w == local) && state.is_none_or(|s| s == st)
+    })
 }
 
 /// The outcome of one sipp run: exit code and the logs it wrote.
@@ -392,4 +413,22 @@ fn tail(text: &str, max: usize) -> &str {
         start += 1;
     }
     &text[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sees_bound_udp_and_listening_tcp_ports() {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        assert!(port_listening(Transport::Udp, port));
+        drop(udp);
+        assert!(!port_listening(Transport::Udp, port));
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        assert!(port_listening(Transport::Tcp, port));
+        assert!(!port_listening(Transport::Udp, port));
+    }
 }
