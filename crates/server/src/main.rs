@@ -24,6 +24,15 @@ pub(crate) fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Writes to standard output; a closed pipe (`switchboard schema | head`) is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
 fn init_logging(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
@@ -62,11 +71,11 @@ fn main() -> ExitCode {
         }
         Command::Check { path } => match serve::load_plan(&path) {
             Ok(plan) => {
-                println!(
-                    "{}: ok ({} extensions)",
+                out(&format!(
+                    "{}: ok ({} extensions)\n",
                     path.display(),
                     plan.extensions().count()
-                );
+                ));
                 ExitCode::SUCCESS
             }
             Err(problems) => {
@@ -75,7 +84,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Schema => {
-            println!("{}", dialplan::json_schema());
+            out(&format!("{}\n", dialplan::json_schema()));
             ExitCode::SUCCESS
         }
         Command::Cdr {
@@ -104,7 +113,7 @@ fn main() -> ExitCode {
                 if csv {
                     match store.calls_csv(limit).await {
                         Ok(text) => {
-                            print!("{text}");
+                            out(&text);
                             ExitCode::SUCCESS
                         }
                         Err(e) => {
@@ -115,8 +124,8 @@ fn main() -> ExitCode {
                 } else {
                     match store.recent_calls(limit).await {
                         Ok(rows) => {
-                            println!(
-                                "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}",
+                            let mut table = format!(
+                                "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}\n",
                                 "id", "started", "caller", "callee", "outcome", "talk_s"
                             );
                             for r in rows {
@@ -124,16 +133,17 @@ fn main() -> ExitCode {
                                     (Some(a), Some(e)) => format!("{}", (e - a) / 1000),
                                     _ => "-".into(),
                                 };
-                                println!(
-                                    "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}",
+                                table.push_str(&format!(
+                                    "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}\n",
                                     r.id,
                                     r.started_at_ms,
                                     r.caller,
                                     r.callee,
                                     r.outcome.map(|o| o.as_str()).unwrap_or("in progress"),
                                     talk
-                                );
+                                ));
                             }
+                            out(&table);
                             ExitCode::SUCCESS
                         }
                         Err(e) => {
