@@ -125,8 +125,8 @@ fn main() -> ExitCode {
                     match store.recent_calls(limit).await {
                         Ok(rows) => {
                             let mut table = format!(
-                                "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}\n",
-                                "id", "started", "caller", "callee", "outcome", "talk_s"
+                                "{:>6}  {:<20} {:<10} {:<10} {:<12} {:<8}\n",
+                                "id", "started (UTC)", "caller", "callee", "outcome", "talk_s"
                             );
                             for r in rows {
                                 let talk = match (r.answered_at_ms, r.ended_at_ms) {
@@ -134,9 +134,11 @@ fn main() -> ExitCode {
                                     _ => "-".into(),
                                 };
                                 table.push_str(&format!(
-                                    "{:>6}  {:<14} {:<10} {:<10} {:<12} {:<8}\n",
+                                    "{:>6}  {:<20} {:<10} {:<10} {:<12} {:<8}\n",
                                     r.id,
-                                    r.started_at_ms,
+                                    jiff::Timestamp::from_millisecond(r.started_at_ms)
+                                        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                                        .unwrap_or_else(|_| r.started_at_ms.to_string()),
                                     r.caller,
                                     r.callee,
                                     r.outcome.map(|o| o.as_str()).unwrap_or("in progress"),
