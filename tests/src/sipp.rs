@@ -419,16 +419,28 @@ fn tail(text: &str, max: usize) -> &str {
 mod tests {
     use super::*;
 
+    /// The kernel's tables are read in pages and may miss an entry while other sockets come and go,
+    /// so (like `wait_bound`) look a few times.
+    fn eventually(check: impl Fn() -> bool) -> bool {
+        (0..50).any(|_| {
+            let seen = check();
+            if !seen {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            seen
+        })
+    }
+
     #[test]
     fn sees_bound_udp_and_listening_tcp_ports() {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
-        assert!(port_listening(Transport::Udp, port));
+        assert!(eventually(|| port_listening(Transport::Udp, port)));
         drop(udp);
         assert!(!port_listening(Transport::Udp, port));
         let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = tcp.local_addr().unwrap().port();
-        assert!(port_listening(Transport::Tcp, port));
+        assert!(eventually(|| port_listening(Transport::Tcp, port)));
         assert!(!port_listening(Transport::Udp, port));
     }
 }
