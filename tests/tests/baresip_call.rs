@@ -7,9 +7,40 @@ use switchboard_e2e::{
     read_wav, similarity,
 };
 
+/// baresip 1.0 (libre 1.x, Debian 12) refuses a REGISTER challenge set that contains any non-MD5
+/// challenge, so the audio test offers MD5 only; the default challenge set is tested on its own below.
+fn md5_only_server() -> Server {
+    Server::start(ServerOptions {
+        extra_args: vec!["--digest-algorithms".into(), "md5".into()],
+        ..ServerOptions::new()
+    })
+    .unwrap()
+}
+
+#[test]
+fn baresip_registers_with_the_default_digest_challenges() {
+    let server = Server::start(ServerOptions::new()).unwrap();
+    let phone = Baresip::start(BaresipOptions {
+        name: "ext203".into(),
+        account: Account::registered(
+            "203",
+            "secret203",
+            server.sip_addr(),
+            Transport::Udp,
+            AnswerMode::Auto,
+        ),
+        source: party_signal(203, 1.0),
+        safety_timeout: Duration::from_secs(60),
+    })
+    .unwrap();
+    phone.wait_registered(Duration::from_secs(10)).unwrap_or_else(|e| {
+        panic!("{e}\nbaresip log (\"Function not implemented\" = libre refused a non-MD5 challenge):\n{}", phone.log())
+    });
+}
+
 #[test]
 fn baresip_201_calls_202_and_each_hears_the_other() {
-    let server = Server::start(ServerOptions::new()).unwrap();
+    let server = md5_only_server();
     let caller_signal = party_signal(201, 4.0);
     let callee_signal = party_signal(202, 6.0);
     let caller = Baresip::start(BaresipOptions {
@@ -44,9 +75,7 @@ fn baresip_201_calls_202_and_each_hears_the_other() {
     caller
         .dial(&format!("sip:202@{}", server.sip_addr()))
         .unwrap();
-    callee
-        .wait_event("CALL_INCOMING", Duration::from_secs(10))
-        .unwrap();
+    // An auto-answering baresip reports CALL_ESTABLISHED without a CALL_INCOMING first.
     callee
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
         .unwrap();
