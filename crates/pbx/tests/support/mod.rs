@@ -1,0 +1,574 @@
+//! An in-memory world for whole-call tests of the PBX.
+//!
+//! The PBX runs exactly as `switchboard serve` drives it: its own SIP
+//! [`Endpoint`], a [`Pbx`] fed with every endpoint event, and a drain loop
+//! that carries out every [`Output`] (database writes are answered at once,
+//! unless a test holds them). Scripted phones are SIP endpoints acting as user
+//! agents at their own addresses; the test tells each phone what to send and
+//! inspects what it received. Datagrams are delivered by address after one
+//! millisecond, and the virtual clock jumps to the earliest deadline of all
+//! parties, so a 30-second ring timeout takes microseconds.
+//!
+//! Everything the PBX asks of the media engine, the call-record store and
+//! the settings table is recorded for assertions; media commands can be read
+//! as one-line descriptions (`Bridge 1 2`) so tests read like transcripts.
+#![allow(dead_code)]
+
+mod directory;
+mod phone;
+
+pub use directory::PlanDirectory;
+#[allow(unused_imports)]
+pub use phone::phone_sdp;
+#[allow(unused_imports)]
+pub use phone::{Incoming, Leg, Outgoing, PhoneId};
+
+use media::{LegId, MediaCommand, MediaEvent};
+use pbx::{Attendant, CdrEvent, Output, Pbx, PbxConfig, PortPool};
+use sip::auth::{AuthConfig, AuthGuard, Authenticator};
+use sip::endpoint::{Endpoint, EndpointConfig, Peer, ServerTxId, Transport};
+use sip::message::{Message, Response};
+use sip::registrar::BindingChange;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where the PBX's SIP socket is.
+pub const PBX_ADDR: &str = "10.0.0.1:5060";
+/// The address the PBX advertises in SDP and Contact (its public address behind NAT).
+pub const PUBLIC_IP: &str = "203.0.113.5";
+/// The first RTP port of the PBX's pool.
+pub const RTP_LOW: u16 = 20000;
+/// Unix milliseconds at the world's start (2026-01-01 12:00 UTC).
+pub const WALL_START_MS: i64 = 1_767_268_800_000;
+/// How long a datagram travels.
+pub const LATENCY: Duration = Duration::from_millis(1);
+
+/// The one real instant a test reads; everything after it is arithmetic.
+#[allow(clippy::disallowed_methods)]
+pub fn t0() -> Instant {
+    Instant::now()
+}
+
+/// The repository root (two levels above this crate's manifest).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Decodes every prompt the dialplan names, as the server's loader does.
+#[derive(Default)]
+pub struct LoadPrompts {
+    cache: Mutex<media::prompt::PromptCache>,
+}
+
+impl dialplan::PromptChecker for LoadPrompts {
+    fn check(&self, path: &Path) -> Result<(), String> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.load(path).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// The shipped `dialplan/default.yaml`, with its prompts decoded.
+pub fn default_plan() -> (dialplan::Plan, media::prompt::PromptCache) {
+    let path = repo_root().join("dialplan/default.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("expected to read {}: {e}", path.display()));
+    plan_from_str(&text)
+}
+
+/// A dialplan from text (a variant of the default one), resolving prompts
+/// relative to the repository's `dialplan/` directory.
+pub fn plan_from_str(text: &str) -> (dialplan::Plan, media::prompt::PromptCache) {
+    let checker = LoadPrompts::default();
+    let base = repo_root().join("dialplan");
+    let plan = dialplan::load_str(text, "test.yaml", &base, &checker)
+        .unwrap_or_else(|problems| panic!("expected a valid dialplan, got:\n{problems}"));
+    let prompts = checker.cache.into_inner().unwrap_or_else(|e| e.into_inner());
+    (plan, prompts)
+}
+
+/// The PBX settings derived from a plan, as the server derives them.
+pub fn pbx_config(plan: &dialplan::Plan) -> PbxConfig {
+    let s = plan.settings();
+    let public: IpAddr = PUBLIC_IP.parse().expect("public ip");
+    let advertised = SocketAddr::new(public, 5060);
+    PbxConfig {
+        public_ip: public,
+        contacts: vec![(Transport::Udp, advertised), (Transport::Tcp, advertised)],
+        codecs: s
+            .codecs
+            .iter()
+            .filter_map(|c| pbx::sdp::codec_from_name(c))
+            .collect(),
+        ring_timeout: s.ring_timeout,
+        max_concurrent_calls: s.max_concurrent_calls as usize,
+        max_calls_per_second: s.max_calls_per_second,
+        registrar: sip::registrar::RegistrarPolicy {
+            min_expires: s.min_expires,
+            max_expires: s.max_expires,
+            default_expires: s.max_expires.min(3600),
+            ..sip::registrar::RegistrarPolicy::default()
+        },
+        retry_after_secs: 5,
+    }
+}
+
+/// A database write the test holds back (see [`World::hold_persists`]).
+#[derive(Debug)]
+pub struct HeldPersist {
+    /// The binding changes.
+    pub changes: Vec<BindingChange>,
+    /// The response to send once written.
+    pub then: Option<(ServerTxId, Response)>,
+}
+
+/// The PBX, the phones, the network and the clock.
+pub struct World {
+    /// The virtual time.
+    pub now: Instant,
+    start: Instant,
+    /// The PBX's SIP endpoint.
+    pub ep: Endpoint,
+    /// The PBX.
+    pub pbx: Pbx,
+    pub(crate) phones: Vec<phone::Phone>,
+    in_flight: Vec<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Every media command, in order.
+    pub media: Vec<MediaCommand>,
+    media_seen: usize,
+    /// Every call-record event, in order.
+    pub cdrs: Vec<CdrEvent>,
+    /// Every `SaveSetting` output.
+    pub settings: Vec<(&'static str, Option<String>)>,
+    /// Every operator shift-log event: (operator, event).
+    pub operator_events: Vec<(String, &'static str)>,
+    /// RTP sockets opened: (leg, port).
+    pub rtp_opened: Vec<(LegId, u16)>,
+    /// RTP sockets closed.
+    pub rtp_closed: Vec<LegId>,
+    /// Binding changes written to the "database".
+    pub persisted: Vec<BindingChange>,
+    hold_persists: bool,
+    /// Database writes held back while [`World::hold_persists`] is on.
+    pub held: Vec<HeldPersist>,
+    /// "+12ms 201>pbx INVITE sip:202@…" for every datagram, for failure messages.
+    pub log: Vec<String>,
+}
+
+impl World {
+    /// The shipped dialplan with the attendant installed.
+    pub fn with_default_plan() -> World {
+        let (plan, prompts) = default_plan();
+        World::new(plan, prompts)
+    }
+
+    /// A world around `plan`, with the attendant installed.
+    pub fn new(plan: dialplan::Plan, prompts: media::prompt::PromptCache) -> World {
+        let start = t0();
+        let plan = Arc::new(plan);
+        let config = pbx_config(&plan);
+        let ep = Endpoint::new(EndpointConfig {
+            local: config.contacts.clone(),
+            rng_seed: 7,
+            ..EndpointConfig::default()
+        });
+        let auth = Authenticator::new(
+            AuthConfig::new(
+                plan.settings().realm.clone(),
+                b"a test secret of at least 32 bytes!".to_vec(),
+            ),
+            start,
+        );
+        let mut pbx = Pbx::new(
+            config,
+            Arc::new(PlanDirectory(plan.clone())),
+            auth,
+            AuthGuard::new(Default::default()),
+            PortPool::new(RTP_LOW, RTP_LOW + 99),
+        );
+        pbx.set_attendant(Attendant {
+            plan,
+            prompts: Arc::new(prompts),
+        });
+        World {
+            now: start,
+            start,
+            ep,
+            pbx,
+            phones: Vec::new(),
+            in_flight: Vec::new(),
+            media: Vec::new(),
+            media_seen: 0,
+            cdrs: Vec::new(),
+            settings: Vec::new(),
+            operator_events: Vec::new(),
+            rtp_opened: Vec::new(),
+            rtp_closed: Vec::new(),
+            persisted: Vec::new(),
+            hold_persists: false,
+            held: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// The PBX's SIP address.
+    pub fn pbx_addr() -> SocketAddr {
+        PBX_ADDR.parse().expect("pbx addr")
+    }
+
+    /// The public address in SDP.
+    pub fn public_ip() -> IpAddr {
+        PUBLIC_IP.parse().expect("public ip")
+    }
+
+    /// The wall-clock time the PBX is told, in unix ms.
+    pub fn wall_ms(&self) -> i64 {
+        WALL_START_MS + (self.now - self.start).as_millis() as i64
+    }
+
+    /// Time since the world started.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Holds database writes (`Persist`) until [`World::release_persists`].
+    pub fn hold_persists(&mut self, hold: bool) {
+        self.hold_persists = hold;
+    }
+
+    /// Completes the held database writes: the PBX's responses go out.
+    pub fn release_persists(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        for h in held {
+            self.persisted.extend(h.changes);
+            if let Some((tx, resp)) = h.then {
+                self.ep.respond(self.now, tx, resp);
+            }
+        }
+        self.drain_pbx();
+    }
+
+    /// Feeds a media-engine event to the PBX (a digit, the end of a prompt).
+    pub fn media_event(&mut self, event: MediaEvent) {
+        let wall = self.wall_ms();
+        self.pbx.handle_media(self.now, wall, &mut self.ep, event);
+        self.drain_pbx();
+        self.settle();
+    }
+
+    /// A digit pressed on `leg`, as the media engine reports RFC 4733 events.
+    pub fn dtmf(&mut self, leg: LegId, digit: char) {
+        self.media_event(MediaEvent::Dtmf {
+            leg,
+            digit,
+            duration_ms: 160,
+        });
+    }
+
+    /// The prompt playing on `leg` ended.
+    pub fn play_finished(&mut self, leg: LegId) {
+        self.media_event(MediaEvent::PlayFinished { leg });
+    }
+
+    /// Media commands issued since the last call, as one-line descriptions.
+    pub fn take_media(&mut self) -> Vec<String> {
+        let lines = self.media[self.media_seen..]
+            .iter()
+            .map(describe_media)
+            .collect();
+        self.media_seen = self.media.len();
+        lines
+    }
+
+    /// The legs of `AddLeg` commands, in order.
+    pub fn added_legs(&self) -> Vec<(LegId, Option<SocketAddr>)> {
+        self.media
+            .iter()
+            .filter_map(|c| match c {
+                MediaCommand::AddLeg { leg, remote, .. } => Some((*leg, *remote)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The leg whose `AddLeg` named `remote` as the peer's RTP address.
+    pub fn leg_towards(&self, remote: SocketAddr) -> LegId {
+        self.added_legs()
+            .into_iter()
+            .find(|(_, r)| *r == Some(remote))
+            .map(|(l, _)| l)
+            .unwrap_or_else(|| {
+                self.fail(&format!(
+                    "expected an AddLeg towards {remote}, found {:?}",
+                    self.added_legs()
+                ))
+            })
+    }
+
+    /// Call-record events as one-line descriptions (`Ended answered by caller`).
+    pub fn cdr_lines(&self) -> Vec<String> {
+        self.cdrs
+            .iter()
+            .filter_map(|c| match c {
+                CdrEvent::Started { caller, callee, .. } => {
+                    Some(format!("Started {caller}->{callee}"))
+                }
+                CdrEvent::Answered { .. } => Some("Answered".to_string()),
+                CdrEvent::Ended {
+                    outcome, hangup_by, ..
+                } => Some(format!(
+                    "Ended {} by {}",
+                    outcome.as_str(),
+                    hangup_by.map_or("nobody", |p| p.as_str())
+                )),
+                CdrEvent::Quality { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Panics with `msg` and the network transcript.
+    pub fn fail(&self, msg: &str) -> ! {
+        panic!(
+            "{msg}\n--- network transcript ---\n{}\n--- media ---\n{}",
+            self.log.join("\n"),
+            self.media
+                .iter()
+                .map(describe_media)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+
+    /// Delivers every datagram in flight (and fires timers due on the way)
+    /// until the network is quiet.
+    pub fn settle(&mut self) {
+        self.collect_phones();
+        let mut guard = 0;
+        while !self.in_flight.is_empty() {
+            guard += 1;
+            if guard > 10_000 {
+                self.fail("the network never went quiet (a message loop?)");
+            }
+            self.step();
+        }
+    }
+
+    /// Runs the world for `d` of virtual time: deliveries and every timer due.
+    pub fn advance(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.collect_phones();
+        let mut guard = 0;
+        while let Some(next) = self.next_event().filter(|t| *t <= until) {
+            guard += 1;
+            if guard > 100_000 {
+                self.fail("too many events while advancing the clock");
+            }
+            let _ = next;
+            self.step();
+        }
+        self.now = until;
+    }
+
+    fn next_event(&self) -> Option<Instant> {
+        self.in_flight
+            .iter()
+            .map(|(at, ..)| *at)
+            .chain(self.ep.poll_timeout())
+            .chain(self.pbx.poll_timeout())
+            .chain(self.phones.iter().filter_map(|p| p.ep.poll_timeout()))
+            .min()
+    }
+
+    /// Jumps to the next delivery or deadline and processes everything due then.
+    fn step(&mut self) {
+        let Some(next) = self.next_event() else {
+            return;
+        };
+        self.now = self.now.max(next);
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|(at, ..)| *at <= now);
+        self.in_flight = later;
+        for (_, from, to, bytes) in due {
+            self.deliver(from, to, &bytes);
+        }
+        let pbx_due = [self.ep.poll_timeout(), self.pbx.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .any(|t| t <= now);
+        if pbx_due {
+            let wall = self.wall_ms();
+            self.ep.handle_timeout(now);
+            self.drain_pbx();
+            self.pbx.handle_timeout(now, wall, &mut self.ep);
+            self.drain_pbx();
+        }
+        for p in &mut self.phones {
+            if p.ep.poll_timeout().is_some_and(|t| t <= now) {
+                p.ep.handle_timeout(now);
+            }
+        }
+        self.collect_phones();
+    }
+
+    fn name_of(&self, addr: SocketAddr) -> String {
+        if addr == World::pbx_addr() {
+            return "pbx".into();
+        }
+        self.phones
+            .iter()
+            .find(|p| p.addr == addr)
+            .map_or_else(|| addr.to_string(), |p| p.label.clone())
+    }
+
+    fn deliver(&mut self, from: SocketAddr, to: SocketAddr, bytes: &[u8]) {
+        let peer = Peer {
+            transport: Transport::Udp,
+            addr: from,
+            conn: None,
+        };
+        if to == World::pbx_addr() {
+            self.ep.handle_bytes(self.now, peer, bytes);
+            self.drain_pbx();
+            return;
+        }
+        match self.phones.iter_mut().find(|p| p.addr == to) {
+            Some(p) => {
+                p.ep.handle_bytes(self.now, peer, bytes);
+                p.pull_events();
+            }
+            None => {
+                let ms = self.elapsed().as_millis();
+                self.log
+                    .push(format!("+{ms}ms UNDELIVERABLE to {to}: {}", first_line(bytes)));
+            }
+        }
+    }
+
+    /// Puts the phones' outgoing datagrams on the network.
+    pub(crate) fn collect_phones(&mut self) {
+        let mut out = Vec::new();
+        for p in &mut self.phones {
+            p.pull_events();
+            while let Some(t) = p.ep.poll_transmit() {
+                out.push((p.addr, t.to.addr, t.bytes));
+            }
+        }
+        for (from, to, bytes) in out {
+            self.send(from, to, bytes);
+        }
+    }
+
+    fn send(&mut self, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        let ms = self.elapsed().as_millis();
+        self.log.push(format!(
+            "+{ms}ms {}>{} {}",
+            self.name_of(from),
+            self.name_of(to),
+            first_line(&bytes)
+        ));
+        self.in_flight.push((self.now + LATENCY, from, to, bytes));
+    }
+
+    /// The server's drain loop: endpoint events to the PBX, PBX outputs
+    /// carried out, transmits onto the network, until nothing moves.
+    pub fn drain_pbx(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(ev) = self.ep.poll_event() {
+                progressed = true;
+                let wall = self.wall_ms();
+                self.pbx.handle_sip(self.now, wall, &mut self.ep, ev);
+            }
+            while let Some(out) = self.pbx.poll_output() {
+                progressed = true;
+                self.carry_out(out);
+            }
+            while let Some(t) = self.ep.poll_transmit() {
+                progressed = true;
+                self.send(World::pbx_addr(), t.to.addr, t.bytes);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn carry_out(&mut self, out: Output) {
+        match out {
+            Output::OpenRtp { leg, port } => self.rtp_opened.push((leg, port)),
+            Output::CloseRtp { leg } => self.rtp_closed.push(leg),
+            Output::Media(cmd) => self.media.push(cmd),
+            Output::Persist { changes, then } => {
+                if self.hold_persists {
+                    self.held.push(HeldPersist { changes, then });
+                } else {
+                    self.persisted.extend(changes);
+                    if let Some((tx, resp)) = then {
+                        self.ep.respond(self.now, tx, resp);
+                    }
+                }
+            }
+            Output::Cdr(ev) => self.cdrs.push(ev),
+            Output::SaveSetting { key, value } => self.settings.push((key, value)),
+            Output::OperatorEvent {
+                operator, event, ..
+            } => self.operator_events.push((operator, event)),
+        }
+    }
+}
+
+/// The start line of a datagram, or a note that it does not parse.
+pub fn first_line(bytes: &[u8]) -> String {
+    match Message::parse(bytes) {
+        Ok(Message::Request(r)) => format!("{} {}", r.method, r.uri),
+        Ok(Message::Response(r)) => {
+            let method = r
+                .headers
+                .cseq()
+                .map(|c| c.method.to_string())
+                .unwrap_or_default();
+            format!("{} {method}", r.status)
+        }
+        Err(e) => format!("<unparseable: {e}>"),
+    }
+}
+
+/// A media command in one line: `AddLeg 1 remote=10.0.0.21:4000`, `Bridge 1 2`,
+/// `Play 1 [welcome language_menu]`.
+pub fn describe_media(cmd: &MediaCommand) -> String {
+    let remote = |r: &Option<SocketAddr>| r.map_or("none".to_string(), |a| a.to_string());
+    match cmd {
+        MediaCommand::AddLeg { leg, remote: r, .. } => {
+            format!("AddLeg {} remote={}", leg.0, remote(r))
+        }
+        MediaCommand::UpdateRemote { leg, remote: r } => {
+            format!("UpdateRemote {} remote={}", leg.0, remote(r))
+        }
+        MediaCommand::Bridge(a, b) => format!("Bridge {} {}", a.0, b.0),
+        MediaCommand::Unbridge(a) => format!("Unbridge {}", a.0),
+        MediaCommand::RemoveLeg(a) => format!("RemoveLeg {}", a.0),
+        MediaCommand::Play { leg, prompts, .. } => format!(
+            "Play {} [{}]",
+            leg.0,
+            prompts
+                .iter()
+                .map(|p| prompt_stem(p.name()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        MediaCommand::StopPlay(a) => format!("StopPlay {}", a.0),
+        MediaCommand::StartMoh { leg, class } => format!("StartMoh {} {class}", leg.0),
+        MediaCommand::StopMoh(a) => format!("StopMoh {}", a.0),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `welcome` for `/…/prompts/en/welcome.wav`.
+fn prompt_stem(name: &str) -> String {
+    Path::new(name)
+        .file_stem()
+        .map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned())
+}
