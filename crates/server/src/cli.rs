@@ -105,10 +105,11 @@ pub struct ServeArgs {
     /// Seconds without RTP on an answered call before it is hung up.
     #[arg(long, env = "SWITCHBOARD_RTP_TIMEOUT", default_value_t = 60)]
     pub rtp_timeout: u64,
-    /// Digest algorithms offered, one challenge each, in this order. Many clients
-    /// (sipp, older desk phones) answer only the first challenge and only with MD5,
-    /// so MD5 comes first by default; put sha-256 first for clients that support it.
-    #[arg(long, env = "SWITCHBOARD_DIGEST_ALGORITHMS", value_delimiter = ',', default_value = "md5,sha-256", value_parser = parse_algorithm)]
+    /// Digest algorithms offered, one challenge each, in this order. The default is MD5
+    /// alone: baresip 1.0 gives up on a REGISTER whose 401 also offers SHA-256, and sipp
+    /// and many desk phones answer only MD5. Offer `sha-256,md5` where every phone
+    /// supports RFC 8760.
+    #[arg(long, env = "SWITCHBOARD_DIGEST_ALGORITHMS", value_delimiter = ',', default_value = "md5", value_parser = parse_algorithm)]
     pub digest_algorithms: Vec<sip::auth::Algorithm>,
     /// SIP timer T1 in milliseconds (RFC 3261 round-trip estimate).
     #[arg(long, env = "SWITCHBOARD_SIP_T1_MS", default_value_t = 500)]
