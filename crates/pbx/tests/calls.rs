@@ -45,7 +45,10 @@ fn connected(o: &mut Office) -> (Outgoing, Leg, Leg) {
     let inc = w.expect_invite(o.p202);
     w.respond(&inc, 180);
     let ringing = w.take_provisional(o.p201, call.tx);
-    assert!(ringing.contains(&180), "expected 180 relayed, got {ringing:?}");
+    assert!(
+        ringing.contains(&180),
+        "expected 180 relayed, got {ringing:?}"
+    );
     let b = w.answer(&inc);
     let ok = w.take_final(o.p201, call.tx);
     assert_eq!(ok.status, 200);
@@ -80,7 +83,10 @@ fn extension_call_is_anchored_and_bridged() {
     let ok: Response = w.take_final(o.p201, call.tx);
     assert_eq!(ok.status, 200);
     let answer_to_a = sdp_rtp(&ok.body);
-    assert!(is_pbx_port(answer_to_a), "expected the A-leg answer at the PBX, got {answer_to_a}");
+    assert!(
+        is_pbx_port(answer_to_a),
+        "expected the A-leg answer at the PBX, got {answer_to_a}"
+    );
     assert_ne!(answer_to_a, offer_to_b, "A and B legs use different ports");
     let mut a = w.ack(&call, &ok);
     w.expect_ack(o.p202);
@@ -152,7 +158,11 @@ fn no_answer_within_the_ring_timeout_cancels_the_callee_and_gives_480() {
 
     // Just before the 30 s ring timeout of the dialplan nothing happens …
     w.advance(Duration::from_millis(29_900));
-    assert!(w.take_responses(o.p201, call.tx).iter().all(|r| r.status < 200));
+    assert!(
+        w.take_responses(o.p201, call.tx)
+            .iter()
+            .all(|r| r.status < 200)
+    );
     w.settle();
     assert!(!w.inbox_summary(o.p202).contains("CANCEL"));
 
@@ -221,5 +231,8 @@ fn unacknowledged_answer_hangs_up_after_timer_l() {
     w.advance(Duration::from_secs(33));
     w.expect_bye(&mut b);
     let lines = w.cdr_lines();
-    assert_eq!(lines.last().map(String::as_str), Some("Ended answered by system"));
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Ended answered by system")
+    );
 }

@@ -29,7 +29,11 @@ fn both_phones_of_202_ring_and_the_first_answer_wins() {
     let inc_soft = w.expect_invite(soft);
     w.respond(&inc_desk, 180);
     w.respond(&inc_soft, 180);
-    assert_eq!(w.take_provisional(p201, call.tx), vec![100, 180], "one 180 relayed");
+    assert_eq!(
+        w.take_provisional(p201, call.tx),
+        vec![100, 180],
+        "one 180 relayed"
+    );
 
     // The soft phone answers first; the desk phone is cancelled.
     let _b = w.answer(&inc_soft);
@@ -41,7 +45,9 @@ fn both_phones_of_202_ring_and_the_first_answer_wins() {
     let media = w.take_media();
     let soft_leg = w.leg_towards(w.rtp_of(soft));
     assert!(
-        media.iter().any(|m| m.starts_with("Bridge") && m.ends_with(&format!(" {}", soft_leg.0))),
+        media
+            .iter()
+            .any(|m| m.starts_with("Bridge") && m.ends_with(&format!(" {}", soft_leg.0))),
         "expected the caller bridged to the soft phone's leg, got {media:?}"
     );
     assert_eq!(w.cdr_lines(), ["Started 201->202", "Answered"]);
@@ -85,16 +91,26 @@ fn hold_reinvite_is_relayed_with_the_pbx_address_and_answered_back() {
     let a_leg = w.leg_towards(w.rtp_of(p201));
     let b_leg = w.leg_towards(w.rtp_of(p202));
     let pbx_a = parse_audio(&ok.body).expect("answer").rtp.expect("addr");
-    let pbx_b = parse_audio(&inc.req.body).expect("offer").rtp.expect("addr");
+    let pbx_b = parse_audio(&inc.req.body)
+        .expect("offer")
+        .rtp
+        .expect("addr");
     w.take_media();
 
     // 201 puts the call on hold.
     let hold = w.reinvite(&mut a, "sendonly");
     let reinv = w.expect_reinvite(&mut b);
     let offer = parse_audio(&reinv.req.body).expect("SDP in the relayed re-INVITE");
-    assert_eq!(offer.rtp, Some(pbx_b), "202 still sends to the PBX's B-leg port");
+    assert_eq!(
+        offer.rtp,
+        Some(pbx_b),
+        "202 still sends to the PBX's B-leg port"
+    );
     assert_eq!(offer.direction, Direction::SendOnly);
-    assert_eq!(reinv.req.headers.get("Content-Type"), Some("application/sdp"));
+    assert_eq!(
+        reinv.req.headers.get("Content-Type"),
+        Some("application/sdp")
+    );
 
     // 202 answers recvonly; the PBX acknowledges it and answers 201 with its own address.
     w.answer_with(&reinv, "recvonly");
@@ -127,7 +143,11 @@ fn hold_reinvite_is_relayed_with_the_pbx_address_and_answered_back() {
     assert_eq!(resumed.status, 200);
     w.ack(&unhold, &resumed);
     w.advance(Duration::from_secs(40));
-    assert_eq!(w.pbx.active_calls(), 1, "the call survives the hold and unhold");
+    assert_eq!(
+        w.pbx.active_calls(),
+        1,
+        "the call survives the hold and unhold"
+    );
     assert!(!w.has_request(p202, Method::Bye));
 }
 
@@ -147,7 +167,13 @@ fn plan_with_rate_limit(per_second: u32) -> World {
 fn calls_beyond_the_rate_limit_get_503_with_retry_after() {
     let mut w = plan_with_rate_limit(2);
     let guests: Vec<PhoneId> = (0..3)
-        .map(|i| w.add_guest(&format!("guest{i}"), &format!("192.0.2.{}:5060", 10 + i), 7000))
+        .map(|i| {
+            w.add_guest(
+                &format!("guest{i}"),
+                &format!("192.0.2.{}:5060", 10 + i),
+                7000,
+            )
+        })
         .collect();
     let calls: Vec<_> = guests.iter().map(|g| w.invite(*g, "1000")).collect();
     w.settle();
@@ -156,7 +182,11 @@ fn calls_beyond_the_rate_limit_get_503_with_retry_after() {
         .zip(&calls)
         .map(|(g, c)| w.take_final(*g, c.tx).status)
         .collect();
-    assert_eq!(statuses, [200, 200, 503], "the attendant answers two, the third is refused");
+    assert_eq!(
+        statuses,
+        [200, 200, 503],
+        "the attendant answers two, the third is refused"
+    );
 
     // A second later the window has moved on and calls are admitted again.
     w.advance(Duration::from_millis(1100));

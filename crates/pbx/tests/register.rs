@@ -42,12 +42,19 @@ fn register_is_challenged_then_answered_only_after_the_write() {
         "no final response before the binding is written"
     );
     let change = format!("{:?}", w.held[0].changes);
-    assert!(change.contains("Upsert"), "expected an upsert, got {change}");
+    assert!(
+        change.contains("Upsert"),
+        "expected an upsert, got {change}"
+    );
 
     w.release_persists();
     let ok = w.take_final(p201, tx);
     assert_eq!(ok.status, 200);
-    assert!(ok.headers.get("Contact").is_some_and(|c| c.contains("10.0.0.21:5060")));
+    assert!(
+        ok.headers
+            .get("Contact")
+            .is_some_and(|c| c.contains("10.0.0.21:5060"))
+    );
 
     let wall = w.wall_ms();
     let bindings = w.pbx.bindings("201", wall);

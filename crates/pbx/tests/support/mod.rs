@@ -84,7 +84,10 @@ pub fn plan_from_str(text: &str) -> (dialplan::Plan, media::prompt::PromptCache)
     let base = repo_root().join("dialplan");
     let plan = dialplan::load_str(text, "test.yaml", &base, &checker)
         .unwrap_or_else(|problems| panic!("expected a valid dialplan, got:\n{problems}"));
-    let prompts = checker.cache.into_inner().unwrap_or_else(|e| e.into_inner());
+    let prompts = checker
+        .cache
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     (plan, prompts)
 }
 
@@ -441,8 +444,10 @@ impl World {
             }
             None => {
                 let ms = self.elapsed().as_millis();
-                self.log
-                    .push(format!("+{ms}ms UNDELIVERABLE to {to}: {}", first_line(bytes)));
+                self.log.push(format!(
+                    "+{ms}ms UNDELIVERABLE to {to}: {}",
+                    first_line(bytes)
+                ));
             }
         }
     }

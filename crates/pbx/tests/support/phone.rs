@@ -190,7 +190,8 @@ impl World {
         req.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         req.headers.push("Expires", expires.to_string());
-        req.headers.push("User-Agent", format!("TestPhone {}", phone.label));
+        req.headers
+            .push("User-Agent", format!("TestPhone {}", phone.label));
         if let Some(a) = authorization {
             req.headers.push("Authorization", a);
         }
@@ -266,7 +267,10 @@ impl World {
             .into_iter()
             .map(|r| {
                 if r.status >= 200 {
-                    self.fail(&format!("expected only provisional responses, got {}", r.status))
+                    self.fail(&format!(
+                        "expected only provisional responses, got {}",
+                        r.status
+                    ))
                 }
                 r.status
             })
