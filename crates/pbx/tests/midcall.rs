@@ -111,6 +111,12 @@ fn hold_reinvite_is_relayed_with_the_pbx_address_and_answered_back() {
         reinv.req.headers.get("Content-Type"),
         Some("application/sdp")
     );
+    let contacts: Vec<&str> = reinv.req.headers.get_all_lines("Contact").collect();
+    assert_eq!(
+        contacts.len(),
+        1,
+        "a re-INVITE carries exactly one Contact (RFC 3261 §8.1.1.8), got {contacts:?}"
+    );
 
     // 202 answers recvonly; the PBX acknowledges it and answers 201 with its own address.
     w.answer_with(&reinv, "recvonly");

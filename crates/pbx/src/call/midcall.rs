@@ -166,7 +166,7 @@ fn forward(
     }
     if out.method == Method::Invite || out.method == Method::Update {
         let contact = pbx.contact_uri(peer.transport, None);
-        out.headers.push("Contact", format!("<{contact}>"));
+        out.headers.set("Contact", format!("<{contact}>"));
     }
     let ctx = ep.send_request(now, out, peer);
     pbx.calls.by_client.insert(
