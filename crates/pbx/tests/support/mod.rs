@@ -274,8 +274,10 @@ impl World {
         self.media_event(MediaEvent::PlayFinished { leg });
     }
 
-    /// Media commands issued since the last call, as one-line descriptions.
+    /// Media commands issued since the last call (after the network settled),
+    /// as one-line descriptions.
     pub fn take_media(&mut self) -> Vec<String> {
+        self.settle();
         let lines = self.media[self.media_seen..]
             .iter()
             .map(describe_media)

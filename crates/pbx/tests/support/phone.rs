@@ -202,7 +202,12 @@ impl World {
     /// authenticated REGISTER. Returns the final response to the second one
     /// (or the first if it was not a 401).
     pub fn register_with(&mut self, p: PhoneId, password: &str) -> Response {
-        let tx = self.send_register(p, None, 3600);
+        self.register_for(p, password, 3600)
+    }
+
+    /// Like [`World::register_with`], asking for `expires` seconds (0 removes the binding).
+    pub fn register_for(&mut self, p: PhoneId, password: &str, expires: u32) -> Response {
+        let tx = self.send_register(p, None, expires);
         let first = self.take_final(p, tx);
         if first.status != 401 {
             return first;
@@ -214,7 +219,7 @@ impl World {
             .to_string();
         let uri = World::pbx_uri(None).to_string();
         let auth = self.digest(p, &challenge, "REGISTER", &uri, password);
-        let tx = self.send_register(p, Some(auth), 3600);
+        let tx = self.send_register(p, Some(auth), expires);
         self.take_final(p, tx)
     }
 
@@ -412,6 +417,18 @@ impl World {
     /// Answers an incoming INVITE with a status without SDP (180, 486, 487 …).
     pub fn respond(&mut self, inc: &Incoming, status: u16) {
         let resp = World::tagged(inc, status);
+        self.phones[inc.phone.0].ep.respond(self.now, inc.tx, resp);
+        self.collect_phones();
+    }
+
+    /// Answers an incoming INVITE with a provisional `status` carrying SDP (183 early media).
+    pub fn respond_with_sdp(&mut self, inc: &Incoming, status: u16) {
+        let phone = &self.phones[inc.phone.0];
+        let mut resp = World::tagged(inc, status);
+        resp.headers
+            .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
+        resp.headers.push("Content-Type", "application/sdp");
+        resp.body = phone_sdp(phone.rtp, "sendrecv");
         self.phones[inc.phone.0].ep.respond(self.now, inc.tx, resp);
         self.collect_phones();
     }
