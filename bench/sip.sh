@@ -85,7 +85,9 @@ trap cleanup EXIT
 
 # --- helpers ---------------------------------------------------------------------------------
 USED_PORTS=" "
-# A free UDP+TCP port on 127.0.0.1 in 50000-59999 (RTP of the PBX uses 40000-49999), never
+# A free UDP+TCP port on 127.0.0.1 in 50000-59999 (RTP of the PBX uses 20000-49999: four
+# ports per call, so up to 7500 calls in progress; 1000 calls/s with 1 s hold and a backlog of
+# a few seconds needs several thousand), never
 # handed out twice in one run.
 free_port() {
     local port tries=0
@@ -176,6 +178,19 @@ stat_value() {
     # The END block sees the last record; fields are re-split there by awk.
 }
 
+# Why calls failed, from a sipp -trace_err file: "408 in place of 200: 12, timeout: 3" ("-" if none).
+failure_reasons() {
+    [ -f "$1" ] || { echo "-"; return 0; }
+    {
+        grep -a -o "while expecting '[0-9A-Z]*' ([^)]*), received 'SIP/2.0 [0-9]*" "$1" \
+            | sed "s/while expecting '\([0-9A-Z]*\)'.*SIP\/2.0 \([0-9]*\)/\2 in place of \1/"
+        grep -a -o "while pausing ([^)]*), received 'SIP/2.0 [0-9]*" "$1" \
+            | sed "s/.*SIP\/2.0 \([0-9]*\)/\1 during the hold/"
+        grep -a -o "Aborting call on UDP retransmission timeout" "$1" | sed 's/.*/timeout/'
+    } | sort | uniq -c | sort -rn | head -4 \
+        | awk '{n = $1; $1 = ""; s = s (s == "" ? "" : ", ") substr($0, 2) ": " n} END {print (s == "" ? "-" : s)}'
+}
+
 # p50 and p99 (ms) of a sipp -trace_rtt file, "p50 p99".
 percentiles() {
     tail -n +2 "$@" | awk -F';' '{print $2}' | sort -n | awk '{v[NR] = $1}
@@ -199,7 +214,7 @@ run_server() {
             (cd "$ROOT" && exec "$OUT/bin/pbx-under-test" serve --dialplan "$BENCH/dialplan.yaml" \
                 --sip-listen "127.0.0.1:$port" --http-listen "127.0.0.1:$http" \
                 --database-url "sqlite:$OUT/bench-db.sqlite" --public-address 127.0.0.1 \
-                --rtp-ports 40000-49999) > "$dir/server.log" 2>&1 &
+                --rtp-ports 20000-49999) > "$dir/server.log" 2>&1 &
             pids=($!)
             STARTED_PIDS+=("${pids[0]}")
             wait_udp "$port"
@@ -319,7 +334,7 @@ run_server() {
 
     # 3. Calls per second at rising rates.
     local rate best=0 first_fail=none steps="$dir/steps.tsv" calls sdir ok failed retrans p50 p99
-    printf 'rate\tcalls\tok\tfailed\tretrans\tsipp_rc\twall_s\tp50_ms\tp99_ms\tcpu_pct\tcpu_ms_per_call\tpeak_kb\n' \
+    printf 'rate\tcalls\tok\tfailed\tretrans\tsipp_rc\twall_s\tp50_ms\tp99_ms\tcpu_pct\tcpu_ms_per_call\tpeak_kb\tfailures\n' \
         > "$steps"
     local attempt
     for rate in $RATES; do
@@ -327,6 +342,7 @@ run_server() {
         ensure_uas
         calls=$((rate * STEP_SECONDS))
         sdir="$dir/rate_$rate"
+        [ "$attempt" -eq 2 ] && sdir="$dir/rate_${rate}_repeat"
         rm -rf "$sdir"
         mkdir -p "$sdir"
         start_sampler "$sdir/pss.txt" "${pids[@]}"
@@ -346,8 +362,9 @@ run_server() {
         awk -v r="$rate" -v n="$calls" -v ok="$ok" -v f="$failed" -v re="$retrans" -v rc="$rc" \
             -v a="$t0" -v b="$t1" -v p50="$p50" -v p99="$p99" -v c="$((c1 - c0))" -v tck="$CLK_TCK" \
             -v pk="$(max_of_file "$sdir/pss.txt")" \
-            'BEGIN {w = b - a; printf "%d\t%d\t%s\t%s\t%s\t%d\t%.1f\t%s\t%s\t%.0f\t%.3f\t%d\n",
-                r, n, ok, f, re, rc, w, p50, p99, c / tck / w * 100, (ok > 0 ? c / tck * 1000 / ok : 0), pk}' \
+            -v why="$(failure_reasons "$sdir/err.log")" \
+            'BEGIN {w = b - a; printf "%d\t%d\t%s\t%s\t%s\t%d\t%.1f\t%s\t%s\t%.0f\t%.3f\t%d\t%s\n",
+                r, n, ok, f, re, rc, w, p50, p99, c / tck / w * 100, (ok > 0 ? c / tck * 1000 / ok : 0), pk, why}' \
             >> "$steps"
         echo "   $rate calls/s: $ok ok, $failed failed, $retrans retransmissions, setup p50 ${p50} ms p99 ${p99} ms, sipp exit $rc" >&2
         # On a shared machine one step can fail because of a neighbour's burst of load: a failed
