@@ -212,24 +212,3 @@ fn the_503_carries_retry_after() {
     assert_eq!(refused.status, 503);
     assert_eq!(refused.headers.get("Retry-After"), Some("5"));
 }
-
-/// A registered phone's call is two INVITEs: the one challenged with 407 and
-/// the authenticated one. Only the call should count against the limit.
-#[test]
-fn a_challenged_invite_does_not_use_up_the_call_rate() {
-    let mut w = plan_with_rate_limit(1);
-    let p201 = registered(&mut w, "201", "201", "10.0.0.21:5060", 4000);
-    let p202 = registered(&mut w, "202", "202", "10.0.0.22:5060", 6000);
-    // `call` sends the INVITE, gets 407, and retries with credentials at once.
-    let call = w.call(p201, "202");
-    let rang = w.has_request(p202, Method::Invite);
-    let caller_got: Vec<u16> = w
-        .take_responses(p201, call.tx)
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert!(
-        rang,
-        "expected 202 to ring for the only call of this second; the caller got {caller_got:?}"
-    );
-}

@@ -297,10 +297,11 @@ impl World {
             .collect()
     }
 
-    /// The leg whose `AddLeg` named `remote` as the peer's RTP address.
+    /// The leg of the latest `AddLeg` that named `remote` as the peer's RTP address.
     pub fn leg_towards(&self, remote: SocketAddr) -> LegId {
         self.added_legs()
             .into_iter()
+            .rev()
             .find(|(_, r)| *r == Some(remote))
             .map(|(l, _)| l)
             .unwrap_or_else(|| {
