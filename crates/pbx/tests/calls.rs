@@ -236,3 +236,75 @@ fn unacknowledged_answer_hangs_up_after_timer_l() {
         Some("Ended answered by system")
     );
 }
+
+#[test]
+fn wrong_credentials_on_invite_are_challenged_and_ban_the_source() {
+    let mut o = office();
+    let w = &mut o.w;
+    for attempt in 1..=5 {
+        let first = w.invite(o.p201, "202");
+        let challenge = w.take_final(o.p201, first.tx);
+        assert_eq!(challenge.status, 407, "attempt {attempt}");
+        let header = challenge
+            .headers
+            .get("Proxy-Authenticate")
+            .expect("challenge")
+            .to_string();
+        let mut req = first.req.clone();
+        let uri = req.uri.to_string();
+        let auth = sip::auth::respond_to_challenge(&header, "INVITE", &uri, "201", "nope", "c", 1)
+            .expect("answerable");
+        req.headers.set("CSeq", "2 INVITE");
+        req.headers.push("Proxy-Authorization", auth);
+        let tx = w.send_from(o.p201, req);
+        assert_eq!(w.take_final(o.p201, tx).status, 407, "attempt {attempt}");
+    }
+    let call = w.invite(o.p201, "202");
+    assert_eq!(w.take_final(o.p201, call.tx).status, 403);
+    assert!(!w.has_request(o.p202, sip::message::Method::Invite));
+    assert!(w.cdrs.is_empty(), "refused attempts are not calls");
+}
+
+#[test]
+fn invite_without_an_offer_gets_488_and_options_gets_allow() {
+    let mut o = office();
+    let w = &mut o.w;
+    let guest = w.add_guest("5551234", "192.0.2.50:5060", 7000);
+    let mut call = w.invite(guest, "1000");
+    // Re-send the same INVITE without SDP as a new transaction.
+    call.req.body.clear();
+    call.req.headers.remove("Content-Type");
+    call.req.headers.set("Call-ID", "no-sdp-1");
+    let _ = w.take_responses(guest, call.tx);
+    let tx = w.send_from(guest, call.req.clone());
+    assert_eq!(w.take_final(guest, tx).status, 488);
+
+    let mut options =
+        sip::message::Request::new(sip::message::Method::Options, call.req.uri.clone());
+    for h in ["From", "To", "Call-ID"] {
+        options
+            .headers
+            .push(h, call.req.headers.get(h).expect("header").to_string());
+    }
+    options.headers.set("Call-ID", "options-1");
+    options.headers.push("CSeq", "1 OPTIONS");
+    let tx = w.send_from(guest, options);
+    let ok = w.take_final(guest, tx);
+    assert_eq!(ok.status, 200);
+    assert!(
+        ok.headers
+            .get("Allow")
+            .is_some_and(|a| a.contains("INVITE"))
+    );
+}
+
+#[test]
+fn bye_for_an_unknown_dialog_gets_481() {
+    let mut o = office();
+    let (_, mut a, _) = connected(&mut o);
+    let w = &mut o.w;
+    a.dialog.id.call_id = "no-such-call".into();
+    let tx = w.bye(&mut a);
+    assert_eq!(w.take_final(o.p201, tx).status, 481);
+    assert_eq!(w.pbx.active_calls(), 1);
+}

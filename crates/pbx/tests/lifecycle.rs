@@ -270,3 +270,49 @@ fn shutdown_hangs_up_every_call() {
     );
     assert_cleaned_up(w);
 }
+
+#[test]
+fn cancel_crossing_the_answer_leaves_no_half_call() {
+    for cancel_first in [true, false] {
+        let mut o = office();
+        let w = &mut o.w;
+        let call = w.call(o.p201, "202");
+        let inc = w.expect_invite(o.p202);
+        w.respond(&inc, 180);
+        w.settle();
+        // Both messages leave in the same instant.
+        let mut b = if cancel_first {
+            w.cancel(&call);
+            w.answer(&inc)
+        } else {
+            let b = w.answer(&inc);
+            w.cancel(&call);
+            b
+        };
+        let fin = w.take_final(o.p201, call.tx);
+        // The PBX handles whichever arrives first: here the order they were sent in.
+        assert_eq!(fin.status, if cancel_first { 487 } else { 200 });
+        match fin.status {
+            // The CANCEL won: 202's late answer is acknowledged and hung up.
+            487 => {
+                w.expect_ack(o.p202);
+                let (tx, bye) = w.expect_request(o.p202, Method::Bye);
+                w.reply(o.p202, tx, &bye, 200);
+                assert_eq!(
+                    w.cdr_lines(),
+                    ["Started 201->202", "Ended cancelled by caller"],
+                    "cancel_first={cancel_first}"
+                );
+            }
+            // The answer won: the call is up and ends with a BYE as usual.
+            200 => {
+                let mut a = w.ack(&call, &fin);
+                w.expect_ack(o.p202);
+                w.bye(&mut a);
+                w.expect_bye(&mut b);
+            }
+            other => w.fail(&format!("expected 487 or 200, got {other}")),
+        }
+        assert_cleaned_up(w);
+    }
+}
