@@ -212,3 +212,26 @@ fn the_503_carries_retry_after() {
     assert_eq!(refused.status, 503);
     assert_eq!(refused.headers.get("Retry-After"), Some("5"));
 }
+
+#[test]
+fn a_refused_reinvite_is_relayed_back_and_the_call_goes_on() {
+    let mut w = World::with_default_plan();
+    let p201 = registered(&mut w, "201", "201", "10.0.0.21:5060", 4000);
+    let p202 = registered(&mut w, "202", "202", "10.0.0.22:5060", 6000);
+    let call = w.call(p201, "202");
+    let inc = w.expect_invite(p202);
+    let mut b = w.answer(&inc);
+    let ok = w.take_final(p201, call.tx);
+    let mut a = w.ack(&call, &ok);
+    w.expect_ack(p202);
+
+    let hold = w.reinvite(&mut a, "sendonly");
+    let reinv = w.expect_reinvite(&mut b);
+    w.respond(&reinv, 488);
+    assert_eq!(w.take_final(p201, hold.tx).status, 488);
+    w.advance(Duration::from_secs(40));
+    assert_eq!(w.pbx.active_calls(), 1);
+    let bye = w.bye(&mut a);
+    w.expect_bye(&mut b);
+    assert_eq!(w.take_final(p201, bye).status, 200);
+}

@@ -5,6 +5,9 @@
 //!   calls-per-second admission control, so its authenticated retry can be
 //!   refused with 503: the check runs before authentication in
 //!   `call/setup.rs::handle_invite`.
+//! - A re-INVITE without SDP is relayed, but the PBX acknowledges the other
+//!   side's 2xx (which then carries an offer) at once with an empty ACK, so
+//!   that offer is never answered (`call/midcall.rs::on_forward_response`).
 
 mod support;
 
@@ -48,5 +51,50 @@ fn a_challenged_invite_does_not_use_up_the_call_rate() {
     assert!(
         rang,
         "expected 202 to ring for the only call of this second; the caller got {caller_got:?}"
+    );
+}
+
+/// A re-INVITE without SDP asks the other side for an offer in its 2xx; the
+/// answer then travels in the ACK (RFC 3264 §5, RFC 3261 §13.2.2.4). The PBX
+/// acknowledges the callee's 2xx at once with an empty ACK, before the
+/// caller has answered, so the callee's offer is never answered.
+#[test]
+fn a_reinvite_without_sdp_gets_its_answer_in_the_ack() {
+    let mut w = World::with_default_plan();
+    let p201 = registered(&mut w, "201", "10.0.0.21:5060", 4000);
+    let p202 = registered(&mut w, "202", "10.0.0.22:5060", 6000);
+    let call = w.call(p201, "202");
+    let inc = w.expect_invite(p202);
+    let mut b = w.answer(&inc);
+    let ok = w.take_final(p201, call.tx);
+    let mut a = w.ack(&call, &ok);
+    w.expect_ack(p202);
+
+    // 201 sends a re-INVITE without a body (delayed offer).
+    let req = a.dialog.new_request(Method::Invite);
+    let tx = w.send_from(p201, req.clone());
+    let reinv = w.expect_reinvite(&mut b);
+    assert!(
+        reinv.req.body.is_empty(),
+        "the relayed re-INVITE has no offer either"
+    );
+    // 202 makes an offer in its 200; 201 gets it (rewritten) and answers in its ACK.
+    w.answer(&reinv);
+    let offer = w.take_final(p201, tx);
+    assert_eq!(offer.status, 200);
+    assert!(
+        !offer.body.is_empty(),
+        "the 200 relayed to 201 carries the offer"
+    );
+    let out = support::Outgoing {
+        phone: p201,
+        tx,
+        req,
+    };
+    w.ack_with_answer(&out, &offer, &a.dialog);
+    let ack = w.expect_ack(p202);
+    assert!(
+        !ack.body.is_empty(),
+        "expected 202's ACK to carry the SDP answer, got an empty ACK"
     );
 }

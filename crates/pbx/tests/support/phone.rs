@@ -350,6 +350,16 @@ impl World {
         }
     }
 
+    /// Acknowledges a 2xx that carried an offer, with our SDP answer in the ACK.
+    pub fn ack_with_answer(&mut self, out: &Outgoing, ok: &Response, dialog: &Dialog) {
+        let seq = ok.headers.cseq().expect("CSeq").seq;
+        let mut ack = dialog.ack_for(seq);
+        ack.headers.push("Content-Type", "application/sdp");
+        ack.body = phone_sdp(self.phones[out.phone.0].rtp, "sendrecv");
+        self.phones[out.phone.0].ep.send_ack(ack, World::pbx_peer());
+        self.collect_phones();
+    }
+
     /// Sends CANCEL for the INVITE of `out`.
     pub fn cancel(&mut self, out: &Outgoing) {
         let now = self.now;
