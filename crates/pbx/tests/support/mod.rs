@@ -157,6 +157,7 @@ pub struct World {
     pub held: Vec<HeldPersist>,
     /// "+12ms 201>pbx INVITE sip:202@…" for every datagram, for failure messages.
     pub log: Vec<String>,
+    log_seen: usize,
 }
 
 impl World {
@@ -212,6 +213,7 @@ impl World {
             hold_persists: false,
             held: Vec::new(),
             log: Vec::new(),
+            log_seen: 0,
         }
     }
 
@@ -310,6 +312,21 @@ impl World {
                     self.added_legs()
                 ))
             })
+    }
+
+    /// The network transcript since the last call, without timestamps:
+    /// `201>pbx INVITE sip:202@10.0.0.1:5060`, `pbx>201 407 INVITE`.
+    pub fn take_ladder(&mut self) -> Vec<String> {
+        self.settle();
+        let lines = self.log[self.log_seen..]
+            .iter()
+            .map(|l| {
+                l.split_once(' ')
+                    .map_or(l.clone(), |(_, rest)| rest.to_string())
+            })
+            .collect();
+        self.log_seen = self.log.len();
+        lines
     }
 
     /// Call-record events as one-line descriptions (`Ended answered by caller`).
