@@ -14,8 +14,14 @@
 //! as one-line descriptions (`Bridge 1 2`) so tests read like transcripts.
 #![allow(dead_code)]
 
+mod describe;
 mod directory;
 mod phone;
+mod plan;
+
+pub use describe::{describe_media, first_line};
+#[allow(unused_imports)]
+pub use plan::{LoadPrompts, default_plan, pbx_config, plan_from_str, repo_root};
 
 pub use directory::PlanDirectory;
 #[allow(unused_imports)]
@@ -24,14 +30,13 @@ pub use phone::phone_sdp;
 pub use phone::{Incoming, Leg, Outgoing, PhoneId};
 
 use media::{LegId, MediaCommand, MediaEvent};
-use pbx::{Attendant, CdrEvent, Output, Pbx, PbxConfig, PortPool};
+use pbx::{Attendant, CdrEvent, Output, Pbx, PortPool};
 use sip::auth::{AuthConfig, AuthGuard, Authenticator};
 use sip::endpoint::{Endpoint, EndpointConfig, Peer, ServerTxId, Transport};
-use sip::message::{Message, Response};
+use sip::message::Response;
 use sip::registrar::BindingChange;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the PBX's SIP socket is.
@@ -49,72 +54,6 @@ pub const LATENCY: Duration = Duration::from_millis(1);
 #[allow(clippy::disallowed_methods)]
 pub fn t0() -> Instant {
     Instant::now()
-}
-
-/// The repository root (two levels above this crate's manifest).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Decodes every prompt the dialplan names, as the server's loader does.
-#[derive(Default)]
-pub struct LoadPrompts {
-    cache: Mutex<media::prompt::PromptCache>,
-}
-
-impl dialplan::PromptChecker for LoadPrompts {
-    fn check(&self, path: &Path) -> Result<(), String> {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.load(path).map(|_| ()).map_err(|e| e.to_string())
-    }
-}
-
-/// The shipped `dialplan/default.yaml`, with its prompts decoded.
-pub fn default_plan() -> (dialplan::Plan, media::prompt::PromptCache) {
-    let path = repo_root().join("dialplan/default.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("expected to read {}: {e}", path.display()));
-    plan_from_str(&text)
-}
-
-/// A dialplan from text (a variant of the default one), resolving prompts
-/// relative to the repository's `dialplan/` directory.
-pub fn plan_from_str(text: &str) -> (dialplan::Plan, media::prompt::PromptCache) {
-    let checker = LoadPrompts::default();
-    let base = repo_root().join("dialplan");
-    let plan = dialplan::load_str(text, "test.yaml", &base, &checker)
-        .unwrap_or_else(|problems| panic!("expected a valid dialplan, got:\n{problems}"));
-    let prompts = checker
-        .cache
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    (plan, prompts)
-}
-
-/// The PBX settings derived from a plan, as the server derives them.
-pub fn pbx_config(plan: &dialplan::Plan) -> PbxConfig {
-    let s = plan.settings();
-    let public: IpAddr = PUBLIC_IP.parse().expect("public ip");
-    let advertised = SocketAddr::new(public, 5060);
-    PbxConfig {
-        public_ip: public,
-        contacts: vec![(Transport::Udp, advertised), (Transport::Tcp, advertised)],
-        codecs: s
-            .codecs
-            .iter()
-            .filter_map(|c| pbx::sdp::codec_from_name(c))
-            .collect(),
-        ring_timeout: s.ring_timeout,
-        max_concurrent_calls: s.max_concurrent_calls as usize,
-        max_calls_per_second: s.max_calls_per_second,
-        registrar: sip::registrar::RegistrarPolicy {
-            min_expires: s.min_expires,
-            max_expires: s.max_expires,
-            default_expires: s.max_expires.min(3600),
-            ..sip::registrar::RegistrarPolicy::default()
-        },
-        retry_after_secs: 5,
-    }
 }
 
 /// A database write the test holds back (see [`World::hold_persists`]).
@@ -543,57 +482,4 @@ impl World {
             } => self.operator_events.push((operator, event)),
         }
     }
-}
-
-/// The start line of a datagram, or a note that it does not parse.
-pub fn first_line(bytes: &[u8]) -> String {
-    match Message::parse(bytes) {
-        Ok(Message::Request(r)) => format!("{} {}", r.method, r.uri),
-        Ok(Message::Response(r)) => {
-            let method = r
-                .headers
-                .cseq()
-                .map(|c| c.method.to_string())
-                .unwrap_or_default();
-            format!("{} {method}", r.status)
-        }
-        Err(e) => format!("<unparseable: {e}>"),
-    }
-}
-
-/// A media command in one line: `AddLeg 1 remote=10.0.0.21:4000`, `Bridge 1 2`,
-/// `Play 1 [welcome language_menu]`.
-pub fn describe_media(cmd: &MediaCommand) -> String {
-    let remote = |r: &Option<SocketAddr>| r.map_or("none".to_string(), |a| a.to_string());
-    match cmd {
-        MediaCommand::AddLeg { leg, remote: r, .. } => {
-            format!("AddLeg {} remote={}", leg.0, remote(r))
-        }
-        MediaCommand::UpdateRemote { leg, remote: r } => {
-            format!("UpdateRemote {} remote={}", leg.0, remote(r))
-        }
-        MediaCommand::Bridge(a, b) => format!("Bridge {} {}", a.0, b.0),
-        MediaCommand::Unbridge(a) => format!("Unbridge {}", a.0),
-        MediaCommand::RemoveLeg(a) => format!("RemoveLeg {}", a.0),
-        MediaCommand::Play { leg, prompts, .. } => format!(
-            "Play {} [{}]",
-            leg.0,
-            prompts
-                .iter()
-                .map(|p| prompt_stem(p.name()))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        MediaCommand::StopPlay(a) => format!("StopPlay {}", a.0),
-        MediaCommand::StartMoh { leg, class } => format!("StartMoh {} {class}", leg.0),
-        MediaCommand::StopMoh(a) => format!("StopMoh {}", a.0),
-        other => format!("{other:?}"),
-    }
-}
-
-/// `welcome` for `/…/prompts/en/welcome.wav`.
-fn prompt_stem(name: &str) -> String {
-    Path::new(name)
-        .file_stem()
-        .map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned())
 }
