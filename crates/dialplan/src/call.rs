@@ -38,6 +38,8 @@ pub enum Event {
     },
     /// A requested [`Action::Feature`] was carried out (or refused) by the pbx.
     FeatureDone(FeatureResult),
+    /// The conference room of an [`Action::Conference`] is full; the caller hears `busy` and is hung up.
+    ConferenceFull,
     /// Send an answered call into a menu, for example after an operator transferred it there.
     /// Whatever the call was doing is abandoned; an unknown menu name gives [`Action::Reject`].
     GotoMenu {
@@ -143,6 +145,13 @@ pub enum Action {
     OperatorQueue {
         /// The queue's name (see [`crate::Plan::queue`]).
         queue: String,
+    },
+    /// Put the answered caller into a conference room until they hang up; report
+    /// [`Event::ConferenceFull`] if the room has no place. A room's PIN, if any, was
+    /// already checked by the interpreter.
+    Conference {
+        /// The room's number (see [`crate::Plan::conference`]).
+        room: String,
     },
     /// Carry out a feature code for the calling phone and report [`Event::FeatureDone`].
     Feature(Feature),

@@ -16,7 +16,7 @@ const MAX_RANGE: u64 = 10_000;
 /// The most numbers the whole directory may hold.
 const MAX_DIRECTORY: u64 = 100_000;
 
-pub(crate) const EXTENSION_KEYS: [&str; 9] = [
+pub(crate) const EXTENSION_KEYS: [&str; 10] = [
     "number",
     "name",
     "password",
@@ -26,8 +26,9 @@ pub(crate) const EXTENSION_KEYS: [&str; 9] = [
     "voicemail",
     "vip",
     "kind",
+    "record",
 ];
-pub(crate) const RANGE_KEYS: [&str; 9] = [
+pub(crate) const RANGE_KEYS: [&str; 10] = [
     "numbers",
     "name",
     "password",
@@ -37,6 +38,7 @@ pub(crate) const RANGE_KEYS: [&str; 9] = [
     "voicemail",
     "vip",
     "kind",
+    "record",
 ];
 
 /// Reads the parts shared by extensions and ranges; `number` is filled by the caller.
@@ -55,6 +57,7 @@ fn decode_common(
         voicemail: false,
         vip: false,
         kind,
+        record: false,
     };
     if let Some(name) = f.get("name").and_then(|n| ctx.text(n, "`name`")) {
         ext.name = name;
@@ -86,6 +89,9 @@ fn decode_common(
     }
     if let Some(b) = f.get("vip").and_then(|n| ctx.boolean(n, "`vip`")) {
         ext.vip = b;
+    }
+    if let Some(b) = f.get("record").and_then(|n| ctx.boolean(n, "`record`")) {
+        ext.record = b;
     }
     if let Some(n) = f.get("kind")
         && let Some(k) = ctx.text(n, "`kind`")

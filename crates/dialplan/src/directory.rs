@@ -60,6 +60,8 @@ pub struct Extension {
     pub vip: bool,
     /// What the extension is used for.
     pub kind: ExtensionKind,
+    /// Whether bridged calls to or from this extension are recorded (as with `settings.record_calls`).
+    pub record: bool,
 }
 
 /// An authentication user name with its credential and the addresses-of-record it may register.
@@ -162,6 +164,7 @@ mod tests {
                 voicemail: false,
                 vip: false,
                 kind: ExtensionKind::Room,
+                record: false,
             },
         }
     }

@@ -22,6 +22,12 @@ use crate::schedule::Mode;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+/// How long a caller has to enter a conference PIN before it counts as a wrong one.
+pub(crate) const PIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Wrong (or missing) PIN entries after which the caller is hung up.
+pub(crate) const PIN_ATTEMPTS: u32 = 3;
+
 /// What the call is waiting for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Phase {
@@ -47,6 +53,10 @@ enum Phase {
     Queued { queue: usize },
     /// A feature code was handed to the pbx.
     FeatureWait,
+    /// Keys are collected for the PIN of a conference room.
+    ConferencePin { room: usize, digits: String },
+    /// In a conference room until the caller hangs up.
+    InConference,
     /// The call is over.
     Done,
 }
@@ -70,6 +80,7 @@ pub struct CallState {
     answered: bool,
     announced: bool,
     feature: Option<Feature>,
+    pin_failures: u32,
     deadline: Option<Instant>,
 }
 
@@ -93,6 +104,7 @@ impl CallState {
             answered: false,
             announced: false,
             feature: None,
+            pin_failures: 0,
             deadline: None,
         }
     }
@@ -228,6 +240,11 @@ impl Run<'_> {
                     self.finish_with(prompt);
                 }
             }
+            Event::ConferenceFull => {
+                if self.call.phase == Phase::InConference {
+                    self.finish_with("busy");
+                }
+            }
             Event::GotoMenu { menu } => self.goto_menu(&menu),
             Event::Hangup => {
                 self.call.phase = Phase::Done;
@@ -346,6 +363,9 @@ impl Run<'_> {
                 if_failed: None,
             });
         }
+        if let Some(i) = plan.conferences.iter().position(|c| c.number == number) {
+            return Some(Instr::Conference(i));
+        }
         plan.extension(number).map(|e| Instr::Call {
             target: CallTarget::Extension(e.number.clone()),
             ring_timeout: None,
@@ -367,6 +387,7 @@ impl Run<'_> {
                     .iter()
                     .filter_map(|g| g.number.as_deref())
                     .any(longer)
+                || plan.conferences.iter().any(|c| longer(&c.number))
                 || plan
                     .directory
                     .extensions
@@ -486,6 +507,11 @@ impl Run<'_> {
                 });
                 self.call.phase = Phase::Queued { queue };
             }
+            Instr::Conference(room) => {
+                if self.ensure_answered(Instr::Conference(room)) {
+                    self.conference(room);
+                }
+            }
             Instr::Hangup => self.hangup(),
             Instr::Language(language) => {
                 self.call.set_language(&language);
@@ -568,6 +594,25 @@ impl Run<'_> {
                 };
                 self.key(key);
             }
+            Phase::ConferencePin { room, digits } => {
+                let (room, mut digits) = (*room, digits.clone());
+                let pin_len = self.plan.conferences[room]
+                    .pin
+                    .as_ref()
+                    .map_or(0, String::len);
+                if key == '#' {
+                    return self.check_pin(room, &digits);
+                }
+                if key == '*' {
+                    return;
+                }
+                digits.push(key);
+                if digits.len() >= pin_len {
+                    self.check_pin(room, &digits);
+                } else {
+                    self.call.phase = Phase::ConferencePin { room, digits };
+                }
+            }
             Phase::Collecting { digits } => {
                 let mut digits = digits.clone();
                 let Some(m) = self.call.menu else { return };
@@ -598,6 +643,10 @@ impl Run<'_> {
             return;
         }
         self.call.deadline = None;
+        if let Phase::ConferencePin { room, digits } = &self.call.phase {
+            let (room, digits) = (*room, digits.clone());
+            return self.check_pin(room, &digits);
+        }
         if let Phase::Collecting { digits } = &self.call.phase {
             if digits.is_empty() {
                 self.no_input();
@@ -664,6 +713,62 @@ impl Run<'_> {
         self.call.deadline = None;
         self.call.exhausted = exhausted;
         self.call.pending = actions.iter().cloned().collect();
+        self.call.phase = Phase::Running;
+        self.run();
+    }
+
+    /// Joins a conference room, asking for its PIN first when it has one.
+    fn conference(&mut self, room: usize) {
+        let conference = &self.plan.conferences[room];
+        self.call.pending.clear();
+        match &conference.pin {
+            Some(pin) => {
+                let until = self.now + PIN_TIMEOUT;
+                self.out.push(Action::CollectDigits {
+                    max_digits: pin.len(),
+                    until,
+                });
+                self.call.deadline = Some(until);
+                self.call.phase = Phase::ConferencePin {
+                    room,
+                    digits: String::new(),
+                };
+            }
+            None => self.join(room),
+        }
+    }
+
+    fn join(&mut self, room: usize) {
+        self.call.deadline = None;
+        self.call.phase = Phase::InConference;
+        self.out.push(Action::Conference {
+            room: self.plan.conferences[room].number.clone(),
+        });
+    }
+
+    /// Compares an entered PIN: right joins the room; wrong (or nothing) plays `invalid` (or
+    /// `no_input`) and asks again, up to [`PIN_ATTEMPTS`] times, then says goodbye.
+    fn check_pin(&mut self, room: usize, digits: &str) {
+        self.call.deadline = None;
+        let expected = self.plan.conferences[room].pin.as_deref().unwrap_or("");
+        if digits == expected {
+            self.call.pin_failures = 0;
+            return self.join(room);
+        }
+        self.call.pin_failures += 1;
+        let complaint = if digits.is_empty() {
+            "no_input"
+        } else {
+            "invalid"
+        };
+        let mut next = vec![Instr::Play(vec![PromptRef::Named(complaint.into())])];
+        if self.call.pin_failures >= PIN_ATTEMPTS {
+            next.push(Instr::Play(vec![PromptRef::Named("goodbye".into())]));
+            next.push(Instr::Hangup);
+        } else {
+            next.push(Instr::Conference(room));
+        }
+        self.call.pending = next.into();
         self.call.phase = Phase::Running;
         self.run();
     }

@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 mod call;
+mod conference;
 mod decode;
 mod decode_directory;
 mod decode_routing;
@@ -76,6 +77,7 @@ mod settings;
 mod validate;
 
 pub use call::{Action, Event, FailReason, FeatureResult, QueueExit, Target};
+pub use conference::Conference;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use directory::{Account, Credential, Extension, ExtensionKind, Operator, Operators};
 pub use interpreter::{CallState, step};

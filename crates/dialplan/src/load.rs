@@ -11,7 +11,7 @@ use crate::program::{Instr, Names, decode_actions};
 use crate::routing::Queue;
 use crate::schedule::Mode;
 use crate::settings::Settings;
-use crate::{menu, schedule, settings, validate};
+use crate::{conference, menu, schedule, settings, validate};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,7 @@ pub(crate) static NO_OPERATORS: Operators = Operators {
     accounts: Vec::new(),
 };
 
-pub(crate) const TOP_KEYS: [&str; 12] = [
+pub(crate) const TOP_KEYS: [&str; 13] = [
     "settings",
     "prompts",
     "extensions",
@@ -66,6 +66,7 @@ pub(crate) const TOP_KEYS: [&str; 12] = [
     "features",
     "menus",
     "menu_templates",
+    "conferences",
 ];
 
 /// Reads and validates the dialplan file at `path`; prompt paths are relative to its directory.
@@ -205,6 +206,17 @@ fn decode_plan(
             group_index.insert(number.clone(), i);
         }
     }
+    let conferences = top
+        .get("conferences")
+        .map(|n| {
+            let taken = conference::TakenNumbers {
+                extensions: &positions,
+                operator_position: &operators.position,
+                groups: groups.iter().filter_map(|g| g.number.as_deref()).collect(),
+            };
+            conference::decode(ctx, n, &taken)
+        })
+        .unwrap_or_default();
     let queue_nodes: Vec<(String, Pos, Node)> = top
         .get("queues")
         .and_then(|n| ctx.entries(n, "`queues`"))
@@ -258,6 +270,11 @@ fn decode_plan(
         directory: &directory,
         operator_position: operators.position.clone(),
         operator_queue,
+        conferences: conferences
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.number.clone(), i))
+            .collect(),
         prompt_uses: Vec::new(),
     };
 
@@ -321,13 +338,15 @@ fn decode_plan(
                 let is_group = groups
                     .iter()
                     .any(|g| g.number.as_deref() == Some(number.as_str()));
+                let is_conference = conferences.iter().any(|c| c.number == number);
                 if directory.extensions.contains_key(&number)
                     || number == operators.position
                     || is_group
+                    || is_conference
                 {
                     ctx.error(
                         key.pos,
-                        format!("entry number `{number}` is also an extension, a group or the operator position"),
+                        format!("entry number `{number}` is also an extension, a group, a conference or the operator position"),
                     );
                 }
                 entry_numbers.insert(number, decode_actions(ctx, value, &mut names));
@@ -377,6 +396,14 @@ fn decode_plan(
         .get("features")
         .map(|n| decode_features(ctx, n, &directory, &entry_numbers))
         .unwrap_or_default();
+    for room in &conferences {
+        if features.lookup(&room.number).is_some() {
+            ctx.error(
+                top.key_pos("conferences").unwrap_or(root.pos),
+                format!("conference number `{}` is also a feature code", room.number),
+            );
+        }
+    }
 
     let prompt_uses = std::mem::take(&mut names.prompt_uses);
     drop(names);
@@ -394,6 +421,7 @@ fn decode_plan(
         extensions_dial_directly,
         attendant,
         features,
+        conferences,
         prompt_dir,
         languages,
         weak,

@@ -1,5 +1,6 @@
 //! The validated plan and the questions the server and pbx ask it.
 
+use crate::conference::Conference;
 use crate::directory::{Account, Directory, Extension, Operators};
 use crate::menu::Menu;
 use crate::program::{Instr, PromptRef};
@@ -27,6 +28,7 @@ pub struct Plan {
     pub(crate) extensions_dial_directly: bool,
     pub(crate) attendant: Attendant,
     pub(crate) features: Features,
+    pub(crate) conferences: Vec<Conference>,
     pub(crate) prompt_dir: PathBuf,
     pub(crate) languages: Vec<(String, String)>,
     pub(crate) weak: Vec<String>,
@@ -94,6 +96,22 @@ impl Plan {
     /// Returns true when a menu with this name exists (a target for [`crate::Event::GotoMenu`]).
     pub fn has_menu(&self, name: &str) -> bool {
         self.menus.iter().any(|m| m.name == name)
+    }
+
+    /// Returns the conference room reached by this number.
+    pub fn conference(&self, number: &str) -> Option<&Conference> {
+        self.conferences.iter().find(|c| c.number == number)
+    }
+
+    /// Returns every conference room, in file order.
+    pub fn conferences(&self) -> &[Conference] {
+        &self.conferences
+    }
+
+    /// Returns true when calls to or from `number` are recorded: `settings.record_calls`
+    /// records every bridged call, an extension's `record: true` the calls it takes part in.
+    pub fn records_calls_of(&self, number: &str) -> bool {
+        self.settings.record_calls || self.extension(number).is_some_and(|e| e.record)
     }
 
     /// Returns the feature codes.

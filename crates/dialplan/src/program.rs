@@ -55,6 +55,8 @@ pub(crate) enum Instr {
         if_failed: Option<Vec<Instr>>,
     },
     Queue(usize),
+    /// Join the conference room with this index in the plan's `conferences`.
+    Conference(usize),
     Hangup,
     Language(String),
     Set(Vec<(String, String)>),
@@ -75,6 +77,7 @@ impl Instr {
             | Instr::Repeat
             | Instr::Call { .. }
             | Instr::Queue(_)
+            | Instr::Conference(_)
             | Instr::Hangup => true,
             Instr::If {
                 then, otherwise, ..
@@ -94,12 +97,24 @@ pub(crate) struct Names<'a> {
     pub directory: &'a Directory,
     pub operator_position: String,
     pub operator_queue: usize,
+    /// Conference rooms by number.
+    pub conferences: BTreeMap<String, usize>,
     /// Every prompt referenced, with the place it was first written.
     pub prompt_uses: Vec<(PromptRef, Pos)>,
 }
 
-const ACTION_KEYS: [&str; 11] = [
-    "play", "menu", "call", "queue", "operator", "hangup", "language", "set", "if", "back",
+const ACTION_KEYS: [&str; 12] = [
+    "play",
+    "menu",
+    "call",
+    "queue",
+    "conference",
+    "operator",
+    "hangup",
+    "language",
+    "set",
+    "if",
+    "back",
     "repeat",
 ];
 const BARE_ACTIONS: [&str; 5] = ["hangup", "operator", "back", "repeat", "message"];
@@ -248,6 +263,23 @@ fn keyed_action(
                         value.pos,
                         format!("no queue named `{name}`"),
                         None,
+                        None,
+                        suggestion,
+                    );
+                    None
+                }
+            }
+        }
+        "conference" => {
+            let number = ctx.text(value, "`conference`")?;
+            match names.conferences.get(&number) {
+                Some(i) => Some(Instr::Conference(*i)),
+                None => {
+                    let suggestion = suggest(&number, names.conferences.keys().map(String::as_str));
+                    ctx.report(
+                        value.pos,
+                        format!("no conference room with number `{number}`"),
+                        Some("a number listed under `conferences`".into()),
                         None,
                         suggestion,
                     );

@@ -32,7 +32,8 @@ fn directory_entry(first_key: &str, first: Value, kind_default: &str) -> Value {
         "language": { "type": "string", "description": "Prompt language for calls from this phone (a code under prompts.languages)." },
         "voicemail": { "type": "boolean", "description": "Reserved for the messages feature." },
         "vip": { "type": "boolean", "description": "Calls from this number go ahead of ordinary callers in the operator queue." },
-        "kind": { "enum": ["staff", "room", "service"], "description": format!("What the number is used for (default {kind_default}).") }
+        "kind": { "enum": ["staff", "room", "service"], "description": format!("What the number is used for (default {kind_default}).") },
+        "record": { "type": "boolean", "description": "Record bridged calls to or from this number into the recordings directory (default false)." }
     });
     props[first_key] = first;
     let mut entry = closed("A directory entry.", props);
@@ -72,6 +73,7 @@ fn schema() -> Value {
                 "menu": { "type": "string", "description": "Go to a menu." },
                 "call": call,
                 "queue": { "type": "string", "description": "Wait in a queue for an operator." },
+                "conference": text("Join the conference room with this number (asking for its PIN first, if it has one)."),
                 "language": { "type": "string", "description": "Switch the prompt language for the rest of the call." },
                 "set": { "type": "object", "description": "Set call variables.", "additionalProperties": { "type": ["string", "integer", "boolean"] } },
                 "if": closed("Run `then` when a variable equals a value, otherwise `else`.", json!({
@@ -143,7 +145,8 @@ fn schema() -> Value {
                 "registration": closed("Registration limits in seconds.", json!({
                     "min_expires": { "type": "integer", "minimum": 1, "description": "Default 60." },
                     "max_expires": { "type": "integer", "minimum": 1, "description": "Default 3600." }
-                }))
+                })),
+                "record_calls": { "type": "boolean", "description": "Record every bridged call, both directions mixed, into the recordings directory (default false)." }
             })),
             "prompts": closed("Where prompts are and which languages exist.", json!({
                 "directory": { "type": "string", "description": "Relative to the dialplan file (default `prompts`)." },
@@ -208,6 +211,16 @@ fn schema() -> Value {
                 "operator_unpause": { "type": ["string", "boolean"], "description": "Default `*46`." },
                 "operator_logout": { "type": ["string", "boolean"], "description": "Default `*47`." }
             })),
+            "conferences": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false, "required": ["number"],
+                "properties": {
+                    "number": text("The number that reaches the room, such as 7000 (dialled like an extension)."),
+                    "name": { "type": "string", "description": "The room's display name." },
+                    "pin": { "type": ["string", "integer"], "pattern": "^[0-9]{1,12}$", "description": "Digits a caller enters (then `#`) before joining; quote it to keep leading zeros." },
+                    "record": { "type": "boolean", "description": "Record the room's conversation (default false)." },
+                    "max_members": { "type": "integer", "minimum": 2, "maximum": 1000, "description": "The most members at once; others hear `busy`." }
+                }
+            }},
             "menus": { "type": "object", "description": "Menus by name.", "additionalProperties": { "$ref": "#/definitions/menu" } },
             "menu_templates": { "type": "object", "description": "Shared menu parts by name.", "additionalProperties": { "$ref": "#/definitions/menu" } }
         }
@@ -256,6 +269,10 @@ mod tests {
         assert_eq!(
             keys(&s["properties"]["queues"]["additionalProperties"]),
             sorted(&crate::decode_routing::QUEUE_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["conferences"]["items"]),
+            sorted(&crate::conference::CONFERENCE_KEYS)
         );
         assert!(json_schema().starts_with('{'));
     }

@@ -29,6 +29,8 @@ pub struct Settings {
     pub min_expires: u32,
     /// The longest registration the registrar grants, in seconds (default 3600).
     pub max_expires: u32,
+    /// Whether every bridged call is recorded, both directions mixed, from answer to hang-up (default false).
+    pub record_calls: bool,
 }
 
 impl Default for Settings {
@@ -44,11 +46,12 @@ impl Default for Settings {
             time_zone: TimeZone::UTC,
             min_expires: 60,
             max_expires: 3600,
+            record_calls: false,
         }
     }
 }
 
-pub(crate) const SETTINGS_KEYS: [&str; 8] = [
+pub(crate) const SETTINGS_KEYS: [&str; 9] = [
     "realm",
     "ring_timeout",
     "max_concurrent_calls",
@@ -57,6 +60,7 @@ pub(crate) const SETTINGS_KEYS: [&str; 8] = [
     "default_language",
     "time_zone",
     "registration",
+    "record_calls",
 ];
 
 /// Codec names the media engine knows.
@@ -119,6 +123,12 @@ pub(crate) fn decode(ctx: &mut Ctx, node: &Node) -> Settings {
         } else if !codecs.is_empty() {
             s.codecs = codecs;
         }
+    }
+    if let Some(b) = f
+        .get("record_calls")
+        .and_then(|n| ctx.boolean(n, "`record_calls`"))
+    {
+        s.record_calls = b;
     }
     if let Some(lang) = f
         .get("default_language")

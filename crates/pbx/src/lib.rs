@@ -133,6 +133,8 @@ pub struct Pbx {
     attendant: Option<Attendant>,
     mode_override: Option<dialplan::Mode>,
     paused_operators: std::collections::HashSet<SocketAddr>,
+    recordings_dir: std::path::PathBuf,
+    rooms: call::conference::Rooms,
 }
 
 /// Methods we answer, for Allow headers.
@@ -161,7 +163,15 @@ impl Pbx {
             attendant: None,
             mode_override: None,
             paused_operators: Default::default(),
+            recordings_dir: std::path::PathBuf::from("data/recordings"),
+            rooms: Default::default(),
         }
+    }
+
+    /// Sets the directory call and conference recordings are written to (default
+    /// `data/recordings`). The server creates it; the media engine's recorder writes the files.
+    pub fn set_recordings_dir(&mut self, dir: std::path::PathBuf) {
+        self.recordings_dir = dir;
     }
 
     /// Installs (or replaces) the attendant. New calls run its plan; calls in

@@ -114,6 +114,13 @@ pub struct ServeArgs {
     /// SIP timer T1 in milliseconds (RFC 3261 round-trip estimate).
     #[arg(long, env = "SWITCHBOARD_SIP_T1_MS", default_value_t = 500)]
     pub t1_ms: u64,
+    /// Where call and conference recordings are written (created at start).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_RECORDINGS_DIR",
+        default_value = "data/recordings"
+    )]
+    pub recordings_dir: PathBuf,
 }
 
 /// Parses a digest algorithm name (`md5`, `sha-256`, `md5-sess`, `sha-256-sess`).

@@ -100,6 +100,13 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         PortPool::new(args.rtp_ports.0, args.rtp_ports.1),
     );
     pbx.set_attendant(attendant);
+    std::fs::create_dir_all(&args.recordings_dir).map_err(|e| {
+        format!(
+            "cannot create the recordings directory {}: {e}",
+            args.recordings_dir.display()
+        )
+    })?;
+    pbx.set_recordings_dir(args.recordings_dir.clone());
     let mode = store
         .get_setting(pbx::MODE_OVERRIDE_KEY)
         .await

@@ -126,6 +126,7 @@ impl<'p> Transcript<'p> {
             "answered" => self.send(line, Event::Answered),
             "played" => self.send(line, Event::PlayFinished),
             "hangup" => self.send(line, Event::Hangup),
+            "conference-full" => self.send(line, Event::ConferenceFull),
             "goto-menu" => self.send(line, Event::GotoMenu { menu: rest.into() }),
             "bridge-failed" => {
                 let reason = match rest {
@@ -228,6 +229,7 @@ impl<'p> Transcript<'p> {
             }
             Action::OperatorQueue { queue } => format!("queue {queue}"),
             Action::Feature(f) => format!("feature {f:?}"),
+            Action::Conference { room } => format!("conference {room}"),
             Action::SetLanguage(l) => format!("language {l}"),
             Action::Reject(r) => format!("reject {}", r.name()),
             Action::Hangup => "hangup".into(),

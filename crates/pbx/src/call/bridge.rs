@@ -346,6 +346,13 @@ pub(crate) fn on_fork_response(
     };
     setup::answer_a(pbx, now, wall_ms, ep, key, codec, dir);
     tracing::info!(call = key.0, "connected");
+    let callee = fork_invite
+        .headers
+        .to()
+        .ok()
+        .and_then(|to| to.uri.user_unescaped())
+        .unwrap_or_default();
+    super::recording::on_bridged(pbx, key, wall_ms, &callee);
 }
 
 #[allow(clippy::too_many_arguments)]

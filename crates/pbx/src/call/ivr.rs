@@ -160,6 +160,9 @@ fn perform(
                 }
             }
         }
+        Action::Conference { room } => super::conference::join(pbx, wall_ms, key, &room)
+            .err()
+            .map(|_| Event::ConferenceFull),
         Action::Feature(feature) => {
             feature_code(pbx, wall_ms, key, feature).map(Event::FeatureDone)
         }

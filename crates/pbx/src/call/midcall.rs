@@ -209,14 +209,29 @@ pub(crate) fn on_forward_response(
     let Some(call) = pbx.calls.calls.get_mut(&key) else {
         return;
     };
-    // We are the UAC towards the other leg: acknowledge its 2xx to a re-INVITE ourselves.
+    // We are the UAC towards the other leg and acknowledge its 2xx to a re-INVITE. A
+    // re-INVITE without SDP (delayed offer) gets the offer in this 2xx; the answer comes
+    // in the originator's ACK, so our ACK waits for it (RFC 3264 §5, RFC 3261 §13.2.2.4).
     if resp.is_success() && origin_req.method == Method::Invite {
-        let other = match origin_side {
-            Side::A => call.b.as_ref().map(|b| (&b.dialog, b.peer)),
-            Side::B => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
+        let other_side = match origin_side {
+            Side::A => Side::B,
+            Side::B => Side::A,
         };
-        if let (Some((d, peer)), Ok(cseq)) = (other, resp.headers.cseq()) {
-            ep.send_ack(d.ack_for(cseq.seq), peer);
+        if let Ok(cseq) = resp.headers.cseq() {
+            if origin_req.body.is_empty() && !resp.body.is_empty() {
+                call.pending_ack = Some(PendingAck {
+                    side: other_side,
+                    cseq: cseq.seq,
+                });
+            } else {
+                let other = match origin_side {
+                    Side::A => call.b.as_ref().map(|b| (&b.dialog, b.peer)),
+                    Side::B => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
+                };
+                if let Some((d, peer)) = other {
+                    ep.send_ack(d.ack_for(cseq.seq), peer);
+                }
+            }
         }
     }
     let mut back = Response::for_request(&origin_req, resp.status);
@@ -364,6 +379,7 @@ pub(crate) fn finish(
         outcome,
         hangup_by: by,
     }));
+    super::conference::leave(pbx, wall_ms, key);
     release_media(pbx, key);
     maybe_remove(pbx, key);
 }
@@ -393,5 +409,78 @@ pub(crate) fn hangup_all(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut End
     let keys: Vec<CallKey> = pbx.calls.calls.keys().copied().collect();
     for key in keys {
         hangup(pbx, now, wall_ms, ep, key, Party::System);
+    }
+}
+
+/// An ACK we owe the other leg until the originator of a delayed-offer
+/// re-INVITE sends its answer in its own ACK.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingAck {
+    /// The leg that is waiting for our ACK.
+    pub side: Side,
+    /// The CSeq of the re-INVITE we sent it.
+    pub cseq: u32,
+}
+
+/// An ACK for a 2xx arrived (no transaction): if it completes a delayed-offer
+/// re-INVITE, its SDP answer is rewritten and carried on in our ACK.
+pub(crate) fn on_ack(
+    pbx: &mut Pbx,
+    key: CallKey,
+    from_side: Side,
+    ack: &Request,
+    ep: &mut Endpoint,
+) {
+    let public_ip = pbx.config.public_ip;
+    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+        return;
+    };
+    let Some(pending) = call.pending_ack else {
+        return;
+    };
+    if pending.side == from_side {
+        return;
+    }
+    call.pending_ack = None;
+    let answer = sdp::parse_audio(&ack.body).ok();
+    let (from_media, to_media) = match from_side {
+        Side::A => (&mut call.a_media, &mut call.b_media),
+        Side::B => (&mut call.b_media, &mut call.a_media),
+    };
+    let body = answer.map(|answer| {
+        from_media.remote = answer.rtp;
+        pbx.outputs
+            .push_back(Output::Media(MediaCommand::UpdateRemote {
+                leg: from_media.leg,
+                remote: answer.rtp,
+            }));
+        to_media.sdp_version += 1;
+        let codec = call
+            .codec
+            .or(answer.codecs.first().copied())
+            .unwrap_or(sdp::Codec::Pcmu);
+        LocalDescription {
+            addr: public_ip,
+            port: to_media.port,
+            codecs: vec![codec],
+            telephone_event: to_media.telephone_event,
+            direction: answer.direction,
+            session_id: key.0,
+            version: to_media.sdp_version,
+            ptime: answer.ptime,
+        }
+        .to_sdp()
+    });
+    let target = match pending.side {
+        Side::A => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
+        Side::B => call.b.as_ref().map(|b| (&b.dialog, b.peer)),
+    };
+    if let Some((d, peer)) = target {
+        let mut our_ack = d.ack_for(pending.cseq);
+        if let Some(body) = body {
+            our_ack.headers.push("Content-Type", "application/sdp");
+            our_ack.body = body;
+        }
+        ep.send_ack(our_ack, peer);
     }
 }

@@ -8,8 +8,10 @@
 
 mod bridge;
 pub use bridge::RINGBACK_CLASS;
+pub(crate) mod conference;
 mod ivr;
 mod midcall;
+mod recording;
 mod setup;
 
 pub(crate) use midcall::{handle_in_dialog, hangup_all};
@@ -251,6 +253,8 @@ pub(crate) struct Call {
     pub forking: bool,
     /// The number of the current bridge attempt.
     pub attempt: u32,
+    /// An ACK owed to one leg until the other answers a delayed offer.
+    pub pending_ack: Option<midcall::PendingAck>,
 }
 
 /// What a client transaction of ours is for.
@@ -403,7 +407,19 @@ pub(crate) fn handle_event(
                 midcall::hangup(pbx, now, wall_ms, ep, key, Party::System);
             }
         }
-        Event::Ack { .. } | Event::Request { .. } => {}
+        Event::Ack { req, .. } => {
+            let call_id = req.headers.call_id().unwrap_or("").to_string();
+            let to_tag = req
+                .headers
+                .to()
+                .ok()
+                .and_then(|t| t.tag().map(str::to_string))
+                .unwrap_or_default();
+            if let Some((key, side)) = pbx.calls.by_dialog.get(&(call_id, to_tag)).copied() {
+                midcall::on_ack(pbx, key, side, &req, ep);
+            }
+        }
+        Event::Request { .. } => {}
     }
 }
 
@@ -457,6 +473,12 @@ pub(crate) fn handle_media(
                 }));
             }
         }
+        MediaEvent::RecordingFinished {
+            leg,
+            path,
+            duration,
+            reason,
+        } => recording::on_finished(leg, &path, duration, &reason),
         other => tracing::debug!(?other, "media event"),
     }
 }
