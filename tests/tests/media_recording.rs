@@ -2,6 +2,8 @@
 //! sipp phone registered as 202 and plays `/usr/share/sip-tester/g711a.pcap`; after the call the
 //! PBX's recording (in `--recordings-dir`) must hold that audio, checked by cross-correlation
 //! against the pcap's PCMA payloads decoded here.
+// The waits for the server's log are bounded by wall-clock deadlines.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,7 +15,11 @@ const PCAP: &str = "/usr/share/sip-tester/g711a.pcap";
 /// Reads the RTP payloads of a classic little- or big-endian pcap of Ethernet/IPv4/UDP packets.
 fn rtp_payloads(path: &Path) -> Vec<Vec<u8>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    assert!(bytes.len() >= 24, "{} is shorter than a pcap header", path.display());
+    assert!(
+        bytes.len() >= 24,
+        "{} is shorter than a pcap header",
+        path.display()
+    );
     let little = match bytes[..4] {
         [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
         [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
@@ -27,7 +33,12 @@ fn rtp_payloads(path: &Path) -> Vec<Vec<u8>> {
             u32::from_be_bytes(b)
         }
     };
-    assert_eq!(u32_at(20), 1, "expected Ethernet link type in {}", path.display());
+    assert_eq!(
+        u32_at(20),
+        1,
+        "expected Ethernet link type in {}",
+        path.display()
+    );
     let mut payloads = Vec::new();
     let mut at = 24;
     while at + 16 <= bytes.len() {
@@ -78,12 +89,19 @@ fn pcap_audio() -> Audio {
 fn pcap_decoding_finds_every_pcma_packet() {
     let payloads = rtp_payloads(Path::new(PCAP));
     assert_eq!(payloads.len(), 236, "packets in {PCAP}");
-    assert!(payloads.iter().all(|p| p.len() == 240), "30 ms PCMA payloads");
+    assert!(
+        payloads.iter().all(|p| p.len() == 240),
+        "30 ms PCMA payloads"
+    );
     assert_eq!(alaw_to_linear(0xd5), 8);
     assert_eq!(alaw_to_linear(0x55), -8);
     assert_eq!(alaw_to_linear(0xaa), 32256);
     let audio = pcap_audio();
-    assert!(audio.rms() > 0.01, "the pcap holds audible audio: {}", audio.rms());
+    assert!(
+        audio.rms() > 0.01,
+        "the pcap holds audible audio: {}",
+        audio.rms()
+    );
 }
 
 /// Waits until the server logged that the recording finished, then returns the WAV files.
@@ -129,7 +147,12 @@ fn a_recorded_call_holds_what_sipp_sent() {
     // The server runs in its data directory, so the default `data/recordings` is under it.
     let dir = server.data_dir().join("data/recordings");
     let files = finished_recordings(&server, &dir, Duration::from_secs(10));
-    assert_eq!(files.len(), 1, "one recording expected in {}: {files:?}", dir.display());
+    assert_eq!(
+        files.len(),
+        1,
+        "one recording expected in {}: {files:?}",
+        dir.display()
+    );
     let name = files[0]
         .file_name()
         .and_then(|n| n.to_str())
@@ -159,5 +182,8 @@ fn a_recorded_call_holds_what_sipp_sent() {
         "the recording does not hold the audio sipp sent: {found}"
     );
     let unrelated = similarity(&switchboard_e2e::party_signal(5, 4.0), &recording, 0.5);
-    assert_eq!(unrelated.matched, 0, "an unrelated signal matched: {unrelated}");
+    assert_eq!(
+        unrelated.matched, 0,
+        "an unrelated signal matched: {unrelated}"
+    );
 }
