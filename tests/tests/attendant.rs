@@ -22,6 +22,11 @@ use switchboard_e2e::{
 const CHUNK_SECONDS: f32 = 0.5;
 /// How long a call may take to be answered, rung or closed.
 const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A key that starts no route, extension, room, conference or group number of the demo plan.
+const INVALID_KEY: &str = "5";
+/// Time between invalid keys: longer than the digit timeout (3 s) plus invalid.wav (2.2 s), during
+/// which keys are ignored, so every press counts.
+const KEY_SPACING: Duration = Duration::from_millis(6500);
 
 // ---------------------------------------------------------------------------------------------
 // Private helpers.
@@ -36,9 +41,15 @@ fn demo_server() -> Server {
     Server::start(ServerOptions {
         dialplan,
         extra_args: vec!["--digest-algorithms".into(), "md5".into()],
+        env: debug_log(),
         ..ServerOptions::new()
     })
     .unwrap()
+}
+
+/// The attendant's events and actions in the server log (printed when a test fails).
+fn debug_log() -> Vec<(String, String)> {
+    vec![("SWITCHBOARD_LOG".into(), "info,pbx=debug".into())]
 }
 
 /// The dialplan file the server reads (the copy in its data directory).
@@ -288,6 +299,20 @@ fn sipp_guest_pressing_2_0_3_rings_203_and_not_201() {
     assert_not_rung(front_desk, "201");
 }
 
+#[test]
+fn sipp_guest_sending_2_0_2_as_sip_info_rings_202() {
+    let server = demo_server();
+    let concierge = extension_phone(&server, "202", "uas_answer", Duration::from_secs(45));
+    let caller = sipp_guest(&server, "attendant_guest_info_202", "1000")
+        .run()
+        .unwrap();
+    let concierge = concierge.wait().unwrap();
+    caller.expect_success().unwrap();
+    concierge.expect_success().unwrap_or_else(|e| {
+        panic!("expected 2 0 2 sent as SIP INFO (the 2 repeated) to ring 202: {e}")
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. No input and invalid input follow their routes; the retry limit leads to the operator.
 
@@ -308,17 +333,52 @@ fn silent_caller_hears_no_input_after_the_greeting() {
 }
 
 #[test]
+fn silence_past_the_retry_limit_rings_the_operator() {
+    // The demo's limits shortened (1 s of silence, 1 retry) so that the route is reached in ~32 s:
+    // greeting, silence, no_input.wav, greeting again, silence, then `after_retries: operator`.
+    let dialplan = Dialplan::demo_with(&[
+        ("input_timeout: 5s", "input_timeout: 1s"),
+        ("retries: 3", "retries: 1"),
+    ])
+    .unwrap();
+    let server = Server::start(ServerOptions {
+        dialplan,
+        extra_args: vec!["--digest-algorithms".into(), "md5".into()],
+        env: debug_log(),
+        ..ServerOptions::new()
+    })
+    .unwrap();
+    let operator = operator_phone(&server, "uas_answer", Duration::from_secs(75));
+    // The caller stays 42 s (its microphone's length) and then hangs up, also on the operator.
+    let (caller, _) = guest("speechless", 5557, 42.0);
+    call_main_number(&caller, &server);
+    caller
+        .wait_event("CALL_CLOSED", Duration::from_secs(60))
+        .unwrap();
+    let operator = operator.wait().unwrap();
+    operator.expect_success().unwrap_or_else(|e| {
+        panic!("expected op1 (position 0) to be rung after the second silence: {e}")
+    });
+    assert_heard(
+        &heard_by(&caller),
+        "en/no_input.wav",
+        "the speechless caller",
+    );
+}
+
+#[test]
 fn invalid_keys_play_invalid_and_after_three_retries_ring_the_operator() {
     let server = demo_server();
     let operator = operator_phone(&server, "uas_answer", Duration::from_secs(60));
     let (caller, _) = guest("lost", 5553, 60.0);
     call_main_number(&caller, &server);
     std::thread::sleep(Duration::from_secs(3));
-    // `7` starts no route and no number. Each press barges into the greeting and plays invalid.wav
-    // (2.2 s, keys ignored meanwhile); the demo allows 3 retries, so the 4th goes to the operator.
+    // `5` starts no route and no number. Each press barges into the greeting and plays invalid.wav
+    // (2.2 s, keys ignored meanwhile; were a longer entry possible, after the 3 s digit timeout
+    // first); the demo allows 3 retries, so the 4th goes to the operator.
     for _ in 0..4 {
-        caller.send_dtmf("7").unwrap();
-        std::thread::sleep(Duration::from_secs(4));
+        caller.send_dtmf(INVALID_KEY).unwrap();
+        std::thread::sleep(KEY_SPACING);
     }
     // Talk to the operator briefly, then hang up; the BYE must reach the operator's phone.
     std::thread::sleep(Duration::from_secs(2));
@@ -331,20 +391,20 @@ fn invalid_keys_play_invalid_and_after_three_retries_ring_the_operator() {
     assert_heard(
         &heard_by(&caller),
         "en/invalid.wav",
-        "the caller pressing 7",
+        "the caller pressing 5",
     );
 }
 
 #[test]
 fn fewer_invalid_keys_than_the_limit_do_not_ring_the_operator() {
     let server = demo_server();
-    let operator = operator_phone(&server, "uas_answer", Duration::from_secs(25));
+    let operator = operator_phone(&server, "uas_answer", Duration::from_secs(35));
     let (caller, _) = guest("unsure", 5554, 60.0);
     call_main_number(&caller, &server);
     std::thread::sleep(Duration::from_secs(3));
     for _ in 0..3 {
-        caller.send_dtmf("7").unwrap();
-        std::thread::sleep(Duration::from_secs(4));
+        caller.send_dtmf(INVALID_KEY).unwrap();
+        std::thread::sleep(KEY_SPACING);
     }
     caller.hangup().unwrap();
     caller.wait_event("CALL_CLOSED", EVENT_TIMEOUT).unwrap();
