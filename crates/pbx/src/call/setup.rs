@@ -35,10 +35,9 @@ pub(crate) fn handle_invite(
         ep.respond(now, tx, resp);
     };
 
-    // Admission control.
-    if pbx.calls.len() >= pbx.config.max_concurrent_calls
-        || !pbx.rate.admit(now, pbx.config.max_calls_per_second)
-    {
+    // Admission control (the call rate is counted after authentication, below, so a
+    // challenged INVITE and its authenticated retry count once).
+    if pbx.calls.len() >= pbx.config.max_concurrent_calls {
         let mut resp = Response::for_request(&req, 503);
         resp.headers
             .push("Retry-After", pbx.config.retry_after_secs.to_string());
@@ -99,6 +98,18 @@ pub(crate) fn handle_invite(
             .unwrap_or_else(|| "anonymous".into());
         (user, None)
     };
+    if !pbx.rate.admit(now, pbx.config.max_calls_per_second) {
+        let mut resp = Response::for_request(&req, 503);
+        resp.headers
+            .push("Retry-After", pbx.config.retry_after_secs.to_string());
+        resp.headers.set(
+            "To",
+            with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
+        );
+        tracing::warn!(source = %from.addr, "call refused: calls-per-second limit reached");
+        ep.respond(now, tx, resp);
+        return;
+    }
     let dialled = req.uri.user_unescaped().unwrap_or_default();
 
     // The caller's offer.
@@ -196,6 +207,7 @@ pub(crate) fn handle_invite(
         ivr,
         forking: false,
         attempt: 0,
+        pending_ack: None,
     };
     let has_ivr = call.ivr.is_some();
     pbx.calls.by_invite.insert(tx, key);
