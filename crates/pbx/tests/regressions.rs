@@ -1,13 +1,14 @@
-//! Known bugs, pinned by tests that fail until they are fixed (this file
-//! sorts last so `cargo test -p pbx` runs every other suite first).
+//! Regression tests for bugs found by the in-memory call tests, kept so they
+//! stay fixed:
 //!
-//! - A registered phone's INVITE challenged with 407 is counted by the
-//!   calls-per-second admission control, so its authenticated retry can be
-//!   refused with 503: the check runs before authentication in
-//!   `call/setup.rs::handle_invite`.
-//! - A re-INVITE without SDP is relayed, but the PBX acknowledges the other
-//!   side's 2xx (which then carries an offer) at once with an empty ACK, so
-//!   that offer is never answered (`call/midcall.rs::on_forward_response`).
+//! - A registered phone's INVITE challenged with 407 was counted by the
+//!   calls-per-second admission control, so its authenticated retry could be
+//!   refused with 503 (the rate is now counted after authentication in
+//!   `call/setup.rs::handle_invite`).
+//! - A re-INVITE without SDP was relayed, but the PBX acknowledged the other
+//!   side's 2xx (which then carries an offer) at once with an empty ACK, so that
+//!   offer was never answered (the ACK now waits for the originator's answer:
+//!   `call/midcall.rs::on_ack`).
 
 mod support;
 
