@@ -190,6 +190,33 @@ impl Pbx {
         self.mode_override
     }
 
+    /// Sets (or with `None` clears, returning to the schedule) the attendant-mode
+    /// override from the admin console; it is stored so that it survives a restart.
+    /// Calls in progress keep the mode they started with.
+    pub fn override_mode(&mut self, mode: Option<dialplan::Mode>) {
+        self.mode_override = mode;
+        self.outputs.push_back(Output::SaveSetting {
+            key: MODE_OVERRIDE_KEY,
+            value: mode.map(|m| Self::mode_name(m).to_string()),
+        });
+    }
+
+    /// The attendant mode new calls get at `wall_ms`, if a dialplan is installed.
+    pub fn current_mode(&self, wall_ms: i64) -> Option<dialplan::Mode> {
+        let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok()?;
+        self.attendant
+            .as_ref()
+            .map(|a| a.plan.mode_at(wall, self.mode_override))
+    }
+
+    /// The stored name of a mode.
+    pub fn mode_name(mode: dialplan::Mode) -> &'static str {
+        match mode {
+            dialplan::Mode::Automatic => "automatic",
+            dialplan::Mode::Manual => "manual",
+        }
+    }
+
     /// Replaces the directory and settings (dialplan reload). Calls in progress keep going.
     pub fn reconfigure(&mut self, config: PbxConfig, directory: Arc<dyn Directory>) {
         self.config = config;

@@ -22,6 +22,24 @@ pub enum AdminRequest {
     Calls(oneshot::Sender<Vec<CallView>>),
     /// Reload the dialplan; the answer is `Ok` or the problems found.
     Reload(oneshot::Sender<Result<(), String>>),
+    /// The attendant mode now.
+    Mode(oneshot::Sender<ModeView>),
+    /// Set the mode override (`None`: follow the schedule again).
+    SetMode(Option<dialplan::Mode>, oneshot::Sender<ModeView>),
+}
+
+/// The attendant mode, as shown by the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeView {
+    /// The mode new calls get now: `automatic` or `manual`.
+    pub mode: Option<String>,
+    /// The operator's override, if one is set; otherwise the schedule decides.
+    pub override_mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetMode {
+    mode: String,
 }
 
 /// One registration, as shown by the API.
@@ -76,6 +94,7 @@ pub async fn serve(listener: TcpListener, admin: mpsc::Sender<AdminRequest>, sto
         .route("/api/cdr", get(cdr))
         .route("/api/cdr.csv", get(cdr_csv))
         .route("/api/reload", post(reload))
+        .route("/api/mode", get(mode).post(set_mode))
         .with_state(AppState { admin, store });
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "HTTP admin API stopped");
@@ -160,6 +179,32 @@ async fn reload(State(state): State<AppState>) -> Response {
     match ask(&state, AdminRequest::Reload).await {
         Ok(Ok(())) => (StatusCode::OK, "reloaded\n").into_response(),
         Ok(Err(problems)) => (StatusCode::UNPROCESSABLE_ENTITY, problems).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn mode(State(state): State<AppState>) -> Response {
+    match ask(&state, AdminRequest::Mode).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn set_mode(State(state): State<AppState>, Json(body): Json<SetMode>) -> Response {
+    let mode = match body.mode.as_str() {
+        "automatic" => Some(dialplan::Mode::Automatic),
+        "manual" => Some(dialplan::Mode::Manual),
+        "schedule" => None,
+        other => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("expected mode `automatic`, `manual` or `schedule`, found `{other}`\n"),
+            )
+                .into_response();
+        }
+    };
+    match ask(&state, |tx| AdminRequest::SetMode(mode, tx)).await {
+        Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::cli::ServeArgs;
 use crate::directory::{PlanDirectory, pbx_config};
-use crate::http::{AdminRequest, CallView, RegistrationView};
+use crate::http::{AdminRequest, CallView, ModeView, RegistrationView};
 use crate::media_io::{self, MediaRequest};
 use crate::sip_io::{Inbound, Listeners, Transports};
 use crate::store_io::{self, Persisted, StoreRequest};
@@ -344,6 +344,19 @@ impl Core<'_> {
         }
     }
 
+    fn mode_view(&self) -> ModeView {
+        ModeView {
+            mode: self
+                .pbx
+                .current_mode(wall_ms())
+                .map(|m| Pbx::mode_name(m).to_string()),
+            override_mode: self
+                .pbx
+                .mode_override()
+                .map(|m| Pbx::mode_name(m).to_string()),
+        }
+    }
+
     fn reload(&mut self) -> Result<(), String> {
         match prompt_check::load(&self.dialplan) {
             Ok(loaded) => {
@@ -401,6 +414,14 @@ impl Core<'_> {
             }
             AdminRequest::Reload(reply) => {
                 let _ = reply.send(self.reload());
+            }
+            AdminRequest::Mode(reply) => {
+                let _ = reply.send(self.mode_view());
+            }
+            AdminRequest::SetMode(mode, reply) => {
+                self.pbx.override_mode(mode);
+                tracing::info!(mode = ?mode, "attendant mode override set from the admin API");
+                let _ = reply.send(self.mode_view());
             }
         }
         let _ = self.start;
