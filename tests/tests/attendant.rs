@@ -6,8 +6,6 @@
 //!
 //! Every test starts its own server; outside callers are unregistered (no authentication), so the
 //! demo dialplan sends them to the main menu whatever they dial.
-// Waiting between key presses and measuring the wait for a prompt read the clock.
-#![allow(clippy::disallowed_methods)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
