@@ -218,6 +218,8 @@ fn operator_switches_to_manual_and_outside_calls_ring_the_operator() {
     let ok = w.take_final(op, call.tx);
     assert_eq!(ok.status, 200);
     let mut op_leg = w.ack(&call, &ok);
+    // The attendant speaks (and acts) once the caller's ACK has arrived.
+    w.settle();
     assert_eq!(
         w.settings,
         [(pbx::MODE_OVERRIDE_KEY, Some("manual".to_string()))]

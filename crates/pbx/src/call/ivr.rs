@@ -86,7 +86,12 @@ fn perform(
                 telephone_event_pt: call.a_media.telephone_event,
             }));
             setup::answer_a(pbx, now, wall_ms, ep, key, codec, Direction::SendRecv);
-            Some(Event::Answered)
+            // The greeting starts when the caller's ACK arrives: before it, the
+            // caller's audio path may not be running yet and would clip the prompt.
+            if let Some(call) = pbx.calls.calls.get_mut(&key) {
+                call.answered_awaiting_ack = true;
+            }
+            None
         }
         Action::Play { prompts, .. } => {
             let ivr = call.ivr.as_ref()?;
@@ -310,6 +315,16 @@ pub(crate) fn on_digit(
 ) {
     if let Some(key) = attendant_call(pbx, leg) {
         tracing::debug!(call = key.0, %digit, "digit");
+        // A key pressed before our 200 was acknowledged proves the caller is
+        // listening: the greeting starts now, then the key counts.
+        let waiting = pbx
+            .calls
+            .calls
+            .get_mut(&key)
+            .is_some_and(|c| std::mem::take(&mut c.answered_awaiting_ack));
+        if waiting {
+            feed(pbx, now, wall_ms, ep, key, Event::Answered);
+        }
         feed(pbx, now, wall_ms, ep, key, Event::Dtmf(digit));
     }
 }

@@ -255,6 +255,8 @@ pub(crate) struct Call {
     pub attempt: u32,
     /// An ACK owed to one leg until the other answers a delayed offer.
     pub pending_ack: Option<midcall::PendingAck>,
+    /// The attendant answered and waits for the caller's ACK before it speaks.
+    pub answered_awaiting_ack: bool,
 }
 
 /// What a client transaction of ours is for.
@@ -416,7 +418,17 @@ pub(crate) fn handle_event(
                 .and_then(|t| t.tag().map(str::to_string))
                 .unwrap_or_default();
             if let Some((key, side)) = pbx.calls.by_dialog.get(&(call_id, to_tag)).copied() {
-                midcall::on_ack(pbx, key, side, &req, ep);
+                let attendant_waits = side == Side::A
+                    && pbx
+                        .calls
+                        .calls
+                        .get_mut(&key)
+                        .is_some_and(|c| std::mem::take(&mut c.answered_awaiting_ack));
+                if attendant_waits {
+                    ivr::feed(pbx, now, wall_ms, ep, key, dialplan::Event::Answered);
+                } else {
+                    midcall::on_ack(pbx, key, side, &req, ep);
+                }
             }
         }
         Event::Request { .. } => {}

@@ -208,6 +208,7 @@ pub(crate) fn handle_invite(
         forking: false,
         attempt: 0,
         pending_ack: None,
+        answered_awaiting_ack: false,
     };
     let has_ivr = call.ivr.is_some();
     pbx.calls.by_invite.insert(tx, key);
