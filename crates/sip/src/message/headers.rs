@@ -194,7 +194,7 @@ impl Headers {
         let name = expand_compact(name);
         self.0
             .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(&name))
+            .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.as_str())
     }
 
@@ -206,7 +206,7 @@ impl Headers {
         let name = expand_compact(name);
         self.0
             .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(&name))
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.as_str())
     }
 
