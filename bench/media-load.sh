@@ -17,12 +17,14 @@
 # sipp media ports). `tshark -o rtp.heuristic_rtp:TRUE -z rtp,streams` gives per stream packets,
 # lost (sequence gaps) and max jitter (RFC 3550 interarrival jitter as seen on loopback, i.e. the
 # server's send-time jitter). A level passes with < 0.1 % loss, mean per-stream max jitter < 5 ms
-# and no failed call; ramping stops after the first level that does not pass.
+# and no failed call; a second verdict allows the jitter to be at most 5 ms above that of the
+# streams sipp sent in (captured too). Ramping stops after the first level with a failed call, a
+# missing stream or >= 0.1 % loss.
 #
 # Usage: bench/media-load.sh    (must run as root: sipp's pcap play and -rtp_echo, dumpcap)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
 #              CARGO_TARGET_DIR, default /work/targets/mediabench), BENCH_LEVELS (default
-#              "100 250 500 1000 2000 3000"), BENCH_TESTS (default "relay prompt"),
+#              "100 250 500 750 1000 1500 2000"), BENCH_TESTS (default "relay prompt"),
 #              BENCH_CAPTURE_S (default 2), BENCH_OUT (raw results directory).
 # Needs sipp (sip-tester), tshark and dumpcap (tshark), taskset (util-linux); installs nothing.
 # Takes about 6-9 minutes.
@@ -30,7 +32,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH="$ROOT/bench"
-LEVELS=${BENCH_LEVELS:-"100 250 500 1000 2000 3000"}
+LEVELS=${BENCH_LEVELS:-"100 250 500 750 1000 1500 2000"}
 TESTS=${BENCH_TESTS:-"relay prompt"}
 CAPTURE_S=${BENCH_CAPTURE_S:-2}
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -250,26 +252,35 @@ run_level() {
     read -r _ _ _ in_loss in_mj _ < <(rtp_summary "$dir/streams.txt" in)
     cpu=$(awk -v c="$((c1 - c0))" -v t="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", c / t / (b - a) * 100}')
     kbpc=$(awk -v a="$rss0" -v b="$rss1" -v n="$level" 'BEGIN {printf "%.1f", (b - a) / n}')
-    local pass=yes
-    awk -v l="$loss" -v j="$mj" 'BEGIN {exit !(l != "-" && l + 0 < 0.1 && j != "-" && j + 0 < 5)}' || pass=no
-    [ "$failed" = 0 ] && [ "$ok" = "$level" ] && [ "$rc" -eq 0 ] || pass=no
+    # carried: every call set up and ended, every stream present, loss < 0.1 %. pass: carried and
+    # the server's outgoing streams' jitter < 5 ms. added: carried and the outgoing jitter at most
+    # 5 ms above the jitter of what sipp sent in (sipp on a shared core paces its pcap unevenly,
+    # and a relay forwards that unevenness).
+    local carried=yes pass=yes added=yes
+    awk -v l="$loss" 'BEGIN {exit !(l != "-" && l + 0 < 0.1)}' || carried=no
+    [ "$failed" = 0 ] && [ "$ok" = "$level" ] && [ "$rc" -eq 0 ] || carried=no
     # Streams expected: relay two per call (to 8102 and back to 8101), prompt one per call.
     local expect=$level
     [ "$test" = relay ] && expect=$((level * 2))
-    [ "$streams" -lt "$expect" ] && pass=no
-    printf '%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\n' \
+    # A stream or two may start or end inside the capture window and be missed by the heuristic:
+    # at least 99 % of the expected streams must be there.
+    [ $((streams * 100)) -lt $((expect * 99)) ] && carried=no
+    [ "$carried" = yes ] || { pass=no; added=no; }
+    awk -v j="$mj" 'BEGIN {exit !(j != "-" && j + 0 < 5)}' || pass=no
+    awk -v j="$mj" -v i="$in_mj" 'BEGIN {exit !(j != "-" && i != "-" && j - i < 5)}' || added=no
+    printf '%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$level" "$rate" "$ok" "$failed" "$streams" "$expect" "$packets" "$lost" "$loss" "$mj" "$wj" \
         "$cpu" "$(awk -v r="$rss1" 'BEGIN {printf "%.1f", r / 1024}')" "$(awk -v r="$rss0" 'BEGIN {print r / 1024}')" \
-        "$kbpc" "${drops:-?}" "$in_loss" "$in_mj" "$pass" >> "$OUT/$test.tsv"
-    echo "   $test $level calls: ok $ok failed $failed, streams $streams/$expect, loss $loss %, jitter mean-max $mj ms worst $wj ms, (arriving from sipp: loss $in_loss %, jitter $in_mj ms), cpu $cpu %, rss $((rss1 / 1024)) MB ($kbpc KB/call), pass $pass" >&2
+        "$kbpc" "${drops:-?}" "$in_loss" "$in_mj" "$(cut -d' ' -f1 /proc/loadavg)" "$pass" "$added" >> "$OUT/$test.tsv"
+    echo "   $test $level calls: ok $ok failed $failed, streams $streams/$expect, loss $loss %, jitter mean-max $mj ms worst $wj ms, (arriving from sipp: loss $in_loss %, jitter $in_mj ms), cpu $cpu %, rss $((rss1 / 1024)) MB ($kbpc KB/call), pass $pass, pass on added jitter $added" >&2
     sleep 3
-    [ "$pass" = yes ]
+    [ "$carried" = yes ]
 }
 
 # --- run -------------------------------------------------------------------------------------
 # Each test gets a fresh server, so that its memory per call is measured from its own idle RSS.
 make_dialplan
-HEADER='calls\tsetup_per_s\tok\tfailed\tstreams\tpackets\tlost\tloss_pct\tjitter_mean_max_ms\tjitter_worst_ms\tcpu_pct\trss_mb\tidle_rss_mb\tkb_per_call\tcapture_drops\tin_loss_pct\tin_jitter_mean_max_ms\tpass'
+HEADER='calls\tsetup_per_s\tok\tfailed\tstreams\tpackets\tlost\tloss_pct\tjitter_mean_max_ms\tjitter_worst_ms\tcpu_pct\trss_mb\tidle_rss_mb\tkb_per_call\tcapture_drops\tin_loss_pct\tin_jitter_mean_max_ms\tload1\tpass\tpass_added_jitter'
 for test in $TESTS; do
     start_server
     UAS_PID=""
@@ -325,8 +336,10 @@ done
     for test in $TESTS; do
         [ -f "$OUT/$test.tsv" ] || continue
         echo
-        best=$(awk -F'\t' 'NR > 1 && $NF == "yes" {b = $1} END {print (b == "" ? "none" : b)}' "$OUT/$test.tsv")
+        best=$(awk -F'\t' 'NR > 1 && $(NF - 1) == "yes" {b = $1} END {print (b == "" ? "none" : b)}' "$OUT/$test.tsv")
+        added=$(awk -F'\t' 'NR > 1 && $NF == "yes" {b = $1} END {print (b == "" ? "none" : b)}' "$OUT/$test.tsv")
         echo "$test: highest level passing (< 0.1 % loss, mean per-stream max jitter < 5 ms, no failed call): $best"
+        echo "$test: highest level passing with jitter at most 5 ms above sipp's own (pass_added_jitter): $added"
         awk -F= '{v[$1] = $2} END {printf "fresh server: idle RSS %.1f MB, peak RSS (VmHWM) %.1f MB; load average %s at start, %s at end\n",
             v["idle_rss_kb"] / 1024, v["vmhwm_kb"] / 1024, v["loadavg_start"], v["loadavg_end"]}' "$OUT/$test.summary"
         echo
