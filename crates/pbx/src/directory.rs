@@ -24,3 +24,46 @@ pub trait Directory: Send + Sync {
     /// The extension reached by dialling `number`.
     fn extension(&self, number: &str) -> Option<Identity>;
 }
+
+/// The loaded dialplan as the PBX's directory: accounts and their credentials,
+/// who may register which address-of-record, and the numbers callers can reach
+/// (extensions, and the operator position, which rings the logged-in operators).
+pub struct PlanDirectory(pub std::sync::Arc<dialplan::Plan>);
+
+impl Directory for PlanDirectory {
+    fn credential(&self, auth_user: &str) -> Option<Credential> {
+        self.0.account(auth_user).map(|a| match &a.credential {
+            dialplan::Credential::Plain(p) => Credential::Plain(p.clone()),
+            dialplan::Credential::Ha1 { md5, sha256 } => Credential::Ha1 {
+                md5: md5.clone(),
+                sha256: sha256.clone(),
+            },
+        })
+    }
+
+    fn may_register(&self, auth_user: &str, aor: &str) -> bool {
+        self.0
+            .account(auth_user)
+            .is_some_and(|a| a.aors.iter().any(|x| x == aor))
+    }
+
+    fn identity(&self, auth_user: &str) -> Option<Identity> {
+        let account = self.0.account(auth_user)?;
+        let number = account.aors.first()?.clone();
+        let display = self.0.extension(&number).map(|e| e.name.clone());
+        Some(Identity { number, display })
+    }
+
+    fn extension(&self, number: &str) -> Option<Identity> {
+        if let Some(e) = self.0.extension(number) {
+            return Some(Identity {
+                number: e.number.clone(),
+                display: Some(e.name.clone()).filter(|n| !n.is_empty()),
+            });
+        }
+        (number == self.0.operators().position).then(|| Identity {
+            number: number.to_string(),
+            display: Some("Operator".into()),
+        })
+    }
+}

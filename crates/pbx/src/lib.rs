@@ -38,7 +38,7 @@ pub struct Attendant {
 
 /// The settings key under which the operator's attendant-mode override is stored.
 pub const MODE_OVERRIDE_KEY: &str = "attendant_mode_override";
-pub use directory::{Directory, Identity};
+pub use directory::{Directory, Identity, PlanDirectory};
 pub use ports::PortPool;
 
 use media::{LegId, MediaCommand, MediaEvent};

@@ -8,13 +8,14 @@
 //! transmits → sockets) before sleeping until the next deadline.
 
 use crate::cli::ServeArgs;
-use crate::directory::{PlanDirectory, pbx_config};
+use crate::directory::pbx_config;
 use crate::http::{AdminRequest, CallView, ModeView, RegistrationView};
 use crate::media_io::{self, MediaRequest};
 use crate::sip_io::{Inbound, Listeners, Transports};
 use crate::store_io::{self, Persisted, StoreRequest};
 use crate::{prompt_check, wall_ms};
 use dialplan::Plan;
+use pbx::PlanDirectory;
 use pbx::{Output, Pbx, PortPool};
 use sip::auth::{AuthConfig, AuthGuard, Authenticator};
 use sip::endpoint::{Endpoint, EndpointConfig, TimerConfig, Transport};
