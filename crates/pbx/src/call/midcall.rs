@@ -137,32 +137,7 @@ fn forward(
         .get("Content-Type")
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/sdp"));
     if is_sdp && let Ok(offer) = sdp::parse_audio(&req.body) {
-        let (from_media, to_media) = match side {
-            Side::A => (&mut call.a_media, &mut call.b_media),
-            Side::B => (&mut call.b_media, &mut call.a_media),
-        };
-        from_media.remote = offer.rtp;
-        pbx.outputs
-            .push_back(Output::Media(MediaCommand::UpdateRemote {
-                leg: from_media.leg,
-                remote: offer.rtp,
-            }));
-        to_media.sdp_version += 1;
-        let codec = call
-            .codec
-            .or(offer.codecs.first().copied())
-            .unwrap_or(sdp::Codec::Pcmu);
-        out.body = LocalDescription {
-            addr: public_ip,
-            port: to_media.port,
-            codecs: vec![codec],
-            telephone_event: to_media.telephone_event,
-            direction: offer.direction,
-            session_id: key.0,
-            version: to_media.sdp_version,
-            ptime: offer.ptime,
-        }
-        .to_sdp();
+        out.body = relay_description(&mut pbx.outputs, public_ip, call, key, side, &offer);
     }
     if out.method == Method::Invite || out.method == Method::Update {
         let contact = pbx.contact_uri(peer.transport, None);
@@ -241,33 +216,12 @@ pub(crate) fn on_forward_response(
         .get("Content-Type")
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/sdp"));
     if is_sdp && let Ok(answer) = sdp::parse_audio(&resp.body) {
-        let (origin_media, other_media) = match origin_side {
-            Side::A => (&mut call.a_media, &mut call.b_media),
-            Side::B => (&mut call.b_media, &mut call.a_media),
+        let responder = match origin_side {
+            Side::A => Side::B,
+            Side::B => Side::A,
         };
-        other_media.remote = answer.rtp;
-        pbx.outputs
-            .push_back(Output::Media(MediaCommand::UpdateRemote {
-                leg: other_media.leg,
-                remote: answer.rtp,
-            }));
-        origin_media.sdp_version += 1;
-        let codec = call
-            .codec
-            .or(answer.codecs.first().copied())
-            .unwrap_or(sdp::Codec::Pcmu);
         back.headers.push("Content-Type", "application/sdp");
-        back.body = LocalDescription {
-            addr: public_ip,
-            port: origin_media.port,
-            codecs: vec![codec],
-            telephone_event: origin_media.telephone_event,
-            direction: answer.direction,
-            session_id: key.0,
-            version: origin_media.sdp_version,
-            ptime: answer.ptime,
-        }
-        .to_sdp();
+        back.body = relay_description(&mut pbx.outputs, public_ip, call, key, responder, &answer);
     } else if !resp.body.is_empty() {
         if let Some(ct) = resp.headers.get("Content-Type") {
             back.headers.push("Content-Type", ct.to_string());
@@ -443,33 +397,8 @@ pub(crate) fn on_ack(
     }
     call.pending_ack = None;
     let answer = sdp::parse_audio(&ack.body).ok();
-    let (from_media, to_media) = match from_side {
-        Side::A => (&mut call.a_media, &mut call.b_media),
-        Side::B => (&mut call.b_media, &mut call.a_media),
-    };
     let body = answer.map(|answer| {
-        from_media.remote = answer.rtp;
-        pbx.outputs
-            .push_back(Output::Media(MediaCommand::UpdateRemote {
-                leg: from_media.leg,
-                remote: answer.rtp,
-            }));
-        to_media.sdp_version += 1;
-        let codec = call
-            .codec
-            .or(answer.codecs.first().copied())
-            .unwrap_or(sdp::Codec::Pcmu);
-        LocalDescription {
-            addr: public_ip,
-            port: to_media.port,
-            codecs: vec![codec],
-            telephone_event: to_media.telephone_event,
-            direction: answer.direction,
-            session_id: key.0,
-            version: to_media.sdp_version,
-            ptime: answer.ptime,
-        }
-        .to_sdp()
+        relay_description(&mut pbx.outputs, public_ip, call, key, from_side, &answer)
     });
     let target = match pending.side {
         Side::A => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
@@ -483,4 +412,42 @@ pub(crate) fn on_ack(
         }
         ep.send_ack(our_ack, peer);
     }
+}
+
+/// The peer on side `from` described its media (`desc`, an offer or an
+/// answer): point that leg's RTP at it and write our description of the other
+/// leg for the other peer (its port, the call's codec, the peer's direction).
+fn relay_description(
+    outputs: &mut std::collections::VecDeque<Output>,
+    public_ip: std::net::IpAddr,
+    call: &mut super::Call,
+    key: CallKey,
+    from: Side,
+    desc: &sdp::AudioOffer,
+) -> Vec<u8> {
+    let codec = call
+        .codec
+        .or(desc.codecs.first().copied())
+        .unwrap_or(sdp::Codec::Pcmu);
+    let (from_media, to_media) = match from {
+        Side::A => (&mut call.a_media, &mut call.b_media),
+        Side::B => (&mut call.b_media, &mut call.a_media),
+    };
+    from_media.remote = desc.rtp;
+    outputs.push_back(Output::Media(MediaCommand::UpdateRemote {
+        leg: from_media.leg,
+        remote: desc.rtp,
+    }));
+    to_media.sdp_version += 1;
+    LocalDescription {
+        addr: public_ip,
+        port: to_media.port,
+        codecs: vec![codec],
+        telephone_event: to_media.telephone_event,
+        direction: desc.direction,
+        session_id: key.0,
+        version: to_media.sdp_version,
+        ptime: desc.ptime,
+    }
+    .to_sdp()
 }
