@@ -19,7 +19,8 @@
 # server's send-time jitter). A level passes with < 0.1 % loss, mean per-stream max jitter < 5 ms
 # and no failed call; a second verdict allows the jitter to be at most 5 ms above that of the
 # streams sipp sent in (captured too). Ramping stops after the first level with a failed call, a
-# missing stream or >= 0.1 % loss.
+# missing stream (more than 1 %), >= 0.1 % loss or fewer than 98 % of the packets real time needs
+# (the server falling behind: sent_pct_of_realtime; for the relay: packets sent per packet received).
 #
 # Usage: bench/media-load.sh    (must run as root: sipp's pcap play and -rtp_echo, dumpcap)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
@@ -248,8 +249,8 @@ run_level() {
     drops=$(grep -o "dropped on interface '[^']*': [0-9]*/[0-9]*" "$dir/dumpcap.out" | awk -F'[ /]' '{print $NF}' | head -1)
     read -r streams packets lost loss mj wj < <(rtp_summary "$dir/streams.txt" out)
     # The same for the streams sipp sent to the server: the jitter the server was handed.
-    local in_loss in_mj
-    read -r _ _ _ in_loss in_mj _ < <(rtp_summary "$dir/streams.txt" in)
+    local in_packets in_loss in_mj
+    read -r _ in_packets _ in_loss in_mj _ < <(rtp_summary "$dir/streams.txt" in)
     cpu=$(awk -v c="$((c1 - c0))" -v t="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", c / t / (b - a) * 100}')
     kbpc=$(awk -v a="$rss0" -v b="$rss1" -v n="$level" 'BEGIN {printf "%.1f", (b - a) / n}')
     # carried: every call set up and ended, every stream present, loss < 0.1 %. pass: carried and
@@ -265,14 +266,25 @@ run_level() {
     # A stream or two may start or end inside the capture window and be missed by the heuristic:
     # at least 99 % of the expected streams must be there.
     [ $((streams * 100)) -lt $((expect * 99)) ] && carried=no
+    # Packets sent as a share of real time: sequence numbers only reveal packets dropped; a
+    # server that falls behind sends contiguous numbers, just too few of them. Prompts are
+    # 20 ms frames (50/s per stream); a relay should send as many packets as arrive (the pcap's
+    # own pacing is uneven: 236 packets in 7.05 s).
+    local realtime
+    if [ "$test" = relay ]; then
+        realtime=$(awk -v p="$packets" -v i="$in_packets" 'BEGIN {printf "%.1f", (i > 0 ? p / i * 100 : 0)}')
+    else
+        realtime=$(awk -v p="$packets" -v n="$expect" -v s="$CAPTURE_S" 'BEGIN {printf "%.1f", p / (n * 50 * s) * 100}')
+    fi
+    awk -v r="$realtime" 'BEGIN {exit !(r >= 98)}' || carried=no
     [ "$carried" = yes ] || { pass=no; added=no; }
     awk -v j="$mj" 'BEGIN {exit !(j != "-" && j + 0 < 5)}' || pass=no
     awk -v j="$mj" -v i="$in_mj" 'BEGIN {exit !(j != "-" && i != "-" && j - i < 5)}' || added=no
-    printf '%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$level" "$rate" "$ok" "$failed" "$streams" "$expect" "$packets" "$lost" "$loss" "$mj" "$wj" \
         "$cpu" "$(awk -v r="$rss1" 'BEGIN {printf "%.1f", r / 1024}')" "$(awk -v r="$rss0" 'BEGIN {print r / 1024}')" \
-        "$kbpc" "${drops:-?}" "$in_loss" "$in_mj" "$(cut -d' ' -f1 /proc/loadavg)" "$pass" "$added" >> "$OUT/$test.tsv"
-    echo "   $test $level calls: ok $ok failed $failed, streams $streams/$expect, loss $loss %, jitter mean-max $mj ms worst $wj ms, (arriving from sipp: loss $in_loss %, jitter $in_mj ms), cpu $cpu %, rss $((rss1 / 1024)) MB ($kbpc KB/call), pass $pass, pass on added jitter $added" >&2
+        "$kbpc" "${drops:-?}" "$in_loss" "$in_mj" "$realtime" "$(cut -d' ' -f1 /proc/loadavg)" "$pass" "$added" >> "$OUT/$test.tsv"
+    echo "   $test $level calls: ok $ok failed $failed, streams $streams/$expect, sent $realtime % of real time, loss $loss %, jitter mean-max $mj ms worst $wj ms, (arriving from sipp: loss $in_loss %, jitter $in_mj ms), cpu $cpu %, rss $((rss1 / 1024)) MB ($kbpc KB/call), pass $pass, pass on added jitter $added" >&2
     sleep 3
     [ "$carried" = yes ]
 }
@@ -280,7 +292,7 @@ run_level() {
 # --- run -------------------------------------------------------------------------------------
 # Each test gets a fresh server, so that its memory per call is measured from its own idle RSS.
 make_dialplan
-HEADER='calls\tsetup_per_s\tok\tfailed\tstreams\tpackets\tlost\tloss_pct\tjitter_mean_max_ms\tjitter_worst_ms\tcpu_pct\trss_mb\tidle_rss_mb\tkb_per_call\tcapture_drops\tin_loss_pct\tin_jitter_mean_max_ms\tload1\tpass\tpass_added_jitter'
+HEADER='calls\tsetup_per_s\tok\tfailed\tstreams\tpackets\tlost\tloss_pct\tjitter_mean_max_ms\tjitter_worst_ms\tcpu_pct\trss_mb\tidle_rss_mb\tkb_per_call\tcapture_drops\tin_loss_pct\tin_jitter_mean_max_ms\tsent_pct_of_realtime\tload1\tpass\tpass_added_jitter'
 for test in $TESTS; do
     start_server
     UAS_PID=""
