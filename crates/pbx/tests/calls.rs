@@ -9,23 +9,7 @@ use pbx::sdp::parse_audio;
 use sip::message::Response;
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::{Incoming, Leg, Outgoing, PhoneId, RTP_LOW, World};
-
-struct Office {
-    w: World,
-    p201: PhoneId,
-    p202: PhoneId,
-}
-
-/// The shipped dialplan with 201 and 202 registered.
-fn office() -> Office {
-    let mut w = World::with_default_plan();
-    let p201 = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
-    let p202 = w.add_phone("202", "202", "202", "secret202", "10.0.0.22:5060", 6000);
-    w.register(p201);
-    w.register(p202);
-    Office { w, p201, p202 }
-}
+use support::{Incoming, Leg, Office, Outgoing, RTP_LOW, World, office};
 
 fn sdp_rtp(body: &[u8]) -> SocketAddr {
     parse_audio(body)

@@ -9,22 +9,7 @@ use media::{MediaEvent, QualityReport};
 use pbx::sdp::{Direction, parse_audio};
 use sip::message::Method;
 use std::time::Duration;
-use support::{Leg, PhoneId, World};
-
-struct Office {
-    w: World,
-    p201: PhoneId,
-    p202: PhoneId,
-}
-
-fn office() -> Office {
-    let mut w = World::with_default_plan();
-    let p201 = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
-    let p202 = w.add_phone("202", "202", "202", "secret202", "10.0.0.22:5060", 6000);
-    w.register(p201);
-    w.register(p202);
-    Office { w, p201, p202 }
-}
+use support::{Leg, Office, World, office};
 
 fn connected(o: &mut Office) -> (Leg, Leg) {
     let w = &mut o.w;

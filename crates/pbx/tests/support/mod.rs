@@ -483,3 +483,26 @@ impl World {
         }
     }
 }
+
+/// The shipped dialplan with two desk phones registered: 201 at
+/// 10.0.0.21 (RTP 4000) and 202 at 10.0.0.22 (RTP 6000).
+#[allow(dead_code)] // not every test binary uses it
+pub struct Office {
+    /// The world.
+    pub w: World,
+    /// Extension 201's phone.
+    pub p201: PhoneId,
+    /// Extension 202's phone.
+    pub p202: PhoneId,
+}
+
+/// Builds an [`Office`].
+#[allow(dead_code)] // not every test binary uses it
+pub fn office() -> Office {
+    let mut w = World::with_default_plan();
+    let p201 = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
+    let p202 = w.add_phone("202", "202", "202", "secret202", "10.0.0.22:5060", 6000);
+    w.register(p201);
+    w.register(p202);
+    Office { w, p201, p202 }
+}
