@@ -93,40 +93,10 @@ cleanup() {
 trap cleanup EXIT
 
 # --- helpers ---------------------------------------------------------------------------------
-USED_PORTS=" "
-# A free UDP+TCP port on 127.0.0.1 in 50000-59999 (the server's RTP range is 20000-49999),
-# never handed out twice in one run; port+2 must be free too (sipp's -rtp_echo also opens it).
-free_port() {
-    local port tries=0
-    while [ $tries -lt 200 ]; do
-        port=$((50000 + RANDOM % 10000))
-        tries=$((tries + 1))
-        case "$USED_PORTS" in *" $port "*) continue ;; esac
-        if [ -z "$(ss -Hlnu "sport = :$port")" ] && [ -z "$(ss -Hlnt "sport = :$port")" ] \
-            && [ -z "$(ss -Hlnu "sport = :$((port + 2))")" ]; then
-            USED_PORTS="$USED_PORTS$port $((port + 2)) "
-            echo "$port"
-            return 0
-        fi
-    done
-    echo "bench/media-load.sh: no free port found in 200 tries" >&2
-    return 1
-}
-
-# Waits up to 15 s until something listens on UDP port $1.
-wait_udp() {
-    local i
-    for i in $(seq 1 150); do
-        [ -n "$(ss -Hlnu "sport = :$1")" ] && return 0
-        sleep 0.1
-    done
-    echo "bench/media-load.sh: nothing listens on udp/$1 after 15 s" >&2
-    return 1
-}
+source "$ROOT/bench/lib.sh"
 
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-now_s() { date +%s.%N; }
 
 # Cumulative value of a counter ("Successful call", "Failed call") on sipp's final screen.
 screen_value() {

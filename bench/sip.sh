@@ -84,38 +84,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- helpers ---------------------------------------------------------------------------------
-USED_PORTS=" "
-# A free UDP+TCP port on 127.0.0.1 in 50000-59999 (RTP of the PBX uses 20000-49999: four
-# ports per call, so up to 7500 calls in progress; 1000 calls/s with 1 s hold and a backlog of
-# a few seconds needs several thousand), never
-# handed out twice in one run.
-free_port() {
-    local port tries=0
-    while [ $tries -lt 200 ]; do
-        port=$((50000 + RANDOM % 10000))
-        tries=$((tries + 1))
-        case "$USED_PORTS" in *" $port "*) continue ;; esac
-        if [ -z "$(ss -Hlnu "sport = :$port")" ] && [ -z "$(ss -Hlnt "sport = :$port")" ] \
-            && [ -z "$(ss -Hlnu "sport = :$((port + 2))")" ]; then
-            USED_PORTS="$USED_PORTS$port $((port + 2)) "
-            echo "$port"
-            return 0
-        fi
-    done
-    echo "bench/sip.sh: no free port found in 200 tries" >&2
-    return 1
-}
-
-# Waits up to 15 s until something listens on UDP port $1 of 127.0.0.1.
-wait_udp() {
-    local i
-    for i in $(seq 1 150); do
-        [ -n "$(ss -Hlnu "sport = :$1")" ] && return 0
-        sleep 0.1
-    done
-    echo "bench/sip.sh: nothing listens on udp/$1 after 15 s" >&2
-    return 1
-}
+source "$ROOT/bench/lib.sh"
 
 # Sum of utime+stime (clock ticks) of the given pids.
 cpu_ticks() {
@@ -198,8 +167,6 @@ percentiles() {
              i50 = int(NR * 0.50 + 0.999); i99 = int(NR * 0.99 + 0.999);
              print v[i50], v[i99]}'
 }
-
-now_s() { date +%s.%N; }
 
 # --- one server ------------------------------------------------------------------------------
 # run_server NAME: NAME is switchboard or kamailio. Writes $OUT/NAME/summary (key=value lines).
