@@ -501,6 +501,10 @@ impl Run<'_> {
                 if_failed,
             } => self.call_target(target, ring_timeout, if_failed),
             Instr::Queue(queue) => {
+                // Waiting callers hear music and their position: they are answered first.
+                if !self.ensure_answered(Instr::Queue(queue)) {
+                    return;
+                }
                 self.call.pending.clear();
                 self.out.push(Action::OperatorQueue {
                     queue: self.plan.queues[queue].name.clone(),

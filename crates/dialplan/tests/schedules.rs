@@ -126,8 +126,12 @@ fn calls_keep_the_mode_they_started_with_across_the_boundary() {
            play en/welcome (interruptible)",
     );
     // At the boundary a new call goes straight to the operators.
-    let got = Transcript::new(&plan, at("2026-03-29T07:00:00Z"), None).run("offered 5551234->1000");
-    assert_transcript(&got, "> offered 5551234->1000\n queue operators");
+    let got = Transcript::new(&plan, at("2026-03-29T07:00:00Z"), None)
+        .run("offered 5551234->1000\nanswered");
+    assert_transcript(
+        &got,
+        "> offered 5551234->1000\n answer\n> answered\n queue operators",
+    );
 }
 
 #[test]

@@ -235,8 +235,11 @@ fn extensions_dial_each_other_and_failures_reach_the_phone() {
     );
     let got = Transcript::new(&plan, at(NOON), None).run("offered 201->7777 as 201");
     assert_transcript(&got, "> offered 201->7777 as 201\n reject not_found");
-    let got = Transcript::new(&plan, at(NOON), None).run("offered 8105->0 as 8105");
-    assert_transcript(&got, "> offered 8105->0 as 8105\n queue operators");
+    let got = Transcript::new(&plan, at(NOON), None).run("offered 8105->0 as 8105\nanswered");
+    assert_transcript(
+        &got,
+        "> offered 8105->0 as 8105\n answer\n> answered\n queue operators",
+    );
 }
 
 #[test]
@@ -254,8 +257,12 @@ fn outside_callers_reach_the_main_menu_whatever_they_dial() {
 #[test]
 fn manual_mode_override_sends_outside_calls_to_the_operators() {
     let plan = default_plan();
-    let got = Transcript::new(&plan, at(NOON), Some(Mode::Manual)).run("offered 5551234->1000");
-    assert_transcript(&got, "> offered 5551234->1000\n queue operators");
+    let got =
+        Transcript::new(&plan, at(NOON), Some(Mode::Manual)).run("offered 5551234->1000\nanswered");
+    assert_transcript(
+        &got,
+        "> offered 5551234->1000\n answer\n> answered\n queue operators",
+    );
     // Registered phones still reach the menu in manual mode.
     let got = Transcript::new(&plan, at(NOON), Some(Mode::Manual)).run("offered 201->1000 as 201");
     assert_transcript(&got, "> offered 201->1000 as 201\n answer");

@@ -20,10 +20,15 @@
 mod call;
 mod directory;
 mod ports;
+mod queue;
 mod register;
 pub mod sdp;
 
 pub use call::{CallKey, CallSummary, CdrEvent, Outcome, Party, RINGBACK_CLASS};
+pub use queue::view::{
+    OperatorActivity, OperatorStatus, QueueOutcome, QueueRecord, QueueSnapshot, TransferNote,
+    WaitingCaller,
+};
 
 /// What the attendant needs besides the directory: the plan whose interpreter
 /// runs each call, its prompts decoded once, and the tone callers hear while
@@ -116,6 +121,9 @@ pub enum Output {
         /// Wall-clock time, unix ms.
         at_ms: i64,
     },
+    /// The whole current record of a call that went through the operator queue: insert it
+    /// the first time its `call` is seen, update it afterwards.
+    QueueCall(QueueRecord),
 }
 
 /// The PBX: registrar, authentication and the B2BUA.
@@ -132,7 +140,7 @@ pub struct Pbx {
     rate: call::RateWindow,
     attendant: Option<Attendant>,
     mode_override: Option<dialplan::Mode>,
-    paused_operators: std::collections::HashSet<SocketAddr>,
+    queues: queue::Queues,
     recordings_dir: std::path::PathBuf,
     rooms: call::conference::Rooms,
 }
@@ -162,7 +170,7 @@ impl Pbx {
             rate: call::RateWindow::default(),
             attendant: None,
             mode_override: None,
-            paused_operators: Default::default(),
+            queues: Default::default(),
             recordings_dir: std::path::PathBuf::from("data/recordings"),
             rooms: Default::default(),
         }
@@ -288,7 +296,28 @@ impl Pbx {
 
     /// The next instant `handle_timeout` must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.calls.next_deadline()
+        [self.calls.next_deadline(), self.queues.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The operator queues now: who waits in which order, and what each operator does.
+    pub fn queue_snapshot(&self, now: Instant, wall_ms: i64) -> QueueSnapshot {
+        queue::snapshot(self, now, wall_ms)
+    }
+
+    /// Restores operators who were paused when the server stopped (from the shift log).
+    pub fn restore_paused(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        ep: &mut Endpoint,
+        accounts: &[String],
+    ) {
+        for account in accounts {
+            queue::set_paused(self, now, wall_ms, ep, account, true);
+        }
     }
 
     /// Parses a stored mode override.

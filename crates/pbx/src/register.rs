@@ -99,6 +99,9 @@ pub(crate) fn handle(
         );
     }
     apply(pbx, &outcome.changes);
+    if aor == pbx.operator_position() && !outcome.changes.is_empty() {
+        crate::queue::operators_changed(pbx, now, wall_ms, ep);
+    }
     if outcome.changes.is_empty() {
         ep.respond(now, tx, outcome.response);
     } else {

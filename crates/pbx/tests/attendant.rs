@@ -239,8 +239,12 @@ fn operator_switches_to_manual_and_outside_calls_ring_the_operator() {
     );
     w.cdrs.clear();
 
-    // An outside call to 1000 now rings the operator's phone directly.
+    // An outside call to 1000 now goes straight to the operator queue: answered (so the
+    // caller hears music and their position), then the operator's phone rings.
     let call = w.invite(h.guest, "1000");
+    let ok = w.take_final(h.guest, call.tx);
+    assert_eq!(ok.status, 200);
+    w.ack(&call, &ok);
     let inc = w.expect_invite(op);
     let to = inc.req.headers.to().expect("To");
     assert_eq!(
@@ -249,20 +253,23 @@ fn operator_switches_to_manual_and_outside_calls_ring_the_operator() {
         "the operator position is called"
     );
     w.respond(&inc, 180);
-    assert!(w.take_provisional(h.guest, call.tx).contains(&180));
     let _b = w.answer(&inc);
-    let ok = w.take_final(h.guest, call.tx);
-    assert_eq!(ok.status, 200);
-    w.ack(&call, &ok);
     w.expect_ack(op);
     assert!(
         !w.has_request(h.desk, Method::Invite),
         "the attendant menu is skipped"
     );
     assert_eq!(w.cdr_lines(), ["Started 5551234->1000", "Answered"]);
+    let media = w.take_media();
     assert!(
-        w.take_media().iter().any(|m| m.starts_with("Bridge")),
-        "guest and operator are bridged"
+        media
+            .iter()
+            .any(|m| m.starts_with("StartMoh") && m.contains("default")),
+        "the caller hears the queue's music while the operator rings: {media:?}"
+    );
+    assert!(
+        media.iter().any(|m| m.starts_with("Bridge")),
+        "guest and operator are bridged: {media:?}"
     );
 }
 

@@ -313,6 +313,9 @@ impl Core<'_> {
                     Output::Cdr(ev) => {
                         let _ = self.store.send(StoreRequest::Cdr(ev));
                     }
+                    Output::QueueCall(record) => {
+                        let _ = self.store.send(StoreRequest::QueueCall(record));
+                    }
                     Output::SaveSetting { key, value } => {
                         let _ = self.store.send(StoreRequest::Setting {
                             key,

@@ -24,6 +24,8 @@ pub enum StoreRequest {
     },
     /// A call record event.
     Cdr(pbx::CdrEvent),
+    /// The current state of a queued call's record.
+    QueueCall(pbx::QueueRecord),
     /// Store (or delete) a setting.
     Setting {
         /// The key.
@@ -87,6 +89,7 @@ pub fn from_stored(b: store::Binding) -> Option<Binding> {
         q: b.q.map(|q| (q * 1000.0).round() as u16),
         user_agent: b.user_agent,
         instance: b.instance,
+        user: None,
     })
 }
 
@@ -157,6 +160,7 @@ pub fn start(
                     }
                 }
                 StoreRequest::Cdr(ev) => cdr(&store, &mut rows, ev).await,
+                StoreRequest::QueueCall(record) => queue_call(&store, &mut rows, record).await,
                 StoreRequest::Setting { key, value, now_ms } => {
                     let r = match value {
                         Some(v) => store.set_setting(key, &v, now_ms).await,
@@ -196,6 +200,8 @@ pub fn start(
 #[derive(Default)]
 struct Rows {
     ids: HashMap<CallKey, i64>,
+    /// Queue-call row ids of calls still going (removed when the record says the call ended).
+    queue_ids: HashMap<CallKey, i64>,
     quality: HashMap<CallKey, Vec<(&'static str, String)>>,
     ended: std::collections::VecDeque<CallKey>,
 }
@@ -271,4 +277,68 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
     if let Err(e) = result {
         tracing::error!(error = %e, "call record write failed");
     }
+}
+
+/// Inserts a queued call's record the first time it is seen, then keeps it up to date.
+async fn queue_call(store: &Store, rows: &mut Rows, r: pbx::QueueRecord) {
+    let id = match rows.queue_ids.get(&r.call) {
+        Some(id) => *id,
+        None => {
+            let new = store::NewQueueCall {
+                call_id: r.call_id.clone(),
+                caller: r.caller.clone(),
+                vip: r.vip,
+                entered_at_ms: r.entered_ms,
+                position_on_entry: r.position_on_entry,
+            };
+            match store.insert_queue_call(&new).await {
+                Ok(id) => {
+                    rows.queue_ids.insert(r.call, id);
+                    id
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "queue call record could not be stored");
+                    return;
+                }
+            }
+        }
+    };
+    let update = store::QueueCallUpdate {
+        wait_ms: r.wait_ms,
+        answered_by: r.answered_by.clone(),
+        answered_at_ms: r.answered_ms,
+        talk_ms: r.talk_ms,
+        transfers: transfers_json(&r.transfers),
+        outcome: r.outcome.map(|o| match o {
+            pbx::QueueOutcome::Answered => store::QueueOutcome::Answered,
+            pbx::QueueOutcome::Abandoned => store::QueueOutcome::Abandoned,
+            pbx::QueueOutcome::Overflow => store::QueueOutcome::Overflow,
+            pbx::QueueOutcome::MaxWait => store::QueueOutcome::MaxWait,
+            pbx::QueueOutcome::NoOperator => store::QueueOutcome::NoOperator,
+        }),
+        ended_at_ms: r.ended_ms,
+    };
+    if r.ended_ms.is_some() {
+        rows.queue_ids.remove(&r.call);
+    }
+    if let Err(e) = store.update_queue_call(id, &update).await {
+        tracing::error!(error = %e, "queue call record could not be updated");
+    }
+}
+
+/// The transfers of a queue record as the JSON text the store keeps.
+fn transfers_json(transfers: &[pbx::TransferNote]) -> String {
+    let items: Vec<serde_json::Value> = transfers
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "kind": t.kind,
+                "by": t.by,
+                "to": t.to,
+                "at_ms": t.at_ms,
+                "result": t.result,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
 }

@@ -225,9 +225,8 @@ pub fn register(
     now_ms: i64,
     policy: &RegistrarPolicy,
 ) -> RegistrarOutcome {
-    // The proof is demanded, not inspected: AOR ownership is the caller's check.
-    let _ = proof;
-    match decide(req, aor, source, existing, now_ms, policy) {
+    // AOR ownership is the caller's check; the proof's user name is kept on the binding.
+    match decide(req, aor, proof.username(), source, existing, now_ms, policy) {
         Ok((changes, current)) => {
             let mut response = Response::for_request(req, 200);
             for b in &current {
@@ -268,6 +267,7 @@ type Decision = (Vec<BindingChange>, Vec<Binding>);
 fn decide(
     req: &Request,
     aor: &str,
+    user: &str,
     source: BindingSource,
     existing: &[Binding],
     now_ms: i64,
@@ -373,6 +373,7 @@ fn decide(
             q,
             user_agent: req.headers.get("User-Agent").map(str::to_string),
             instance,
+            user: Some(user.to_string()),
         };
         match found {
             Some(i) => {

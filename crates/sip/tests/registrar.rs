@@ -53,6 +53,7 @@ fn binding(aor: &str, contact: &str, call_id: &str, cseq: u32, remaining_s: i64)
         q: None,
         user_agent: None,
         instance: None,
+        user: None,
     }
 }
 

@@ -79,6 +79,7 @@ proptest! {
             q: None,
             user_agent: None,
             instance: None,
+            user: None,
         }];
         let out = register(&req, "sip:u@r", &proof(), source, &existing, 0, &RegistrarPolicy::default());
         prop_assert!([200u16, 400, 403, 423, 500].contains(&out.response.status));

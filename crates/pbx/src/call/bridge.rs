@@ -32,35 +32,77 @@ pub(crate) fn start(
 ) -> Result<(), FailReason> {
     let mut known = false;
     let mut targets = Vec::new();
+    let position = pbx.operator_position();
     for number in &numbers {
         let Some(ext) = pbx.directory.extension(number) else {
             continue;
         };
         known = true;
         for b in pbx.bindings(&ext.number, wall_ms) {
-            if pbx.paused_operators.contains(&b.source.addr)
-                && ext.number == pbx.operator_position()
+            if ext.number == position
+                && crate::queue::is_paused(pbx, b.user.as_deref().unwrap_or(&b.contact))
             {
                 continue;
             }
-            let Ok(uri) = Uri::parse(&b.contact) else {
-                continue;
-            };
-            let transport = match b.source.transport {
-                BindingTransport::Tcp => Transport::Tcp,
-                _ => Transport::Udp,
-            };
-            let peer = Peer {
-                transport,
-                addr: b.source.addr,
-                conn: b.source.connection.map(sip::endpoint::ConnId),
-            };
-            targets.push((uri, peer, ext.clone()));
+            if let Some(t) = target_of(b, &ext) {
+                targets.push(t);
+            }
         }
     }
     if !known {
         return Err(FailReason::NotFound);
     }
+    ring_targets(pbx, now, ep, key, targets, ring, true)
+}
+
+/// Rings the given registrations of the operator position (one operator's phones)
+/// for a queued caller, who keeps hearing the queue's music meanwhile.
+pub(crate) fn ring_bindings(
+    pbx: &mut Pbx,
+    now: Instant,
+    ep: &mut Endpoint,
+    key: CallKey,
+    bindings: Vec<sip::registrar::Binding>,
+    ring_for: Duration,
+) -> Result<(), FailReason> {
+    let position = pbx.operator_position();
+    let ext = pbx
+        .directory
+        .extension(&position)
+        .unwrap_or(crate::Identity {
+            number: position,
+            display: None,
+        });
+    let targets = bindings.iter().filter_map(|b| target_of(b, &ext)).collect();
+    ring_targets(pbx, now, ep, key, targets, ring_for, false)
+}
+
+type RingTarget = (Uri, Peer, crate::Identity);
+
+fn target_of(b: &sip::registrar::Binding, ext: &crate::Identity) -> Option<RingTarget> {
+    let uri = Uri::parse(&b.contact).ok()?;
+    let transport = match b.source.transport {
+        BindingTransport::Tcp => Transport::Tcp,
+        _ => Transport::Udp,
+    };
+    let peer = Peer {
+        transport,
+        addr: b.source.addr,
+        conn: b.source.connection.map(sip::endpoint::ConnId),
+    };
+    Some((uri, peer, ext.clone()))
+}
+
+/// Sends our INVITE to every target at once (a new bridge attempt of the call).
+fn ring_targets(
+    pbx: &mut Pbx,
+    now: Instant,
+    ep: &mut Endpoint,
+    key: CallKey,
+    targets: Vec<RingTarget>,
+    ring: Duration,
+    ringback: bool,
+) -> Result<(), FailReason> {
     if targets.is_empty() {
         return Err(FailReason::Unavailable);
     }
@@ -144,7 +186,7 @@ pub(crate) fn start(
     call.attempt = attempt;
     call.forking = true;
     call.ring_deadline = Some(now + ring);
-    if call.a.final_sent {
+    if call.a.final_sent && ringback {
         // The attendant answered: the caller hears ringback (after any prompt still playing).
         let leg = call.a_media.leg;
         pbx.outputs.push_back(Output::Media(MediaCommand::StartMoh {
@@ -154,7 +196,6 @@ pub(crate) fn start(
     }
     tracing::info!(
         call = key.0,
-        ?numbers,
         forks = call.forks.iter().filter(|f| f.attempt == attempt).count(),
         "ringing"
     );
@@ -309,9 +350,14 @@ pub(crate) fn on_fork_response(
     });
     call.forking = false;
     call.ring_deadline = None;
-    if let Some(ivr) = call.ivr.as_mut() {
-        ivr.queue = false;
+    let from_queue = call
+        .ivr
+        .as_mut()
+        .is_some_and(|ivr| std::mem::take(&mut ivr.queue));
+    if from_queue {
+        crate::queue::answered(pbx, now, wall_ms, key);
     }
+    let call = pbx.calls.calls.get_mut(&key).expect("exists");
     let others: Vec<ClientTxId> = call
         .forks
         .iter()
@@ -451,24 +497,7 @@ fn attempt_failed(
     }
     let queue = call.ivr.as_ref().map(|i| i.queue);
     match queue {
-        Some(true) => {
-            let exit = if reason == FailReason::NoAnswer {
-                dialplan::QueueExit::MaxWait
-            } else {
-                dialplan::QueueExit::NoOperator
-            };
-            if let Some(ivr) = call.ivr.as_mut() {
-                ivr.queue = false;
-            }
-            ivr::feed(
-                pbx,
-                now,
-                wall_ms,
-                ep,
-                key,
-                dialplan::Event::QueueExited { reason: exit },
-            );
-        }
+        Some(true) => crate::queue::ring_failed(pbx, now, wall_ms, ep, key),
         Some(false) => ivr::feed(
             pbx,
             now,
@@ -491,5 +520,28 @@ fn attempt_failed(
                 None,
             );
         }
+    }
+}
+
+/// Stops the current bridge attempt of a call without reporting a failure (the
+/// queue gave up on this operator, or the caller left the queue).
+pub(crate) fn cancel_attempt(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, key: CallKey) {
+    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+        return;
+    };
+    if !call.forking {
+        return;
+    }
+    let attempt = call.attempt;
+    let pending: Vec<ClientTxId> = call
+        .forks
+        .iter()
+        .filter(|f| f.attempt == attempt && f.final_status.is_none())
+        .map(|f| f.tx)
+        .collect();
+    call.forking = false;
+    call.ring_deadline = None;
+    for tx in pending {
+        ep.cancel(now, tx);
     }
 }

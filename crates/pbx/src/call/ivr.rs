@@ -7,12 +7,12 @@
 use super::{CallKey, Outcome, Party, Phase, bridge, midcall, setup};
 use crate::sdp::{self, Direction};
 use crate::{Output, Pbx};
-use dialplan::{Action, Event, Feature, FeatureResult, Mode, QueueExit, Target};
+use dialplan::{Action, Event, Feature, FeatureResult, Mode, Target};
 use media::{LegId, MediaCommand};
 use sip::endpoint::Endpoint;
 use sip::registrar::BindingChange;
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Feeds one event to a call's interpreter and carries out what it asks,
 /// including the events those actions cause at once (an answer, a failed bridge).
@@ -136,40 +136,13 @@ fn perform(
                 .err()
                 .map(|reason| Event::BridgeFailed { reason })
         }
-        Action::OperatorQueue { queue } => {
-            let ivr = call.ivr.as_mut()?;
-            let (max_wait, moh) = ivr
-                .plan
-                .queue(&queue)
-                .map(|q| (q.max_wait, q.music_on_hold.clone()))
-                .unwrap_or((Duration::from_secs(300), "default".into()));
-            ivr.queue = true;
-            let position = pbx.operator_position();
-            match bridge::start(pbx, now, wall_ms, ep, key, vec![position], max_wait) {
-                Ok(()) => {
-                    if pbx.calls.calls.get(&key).is_some_and(|c| c.a.final_sent) {
-                        pbx.outputs.push_back(Output::Media(MediaCommand::StartMoh {
-                            leg: a_leg,
-                            class: moh,
-                        }));
-                    }
-                    None
-                }
-                Err(_) => {
-                    if let Some(ivr) = pbx.calls.calls.get_mut(&key).and_then(|c| c.ivr.as_mut()) {
-                        ivr.queue = false;
-                    }
-                    Some(Event::QueueExited {
-                        reason: QueueExit::NoOperator,
-                    })
-                }
-            }
-        }
+        Action::OperatorQueue { queue } => crate::queue::enter(pbx, now, wall_ms, ep, key, &queue)
+            .map(|reason| Event::QueueExited { reason }),
         Action::Conference { room } => super::conference::join(pbx, wall_ms, key, &room)
             .err()
             .map(|_| Event::ConferenceFull),
         Action::Feature(feature) => {
-            feature_code(pbx, wall_ms, key, feature).map(Event::FeatureDone)
+            feature_code(pbx, now, wall_ms, ep, key, feature).map(Event::FeatureDone)
         }
         Action::Reject(reason) => {
             let (status, outcome) = bridge::fail_status(reason);
@@ -211,7 +184,9 @@ fn perform(
 /// Carries out a feature code dialled from an operator's phone.
 fn feature_code(
     pbx: &mut Pbx,
+    now: Instant,
     wall_ms: i64,
+    ep: &mut Endpoint,
     key: CallKey,
     feature: Feature,
 ) -> Option<FeatureResult> {
@@ -240,13 +215,13 @@ fn feature_code(
             Some(FeatureResult::Mode(new))
         }
         Feature::OperatorPause => {
-            pbx.paused_operators.insert(source);
             log_operator(pbx, &operator, "pause", source, wall_ms);
+            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, true);
             Some(FeatureResult::Paused)
         }
         Feature::OperatorUnpause => {
-            pbx.paused_operators.remove(&source);
             log_operator(pbx, &operator, "unpause", source, wall_ms);
+            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::Available)
         }
         Feature::OperatorLogout => {
@@ -256,7 +231,10 @@ fn feature_code(
                 .get(&position)
                 .map(|list| {
                     list.iter()
-                        .filter(|b| b.source.addr == source)
+                        .filter(|b| {
+                            b.user.as_deref() == Some(operator.as_str())
+                                || (b.user.is_none() && b.source.addr == source)
+                        })
                         .map(|b| BindingChange::Remove {
                             aor: b.aor.clone(),
                             contact: b.contact.clone(),
@@ -265,7 +243,6 @@ fn feature_code(
                 })
                 .unwrap_or_default();
             crate::register::apply(pbx, &gone);
-            pbx.paused_operators.remove(&source);
             if !gone.is_empty() {
                 pbx.outputs.push_back(Output::Persist {
                     changes: gone,
@@ -273,6 +250,7 @@ fn feature_code(
                 });
             }
             log_operator(pbx, &operator, "logout", source, wall_ms);
+            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::LoggedOut)
         }
     }

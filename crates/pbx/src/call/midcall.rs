@@ -335,6 +335,7 @@ pub(crate) fn finish(
     }));
     super::conference::leave(pbx, wall_ms, key);
     release_media(pbx, key);
+    crate::queue::call_ended(pbx, now, wall_ms, ep, key);
     maybe_remove(pbx, key);
 }
 

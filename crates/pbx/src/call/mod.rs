@@ -6,10 +6,10 @@
 //! - `setup`: the initial INVITE, forking, provisional and final responses, CANCEL, ring timeout.
 //! - `midcall`: requests inside the dialogs (BYE, re-INVITE for hold, UPDATE, INFO) and hang-up.
 
-mod bridge;
+pub(crate) mod bridge;
 pub use bridge::RINGBACK_CLASS;
 pub(crate) mod conference;
-mod ivr;
+pub(crate) mod ivr;
 mod midcall;
 mod recording;
 mod setup;
@@ -288,6 +288,14 @@ pub(crate) struct Calls {
 }
 
 impl Calls {
+    pub fn get(&self, key: CallKey) -> Option<&Call> {
+        self.calls.get(&key)
+    }
+
+    pub fn get_mut(&mut self, key: CallKey) -> Option<&mut Call> {
+        self.calls.get_mut(&key)
+    }
+
     pub fn len(&self) -> usize {
         self.calls
             .values()
@@ -526,6 +534,7 @@ pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut
     for key in ivr_due {
         ivr::feed(pbx, now, wall_ms, ep, key, dialplan::Event::Timeout);
     }
+    crate::queue::handle_timeout(pbx, now, wall_ms, ep);
 }
 
 /// Frees media and forgets the call once it has ended and nothing is outstanding.

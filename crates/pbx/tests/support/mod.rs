@@ -85,6 +85,8 @@ pub struct World {
     pub settings: Vec<(&'static str, Option<String>)>,
     /// Every operator shift-log event: (operator, event).
     pub operator_events: Vec<(String, &'static str)>,
+    /// Every queue record the PBX emitted, in order (each is the record's whole state then).
+    pub queue_records: Vec<pbx::QueueRecord>,
     /// RTP sockets opened: (leg, port).
     pub rtp_opened: Vec<(LegId, u16)>,
     /// RTP sockets closed.
@@ -146,6 +148,7 @@ impl World {
             cdrs: Vec::new(),
             settings: Vec::new(),
             operator_events: Vec::new(),
+            queue_records: Vec::new(),
             rtp_opened: Vec::new(),
             rtp_closed: Vec::new(),
             persisted: Vec::new(),
@@ -480,6 +483,7 @@ impl World {
             Output::OperatorEvent {
                 operator, event, ..
             } => self.operator_events.push((operator, event)),
+            Output::QueueCall(record) => self.queue_records.push(record),
         }
     }
 }

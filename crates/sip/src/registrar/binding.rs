@@ -87,6 +87,9 @@ pub struct Binding {
     pub user_agent: Option<String>,
     /// The `+sip.instance` value (RFC 5626), unquoted, e.g. `<urn:uuid:…>`.
     pub instance: Option<String>,
+    /// The digest user name that authenticated the REGISTER (for example `op1` binding the
+    /// operator position `0`); `None` for bindings stored before it was recorded.
+    pub user: Option<String>,
 }
 
 impl Binding {
