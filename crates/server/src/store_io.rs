@@ -69,6 +69,7 @@ pub fn to_stored(b: &Binding, now_ms: i64) -> store::Binding {
         user_agent: b.user_agent.clone(),
         instance: b.instance.clone(),
         updated_at_ms: now_ms,
+        user: b.user.clone(),
     }
 }
 
@@ -89,7 +90,7 @@ pub fn from_stored(b: store::Binding) -> Option<Binding> {
         q: b.q.map(|q| (q * 1000.0).round() as u16),
         user_agent: b.user_agent,
         instance: b.instance,
-        user: None,
+        user: b.user,
     })
 }
 
@@ -341,4 +342,48 @@ fn transfers_json(transfers: &[pbx::TransferNote]) -> String {
         })
         .collect();
     serde_json::Value::Array(items).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sip::registrar::BindingTransport;
+
+    fn operator_binding(connection: Option<u64>) -> Binding {
+        Binding {
+            aor: "0".into(),
+            contact: "sip:op1@127.0.0.1:5071".into(),
+            source: BindingSource {
+                transport: BindingTransport::Tcp,
+                addr: "127.0.0.1:5071".parse().unwrap(),
+                connection,
+            },
+            call_id: "reg-op1".into(),
+            cseq: 3,
+            expires_at_ms: 1_764_201_900_000,
+            q: Some(700),
+            user_agent: Some("sipp".into()),
+            instance: None,
+            user: Some("op1".into()),
+        }
+    }
+
+    /// An operator's login (position `0` registered by account `op1`) survives the trip through
+    /// the database with its account; only the TCP connection id is dropped.
+    #[test]
+    fn bindings_round_trip_with_their_account() {
+        let stored = to_stored(&operator_binding(Some(42)), 1_764_201_600_000);
+        assert_eq!(stored.user.as_deref(), Some("op1"));
+        assert_eq!(stored.source, "127.0.0.1:5071");
+        assert_eq!(stored.transport, "tcp");
+        assert_eq!(stored.q, Some(0.7));
+        assert_eq!(from_stored(stored), Some(operator_binding(None)));
+    }
+
+    #[test]
+    fn bindings_stored_without_an_account_read_back_without_one() {
+        let mut stored = to_stored(&operator_binding(None), 0);
+        stored.user = None;
+        assert_eq!(from_stored(stored).unwrap().user, None);
+    }
 }

@@ -32,6 +32,9 @@ pub struct Binding {
     pub instance: Option<String>,
     /// When the binding was last written, in unix milliseconds.
     pub updated_at_ms: i64,
+    /// The digest account that authenticated the REGISTER (for example `op1` for a binding of the
+    /// operator position `0`); `None` when unknown (stored before it was recorded).
+    pub user: Option<String>,
 }
 
 /// One change to the bindings table, for [`Store::apply_binding_changes`].
@@ -56,18 +59,20 @@ pub enum BindingChange {
 /// Expands to the column list of `bindings`, in the order [`binding_from_row`] reads it.
 macro_rules! binding_columns {
     () => {
-        "aor, contact, source, transport, call_id, cseq, expires_at_ms, q_milli, user_agent, instance, updated_at_ms"
+        "aor, contact, source, transport, call_id, cseq, expires_at_ms, q_milli, user_agent, instance, updated_at_ms, \
+         auth_user"
     };
 }
 
 const UPSERT: &str = concat!(
     "INSERT INTO bindings (",
     binding_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      ON CONFLICT (aor, contact) DO UPDATE SET \
      source = excluded.source, transport = excluded.transport, call_id = excluded.call_id, \
      cseq = excluded.cseq, expires_at_ms = excluded.expires_at_ms, q_milli = excluded.q_milli, \
-     user_agent = excluded.user_agent, instance = excluded.instance, updated_at_ms = excluded.updated_at_ms"
+     user_agent = excluded.user_agent, instance = excluded.instance, updated_at_ms = excluded.updated_at_ms, \
+     auth_user = excluded.auth_user"
 );
 const REMOVE: &str = "DELETE FROM bindings WHERE aor = $1 AND contact = $2";
 const REMOVE_ALL: &str = "DELETE FROM bindings WHERE aor = $1";
@@ -194,6 +199,7 @@ fn upsert_query(
         .bind(opt_t(b.user_agent.as_deref()))
         .bind(opt_t(b.instance.as_deref()))
         .bind(b.updated_at_ms)
+        .bind(opt_t(b.user.as_deref()))
 }
 
 /// Converts a `q` value to thousandths, rejecting NaN and values outside 0.0..=1.0.
@@ -249,6 +255,7 @@ fn binding_from_row(row: &AnyRow) -> Result<Binding, StoreError> {
         user_agent: get_opt_text(8)?,
         instance: get_opt_text(9)?,
         updated_at_ms: row.try_get(10).map_err(query_failed(op))?,
+        user: get_opt_text(11)?,
     })
 }
 

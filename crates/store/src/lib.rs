@@ -29,6 +29,7 @@
 //!         user_agent: Some("baresip".into()),
 //!         instance: None,
 //!         updated_at_ms: now_ms,
+//!         user: None,
 //!     })
 //!     .await?;
 //! assert_eq!(store.bindings("201", now_ms).await?.len(), 1);

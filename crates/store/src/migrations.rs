@@ -23,12 +23,20 @@ struct Step {
 }
 
 /// Every migration, in version order.
-const STEPS: &[Step] = &[Step {
-    version: 1,
-    description: "initial",
-    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        description: "initial",
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Step {
+        version: 2,
+        description: "binding_auth_user",
+        sqlite: include_str!("../migrations/sqlite/0002_binding_auth_user.sql"),
+        postgres: include_str!("../migrations/postgres/0002_binding_auth_user.sql"),
+    },
+];
 
 /// Builds the migrator for `backend`; each migration runs in its own transaction.
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -83,7 +83,51 @@ impl Store {
             .map_err(query_failed("operator_events"))?;
         rows.iter().map(operator_event_from_row).collect()
     }
+
+    /// Returns each operator's latest shift-log entry among the events in `kinds` (among every
+    /// kind when `kinds` is empty), one per operator that has one, ordered by operator.
+    ///
+    /// "Latest" orders as [`Store::operator_events`] does: by `at_ms`, then by id. The server calls
+    /// this at start with `[Pause, Unpause, Logout]` and pauses again every operator whose latest
+    /// such entry is a pause, so a restart does not silently put a paused operator back in the queue
+    /// (a login alone does not end a pause, a logout does).
+    pub async fn latest_operator_events(
+        &self,
+        kinds: &[OperatorEvent],
+    ) -> Result<Vec<OperatorEventRecord>, StoreError> {
+        let mut distinct: Vec<OperatorEvent> = Vec::with_capacity(EVENT_SLOTS);
+        for kind in if kinds.is_empty() {
+            OperatorEvent::ALL
+        } else {
+            kinds
+        } {
+            if !distinct.contains(kind) {
+                distinct.push(*kind);
+            }
+        }
+        // A fixed statement with one slot per possible kind; unused slots repeat the first kind.
+        let mut query = sqlx::query(
+            "SELECT e.id, e.operator, e.event, e.source, e.at_ms FROM operator_events e \
+             WHERE e.event IN ($1, $2, $3, $4) AND NOT EXISTS ( \
+                 SELECT 1 FROM operator_events later \
+                 WHERE later.operator = e.operator AND later.event IN ($1, $2, $3, $4) \
+                 AND (later.at_ms > e.at_ms OR (later.at_ms = e.at_ms AND later.id > e.id))) \
+             ORDER BY e.operator",
+        );
+        for slot in 0..EVENT_SLOTS {
+            query = query.bind(distinct.get(slot).unwrap_or(&distinct[0]).as_str());
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_failed("latest_operator_events"))?;
+        rows.iter().map(operator_event_from_row).collect()
+    }
 }
+
+/// How many event kinds [`Store::latest_operator_events`] can filter on: one per kind there is.
+const EVENT_SLOTS: usize = 4;
+const _: () = assert!(OperatorEvent::ALL.len() == EVENT_SLOTS);
 
 /// Reads one `operator_events` row.
 fn operator_event_from_row(row: &AnyRow) -> Result<OperatorEventRecord, StoreError> {

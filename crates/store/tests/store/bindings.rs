@@ -14,6 +14,8 @@ on_both_backends!(
     batch_applies_in_order,
     invalid_q_is_rejected_and_nothing_changes,
     text_survives_exactly,
+    operator_accounts_are_kept_per_contact,
+    bindings_of_a_database_from_before_auth_user_read_back_without_one,
 );
 
 fn sorted(mut v: Vec<Binding>) -> Vec<Binding> {
@@ -40,6 +42,7 @@ async fn upsert_inserts_then_replaces_every_field(db: &TestDb) {
         user_agent: None,
         instance: None,
         updated_at_ms: T0 + 1_000,
+        user: None,
         ..first.clone()
     };
     store.upsert_binding(&refreshed).await.unwrap();
@@ -213,4 +216,116 @@ async fn text_survives_exactly(db: &TestDb) {
     b.q = Some(0.001);
     store.upsert_binding(&b).await.unwrap();
     assert_eq!(store.bindings(&b.aor, T0).await.unwrap(), vec![b]);
+}
+
+/// The operator position `0` registered by two operators: each contact keeps its own account,
+/// and a refresh replaces it.
+async fn operator_accounts_are_kept_per_contact(db: &TestDb) {
+    let store = db.open().await;
+    let mut op1 = binding("0", "sip:op1@192.0.2.21:5060", T0 + 60_000);
+    op1.user = Some("op1".into());
+    op1.q = None;
+    let mut op2 = binding("0", "sip:op2@192.0.2.22:5060", T0 + 60_000);
+    op2.user = Some("op2".into());
+    op2.q = None;
+    op2.updated_at_ms = T0 + 1;
+    store
+        .apply_binding_changes(&[
+            BindingChange::Upsert(op1.clone()),
+            BindingChange::Upsert(op2.clone()),
+        ])
+        .await
+        .unwrap();
+    let users = |v: Vec<Binding>| -> Vec<(String, Option<String>)> {
+        v.into_iter().map(|b| (b.contact, b.user)).collect()
+    };
+    assert_eq!(
+        users(store.bindings("0", T0).await.unwrap()),
+        vec![
+            (op2.contact.clone(), Some("op2".into())),
+            (op1.contact.clone(), Some("op1".into())),
+        ]
+    );
+    let unknown = Binding {
+        user: None,
+        updated_at_ms: T0 + 2,
+        ..op1.clone()
+    };
+    store.upsert_binding(&unknown).await.unwrap();
+    assert_eq!(
+        sorted(store.all_bindings(T0).await.unwrap()),
+        sorted(vec![unknown, op2]),
+        "a refresh without an account clears the stored one"
+    );
+}
+
+/// A database migrated only to version 1 (before `auth_user`) with a binding in it: opening it
+/// with the store applies the later migrations, and the old binding reads back with `user: None`.
+async fn bindings_of_a_database_from_before_auth_user_read_back_without_one(db: &TestDb) {
+    use sqlx::Connection;
+    let backend = db.backend();
+    let url = match backend {
+        store::Backend::Sqlite => {
+            let path = db.url().strip_prefix("sqlite:").unwrap();
+            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+            format!("{}?mode=rwc", db.url())
+        }
+        store::Backend::Postgres => db.url().to_owned(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = match backend {
+        store::Backend::Sqlite => "sqlite",
+        store::Backend::Postgres => "postgres",
+    };
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder)
+            .join("0001_initial.sql"),
+        dir.path().join("0001_initial.sql"),
+    )
+    .unwrap();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(dir.path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO bindings (aor, contact, source, transport, call_id, cseq, expires_at_ms, \
+         q_milli, user_agent, instance, updated_at_ms) \
+         VALUES ('201', 'sip:201@192.0.2.10', '192.0.2.10:5060', 'udp', 'old', 7, $1, NULL, NULL, NULL, $2)",
+    )
+    .bind(T0 + 60_000)
+    .bind(T0)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let store = db.open().await;
+    let stored = store.bindings("201", T0).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![Binding {
+            aor: "201".into(),
+            contact: "sip:201@192.0.2.10".into(),
+            source: "192.0.2.10:5060".into(),
+            transport: "udp".into(),
+            call_id: "old".into(),
+            cseq: 7,
+            expires_at_ms: T0 + 60_000,
+            q: None,
+            user_agent: None,
+            instance: None,
+            updated_at_ms: T0,
+            user: None,
+        }]
+    );
+    let mut upgraded = stored[0].clone();
+    upgraded.user = Some("201".into());
+    store.upsert_binding(&upgraded).await.unwrap();
+    assert_eq!(store.bindings("201", T0).await.unwrap(), vec![upgraded]);
 }

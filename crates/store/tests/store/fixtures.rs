@@ -19,6 +19,7 @@ pub fn binding(aor: &str, contact: &str, expires_at_ms: i64) -> Binding {
         user_agent: Some("baresip v3 (x86_64/linux)".to_owned()),
         instance: Some("<urn:uuid:00000000-0000-1000-8000-000a95a0e128>".to_owned()),
         updated_at_ms: T0,
+        user: Some(format!("acct-{aor}")),
     }
 }
 

@@ -5,7 +5,10 @@ use store::{OperatorEvent, OperatorEventRecord};
 use crate::fixtures::T0;
 use crate::harness::{TestDb, on_both_backends};
 
-on_both_backends!(shift_log_filters_orders_and_limits);
+on_both_backends!(
+    shift_log_filters_orders_and_limits,
+    latest_event_per_operator_among_kinds,
+);
 
 async fn shift_log_filters_orders_and_limits(db: &TestDb) {
     let store = db.open().await;
@@ -75,5 +78,86 @@ async fn shift_log_filters_orders_and_limits(db: &TestDb) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Each operator's latest entry among the asked kinds: later `at_ms` wins, then the higher id for
+/// entries at the same instant; kinds not asked for are skipped, and no kinds means all of them.
+async fn latest_event_per_operator_among_kinds(db: &TestDb) {
+    let store = db.open().await;
+    assert!(store.latest_operator_events(&[]).await.unwrap().is_empty());
+    let entries = [
+        ("op1", OperatorEvent::Login, T0),
+        ("op1", OperatorEvent::Pause, T0 + 1_000),
+        // op1's phone registers another contact while paused: a login, which does not unpause.
+        ("op1", OperatorEvent::Login, T0 + 2_000),
+        ("op2", OperatorEvent::Login, T0),
+        ("op2", OperatorEvent::Pause, T0 + 1_000),
+        ("op2", OperatorEvent::Unpause, T0 + 3_000),
+        // Two entries at the same instant: the later id counts as later.
+        ("op3", OperatorEvent::Pause, T0 + 5_000),
+        ("op3", OperatorEvent::Logout, T0 + 5_000),
+        // Out of order: inserted last but older.
+        ("op4", OperatorEvent::Pause, T0 + 9_000),
+        ("op4", OperatorEvent::Unpause, T0 + 8_000),
+        ("op5", OperatorEvent::Login, T0),
+    ];
+    let mut ids = Vec::new();
+    for (op, event, at) in entries {
+        ids.push(
+            store
+                .log_operator_event(op, event, "192.0.2.21:5060", at)
+                .await
+                .unwrap(),
+        );
+    }
+    let latest = |v: Vec<OperatorEventRecord>| -> Vec<(String, OperatorEvent, i64)> {
+        v.into_iter().map(|e| (e.operator, e.event, e.id)).collect()
+    };
+    let shift = [
+        OperatorEvent::Pause,
+        OperatorEvent::Unpause,
+        OperatorEvent::Logout,
+    ];
+    assert_eq!(
+        latest(store.latest_operator_events(&shift).await.unwrap()),
+        vec![
+            ("op1".into(), OperatorEvent::Pause, ids[1]),
+            ("op2".into(), OperatorEvent::Unpause, ids[5]),
+            ("op3".into(), OperatorEvent::Logout, ids[7]),
+            ("op4".into(), OperatorEvent::Pause, ids[8]),
+        ],
+        "op5 has no entry of these kinds"
+    );
+    assert_eq!(
+        latest(store.latest_operator_events(&[]).await.unwrap()),
+        vec![
+            ("op1".into(), OperatorEvent::Login, ids[2]),
+            ("op2".into(), OperatorEvent::Unpause, ids[5]),
+            ("op3".into(), OperatorEvent::Logout, ids[7]),
+            ("op4".into(), OperatorEvent::Pause, ids[8]),
+            ("op5".into(), OperatorEvent::Login, ids[10]),
+        ]
+    );
+    // Repeated kinds are the same as naming each once.
+    assert_eq!(
+        latest(
+            store
+                .latest_operator_events(&[
+                    OperatorEvent::Login,
+                    OperatorEvent::Login,
+                    OperatorEvent::Login,
+                    OperatorEvent::Login,
+                    OperatorEvent::Unpause,
+                ])
+                .await
+                .unwrap()
+        ),
+        vec![
+            ("op1".into(), OperatorEvent::Login, ids[2]),
+            ("op2".into(), OperatorEvent::Unpause, ids[5]),
+            ("op4".into(), OperatorEvent::Unpause, ids[9]),
+            ("op5".into(), OperatorEvent::Login, ids[10]),
+        ]
     );
 }
