@@ -146,7 +146,7 @@ pub struct Pbx {
 }
 
 /// Methods we answer, for Allow headers.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY";
 
 impl Pbx {
     /// A PBX with no registrations and no calls.

@@ -115,6 +115,8 @@ impl Default for Policy {
                 Method::Register,
                 Method::Info,
                 Method::Update,
+                Method::Refer,
+                Method::Notify,
             ],
             extensions: Vec::new(),
             uri_schemes: vec![Scheme::Sip, Scheme::Sips, Scheme::Tel],
@@ -122,6 +124,7 @@ impl Default for Policy {
                 "application/sdp".into(),
                 "application/dtmf-relay".into(),
                 "application/dtmf".into(),
+                "message/sipfrag".into(),
             ],
             content_encodings: Vec::new(),
         }

@@ -399,6 +399,14 @@ pub(crate) fn on_fork_response(
         .and_then(|to| to.uri.user_unescaped())
         .unwrap_or_default();
     super::recording::on_bridged(pbx, key, wall_ms, &callee);
+    if pbx
+        .calls
+        .calls
+        .get(&key)
+        .is_some_and(|c| c.transfer.is_some())
+    {
+        super::transfer::answered(pbx, now, wall_ms, ep, key);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -494,6 +502,10 @@ fn attempt_failed(
     if call.a.final_sent {
         pbx.outputs
             .push_back(Output::Media(MediaCommand::StopMoh(call.a_media.leg)));
+    }
+    if call.transfer.is_some() {
+        super::transfer::failed(pbx, now, wall_ms, ep, key, reason);
+        return;
     }
     let queue = call.ivr.as_ref().map(|i| i.queue);
     match queue {

@@ -27,10 +27,22 @@ pub(crate) fn handle_in_dialog(
         .ok()
         .and_then(|t| t.tag().map(str::to_string))
         .unwrap_or_default();
-    let Some((key, side)) = pbx.calls.by_dialog.get(&(call_id, to_tag)).copied() else {
+    let Some((key, side)) = pbx
+        .calls
+        .by_dialog
+        .get(&(call_id.clone(), to_tag.clone()))
+        .copied()
+    else {
         ep.respond(now, tx, Response::for_request(&req, 481));
         return;
     };
+    if side == Side::B
+        && super::transfer::on_transferor_request(
+            pbx, now, wall_ms, ep, tx, &req, key, &call_id, &to_tag,
+        )
+    {
+        return;
+    }
     let Some(call) = pbx.calls.calls.get_mut(&key) else {
         ep.respond(now, tx, Response::for_request(&req, 481));
         return;
@@ -66,6 +78,8 @@ pub(crate) fn handle_in_dialog(
             );
         }
         Method::Ack => {}
+        Method::Refer => super::transfer::on_refer(pbx, now, wall_ms, ep, tx, req, key, side),
+        Method::Notify => ep.respond(now, tx, Response::for_request(&req, 200)),
         Method::Info if side == Side::A && call.b.is_none() && call.ivr.is_some() => {
             // The attendant is listening: SIP INFO carries the caller's digits (RFC 2976 style).
             let content_type = req.headers.get("Content-Type").unwrap_or("").to_string();
@@ -92,6 +106,11 @@ pub(crate) fn handle_in_dialog(
                 200
             };
             ep.respond(now, tx, Response::for_request(&req, status));
+        }
+        Method::Invite if side == Side::B => {
+            if !super::hold::on_operator_reinvite(pbx, now, ep, tx, &req, key, side) {
+                forward(pbx, now, ep, key, side, tx, req);
+            }
         }
         _ => forward(pbx, now, ep, key, side, tx, req),
     }
@@ -334,6 +353,7 @@ pub(crate) fn finish(
         hangup_by: by,
     }));
     super::conference::leave(pbx, wall_ms, key);
+    super::transfer::end_transferor(pbx, now, wall_ms, ep, key, true);
     release_media(pbx, key);
     crate::queue::call_ended(pbx, now, wall_ms, ep, key);
     maybe_remove(pbx, key);

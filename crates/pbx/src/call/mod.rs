@@ -9,10 +9,12 @@
 pub(crate) mod bridge;
 pub use bridge::RINGBACK_CLASS;
 pub(crate) mod conference;
+mod hold;
 pub(crate) mod ivr;
 mod midcall;
 mod recording;
 mod setup;
+pub(crate) mod transfer;
 
 pub(crate) use midcall::{handle_in_dialog, hangup_all};
 pub(crate) use setup::handle_invite;
@@ -257,6 +259,8 @@ pub(crate) struct Call {
     pub pending_ack: Option<midcall::PendingAck>,
     /// The attendant answered and waits for the caller's ACK before it speaks.
     pub answered_awaiting_ack: bool,
+    /// A transfer in progress: the transferor's leg, set aside.
+    pub transfer: Option<transfer::Transferor>,
 }
 
 /// What a client transaction of ours is for.

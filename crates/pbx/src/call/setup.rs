@@ -209,6 +209,7 @@ pub(crate) fn handle_invite(
         attempt: 0,
         pending_ack: None,
         answered_awaiting_ack: false,
+        transfer: None,
     };
     let has_ivr = call.ivr.is_some();
     pbx.calls.by_invite.insert(tx, key);

@@ -275,10 +275,11 @@ pub(crate) fn enter(
     key: CallKey,
     queue: &str,
 ) -> Option<QueueExit> {
-    enter_at(pbx, now, wall_ms, ep, key, queue, false)
+    enter_at(pbx, now, wall_ms, ep, key, queue, false, None)
 }
 
-/// A queued caller whose transfer failed comes back at the head of `queue`.
+/// A queued caller whose transfer failed comes back at the head of `queue`, hearing
+/// the prompt `lead` (for example `transfer_failed`) first.
 pub(crate) fn return_to_head(
     pbx: &mut Pbx,
     now: Instant,
@@ -286,8 +287,9 @@ pub(crate) fn return_to_head(
     ep: &mut Endpoint,
     key: CallKey,
     queue: &str,
+    lead: Option<&str>,
 ) {
-    if let Some(reason) = enter_at(pbx, now, wall_ms, ep, key, queue, true) {
+    if let Some(reason) = enter_at(pbx, now, wall_ms, ep, key, queue, true, lead) {
         call::ivr::feed(
             pbx,
             now,
@@ -308,6 +310,7 @@ fn enter_at(
     key: CallKey,
     queue: &str,
     front: bool,
+    lead: Option<&str>,
 ) -> Option<QueueExit> {
     let call = pbx.calls.get(key)?;
     let caller = call.caller.clone();
@@ -401,16 +404,22 @@ fn enter_at(
     }
     dispatch(pbx, now, wall_ms, ep);
     // Callers not offered to an operator at once hear their position now and every N seconds.
-    if let Some(i) = pbx.queues.index_of(key)
-        && pbx.queues.waiting[i].ringing.is_none()
-    {
-        announce(pbx, now, key);
+    let offered = pbx
+        .queues
+        .index_of(key)
+        .is_none_or(|i| pbx.queues.waiting[i].ringing.is_some());
+    if offered {
+        if let Some(lead) = lead {
+            play(pbx, key, &[lead.to_string()]);
+        }
+    } else {
+        announce(pbx, now, key, lead);
     }
     None
 }
 
 /// Plays "you are caller number N" to a waiting caller and schedules the next announcement.
-fn announce(pbx: &mut Pbx, now: Instant, key: CallKey) {
+fn announce(pbx: &mut Pbx, now: Instant, key: CallKey, lead: Option<&str>) {
     let Some(i) = pbx.queues.index_of(key) else {
         return;
     };
@@ -419,25 +428,31 @@ fn announce(pbx: &mut Pbx, now: Instant, key: CallKey) {
     let language = pbx.queues.waiting[i].language.clone();
     let every = settings(pbx, key, &queue).announce_every;
     pbx.queues.waiting[i].next_announce = every.map(|d| now + d);
-    if every.is_none() {
-        return;
+    let mut names: Vec<String> = lead.iter().map(|l| l.to_string()).collect();
+    if every.is_some() {
+        names.push("you_are_caller_number".to_string());
+        names.extend(position.to_string().chars().map(|d| format!("digit_{d}")));
+        tracing::debug!(call = key.0, position, %language, "position announced");
     }
+    play(pbx, key, &names);
+}
+
+/// Plays named prompts, in the caller's language, to a queued caller (music resumes after).
+fn play(pbx: &mut Pbx, key: CallKey, names: &[String]) {
     let Some(call) = pbx.calls.get(key) else {
         return;
     };
     let Some(ivr) = call.ivr.as_ref() else {
         return;
     };
-    let mut names = vec!["you_are_caller_number".to_string()];
-    names.extend(position.to_string().chars().map(|d| format!("digit_{d}")));
+    let language = ivr.state.language().to_string();
     let prompts: Vec<_> = names
         .iter()
-        .filter_map(|n| ivr.prompts.get(&ivr.plan.prompt(&language, n)))
+        .filter_map(|n| ivr.prompts.get(ivr.plan.prompt(&language, n)))
         .collect();
     if prompts.is_empty() {
         return;
     }
-    tracing::debug!(call = key.0, position, "position announced");
     pbx.outputs.push_back(Output::Media(MediaCommand::Play {
         leg: call.a_media.leg,
         prompts,
@@ -491,11 +506,6 @@ pub(crate) fn dispatch(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpo
             }
         }
     }
-}
-
-/// Whether `key` is a caller waiting in a queue (ringing an operator or not).
-pub(crate) fn is_waiting(pbx: &Pbx, key: CallKey) -> bool {
-    pbx.queues.index_of(key).is_some()
 }
 
 /// The operator being rung for `key` did not take the call (no answer, busy, refused).
@@ -593,21 +603,39 @@ fn operator_left(pbx: &mut Pbx, now: Instant, wall_ms: i64, key: CallKey) {
     }
 }
 
-/// The operator of `key` handed the caller on (a transfer started): they are free again.
-pub(crate) fn transfer_started(
+/// A transfer of `key` started: it goes into the record.
+pub(crate) fn transfer_started(pbx: &mut Pbx, key: CallKey, note: TransferNote) {
+    if let Some(t) = pbx.queues.tracked.get_mut(&key) {
+        t.record.transfers.push(note);
+    }
+    pbx.queues.emit(&mut pbx.outputs, key);
+}
+
+/// The operator's leg of `key` ended while the caller goes on (transferred): the
+/// operator's talk time stops and they are free again (after wrap-up).
+pub(crate) fn operator_released(
     pbx: &mut Pbx,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     key: CallKey,
-    note: TransferNote,
 ) {
-    if let Some(t) = pbx.queues.tracked.get_mut(&key) {
-        t.record.transfers.push(note);
-    }
     operator_left(pbx, now, wall_ms, key);
     pbx.queues.emit(&mut pbx.outputs, key);
     dispatch(pbx, now, wall_ms, ep);
+}
+
+/// The operator account talking with the caller of `key`, if an operator answered it.
+pub(crate) fn operator_of(pbx: &Pbx, key: CallKey) -> Option<String> {
+    pbx.queues
+        .tracked
+        .get(&key)
+        .and_then(|t| t.operator.clone())
+}
+
+/// The queue `key` last waited in, if it went through one.
+pub(crate) fn queue_of(pbx: &Pbx, key: CallKey) -> Option<String> {
+    pbx.queues.tracked.get(&key).map(|t| t.queue.clone())
 }
 
 /// The transfer of `key` ended: `connected` or the reason it failed.
@@ -774,7 +802,7 @@ pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut
         .map(|w| w.key)
         .collect();
     for key in due {
-        announce(pbx, now, key);
+        announce(pbx, now, key, None);
     }
     // A caller being rung for skips this announcement, not the later ones.
     let every: Vec<(usize, Option<Duration>)> = pbx
