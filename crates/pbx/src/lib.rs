@@ -371,7 +371,6 @@ impl Pbx {
                 resp.headers.push("Allow", ALLOW);
                 resp.headers.push("Accept", "application/sdp");
                 resp.headers.push("Accept-Language", "en, zh");
-                resp.headers.push("Supported", "replaces");
                 ep.respond(now, tx, resp);
             }
             Method::Bye | Method::Info | Method::Update | Method::Prack => {
