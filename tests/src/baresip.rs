@@ -62,6 +62,24 @@ impl Account {
         }
     }
 
+    /// An account that registers the address-of-record `aor` (e.g. the operator position `0`) with
+    /// the credentials of another account (`auth_user`, e.g. `op1`).
+    pub fn registered_as(
+        aor: &str,
+        auth_user: &str,
+        password: &str,
+        server: SocketAddr,
+        answer: AnswerMode,
+    ) -> Self {
+        Self {
+            line: format!(
+                "<sip:{aor}@{server};transport=udp>;auth_user={auth_user};auth_pass={password};\
+                 answermode={};audio_codecs=pcmu,pcma;regint=300;ptime=20",
+                answer.as_str()
+            ),
+        }
+    }
+
     /// An account that does not register, for direct calls between instances.
     pub fn local(user: &str, answer: AnswerMode) -> Self {
         Self {
