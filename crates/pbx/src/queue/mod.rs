@@ -79,6 +79,9 @@ pub(crate) struct Queues {
     waiting: Vec<Waiter>,
     operators: BTreeMap<String, Operator>,
     tracked: BTreeMap<CallKey, Tracked>,
+    /// When the first operator registration runs out (a phone that stops refreshing
+    /// logs its operator out then, with no REGISTER to tell us).
+    logins_expire: Option<Instant>,
 }
 
 /// The queue settings a waiting caller needs.
@@ -185,7 +188,7 @@ impl Queues {
             .flat_map(|w| [Some(w.max_wait_at), w.next_announce])
             .flatten();
         let wraps = self.operators.values().filter_map(|o| o.wrap_until);
-        waiters.chain(wraps).min()
+        waiters.chain(wraps).chain(self.logins_expire).min()
     }
 
     fn set_activity(
@@ -219,6 +222,15 @@ impl Queues {
         }
     }
 
+    /// What an operator whose ring or call ended is now: paused if they paused meanwhile.
+    fn free_activity(&self, account: &str) -> OperatorActivity {
+        if self.operators.get(account).is_some_and(|o| o.paused) {
+            OperatorActivity::Paused
+        } else {
+            OperatorActivity::Idle
+        }
+    }
+
     fn emit(&self, pbx_outputs: &mut std::collections::VecDeque<Output>, key: CallKey) {
         if let Some(t) = self.tracked.get(&key) {
             pbx_outputs.push_back(Output::QueueCall(t.record.clone()));
@@ -230,6 +242,13 @@ impl Queues {
 /// accounts without a binding are logged out. Returns whether anyone is available.
 fn sync_operators(pbx: &mut Pbx, now: Instant, wall_ms: i64) -> bool {
     let online = logged_in(pbx, wall_ms);
+    let position = pbx.operator_position();
+    pbx.queues.logins_expire = pbx
+        .bindings(&position, wall_ms)
+        .iter()
+        .map(|b| b.expires_at_ms)
+        .min()
+        .map(|at| now + Duration::from_millis((at - wall_ms).max(0) as u64 + 1));
     for account in &online {
         if !pbx.queues.operators.contains_key(account)
             || pbx.queues.operators[account].activity == OperatorActivity::LoggedOut
@@ -384,7 +403,8 @@ fn enter_at(
             entered: now,
             entered_ms: wall_ms,
             max_wait_at: now + s.max_wait,
-            next_announce: None,
+            // Also for a caller offered at once: if that offer fails they wait and hear it.
+            next_announce: s.announce_every.map(|d| now + d),
             ringing: None,
         },
     );
@@ -521,8 +541,8 @@ pub(crate) fn ring_failed(
     };
     if let Some(account) = pbx.queues.waiting[i].ringing.take() {
         tracing::info!(call = key.0, operator = %account, "operator did not take the call");
-        pbx.queues
-            .set_activity(&account, OperatorActivity::Idle, None, now, wall_ms);
+        let free = pbx.queues.free_activity(&account);
+        pbx.queues.set_activity(&account, free, None, now, wall_ms);
         if let Some(op) = pbx.queues.operators.get_mut(&account) {
             // To the back of the idle line, so the next operator is tried.
             op.idle_since = now;
@@ -660,8 +680,8 @@ pub(crate) fn call_ended(
         let waiter = pbx.queues.waiting.remove(i);
         if let Some(account) = waiter.ringing {
             // They were never offered anything else: keep their place in the idle line.
-            pbx.queues
-                .set_activity(&account, OperatorActivity::Idle, None, now, wall_ms);
+            let free = pbx.queues.free_activity(&account);
+            pbx.queues.set_activity(&account, free, None, now, wall_ms);
         }
         tracing::info!(call = key.0, "caller left the queue (abandoned)");
         if let Some(t) = pbx.queues.tracked.get_mut(&key) {
@@ -734,8 +754,8 @@ fn leave(
     let waiter = pbx.queues.waiting.remove(i);
     if let Some(account) = waiter.ringing {
         call::bridge::cancel_attempt(pbx, now, ep, key);
-        pbx.queues
-            .set_activity(&account, OperatorActivity::Idle, None, now, wall_ms);
+        let free = pbx.queues.free_activity(&account);
+        pbx.queues.set_activity(&account, free, None, now, wall_ms);
     }
     tracing::info!(call = key.0, ?outcome, "caller left the queue unanswered");
     if let Some(t) = pbx.queues.tracked.get_mut(&key) {
@@ -764,8 +784,12 @@ fn leave(
     );
 }
 
-/// Wrap-ups ending, announcements due, maximum waits reached.
+/// Operator registrations running out, wrap-ups ending, announcements due, maximum waits reached.
 pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+    if pbx.queues.logins_expire.is_some_and(|t| t <= now) {
+        pbx.queues.logins_expire = None;
+        operators_changed(pbx, now, wall_ms, ep);
+    }
     let mut freed = false;
     for op in pbx.queues.operators.values_mut() {
         if op.wrap_until.is_some_and(|t| t <= now) {

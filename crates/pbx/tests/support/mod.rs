@@ -18,6 +18,7 @@ mod describe;
 mod directory;
 mod phone;
 mod plan;
+pub mod queue;
 
 pub use describe::{describe_media, first_line};
 #[allow(unused_imports)]
