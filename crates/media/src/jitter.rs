@@ -8,11 +8,16 @@
 //! arrived is played as silence (a lost packet); an empty buffer holds the playout point still
 //! (a late packet), which grows the delay by one frame. When the buffer is ahead of the target by
 //! more than two frames, one frame is skipped. A new SSRC or a timestamp jump resets it.
+//!
+//! Payloads are decoded when they are first needed for playout, so in timestamp order: a
+//! stateful decoder (G.722's ADPCM) then hears its stream in the order it was encoded even when
+//! the network reordered it. A packet's length in timestamp ticks is known without decoding
+//! ([`Codec::samples_in`]).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::codec::{Codec, FRAME_SAMPLES};
+use crate::codec::{Codec, Decoder, FRAME_SAMPLES};
 use crate::rtp::{RtpHeader, SeqExtender};
 
 /// Smallest and largest playout delays in samples (20 ms and 120 ms at 8 kHz).
@@ -42,13 +47,19 @@ pub struct JitterStats {
 #[derive(Debug, Clone)]
 struct Buffered {
     timestamp: u32,
-    samples: Vec<i16>,
+    /// Length in timestamp ticks (= decoded 8 kHz samples).
+    len: usize,
+    /// The payload until it is decoded.
+    payload: Vec<u8>,
+    /// The decoded samples, once playout reached the packet.
+    samples: Option<Vec<i16>>,
 }
 
 /// A jitter buffer for one received stream.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct JitterBuffer {
     codec: Codec,
+    decoder: Decoder,
     ssrc: Option<u32>,
     seq: SeqExtender,
     packets: BTreeMap<u64, Buffered>,
@@ -66,6 +77,7 @@ impl JitterBuffer {
     pub fn new(codec: Codec) -> Self {
         JitterBuffer {
             codec,
+            decoder: Decoder::new(codec),
             ssrc: None,
             seq: SeqExtender::new(),
             packets: BTreeMap::new(),
@@ -116,13 +128,13 @@ impl JitterBuffer {
         self.update_jitter(now, header.timestamp);
         self.first_arrival.get_or_insert(now);
         let ext = self.seq.extend(header.sequence);
-        let mut samples = Vec::with_capacity(payload.len());
-        self.codec.decode(payload, &mut samples);
         self.packets.insert(
             ext,
             Buffered {
                 timestamp: header.timestamp,
-                samples,
+                len: self.codec.samples_in(payload.len()),
+                payload: payload.to_vec(),
+                samples: None,
             },
         );
         while self.packets.len() > CAPACITY {
@@ -139,8 +151,9 @@ impl JitterBuffer {
         let frame = loop {
             // Drop packets that ended before the playout point.
             self.packets.retain(|_, b| {
-                i64::from(b.timestamp.wrapping_sub(playout) as i32) + b.samples.len() as i64 > 0
+                i64::from(b.timestamp.wrapping_sub(playout) as i32) + b.len as i64 > 0
             });
+            self.decode_due(playout);
             let (frame, covered) = self.assemble(playout);
             if covered > 0 {
                 self.held = 0;
@@ -174,20 +187,38 @@ impl JitterBuffer {
         Some(frame)
     }
 
+    /// Decodes, in sequence order, the packets that start before the end of the frame at
+    /// `playout`.
+    fn decode_due(&mut self, playout: u32) {
+        for b in self.packets.values_mut() {
+            let offset = i64::from(b.timestamp.wrapping_sub(playout) as i32);
+            if b.samples.is_none() && offset < FRAME_SAMPLES as i64 {
+                let mut samples = Vec::with_capacity(b.len);
+                self.decoder.decode(&b.payload, &mut samples);
+                samples.resize(b.len, 0);
+                b.samples = Some(samples);
+                b.payload = Vec::new();
+            }
+        }
+    }
+
     fn assemble(&self, playout: u32) -> ([i16; FRAME_SAMPLES], usize) {
         let mut frame = [0i16; FRAME_SAMPLES];
         let mut covered = 0usize;
         for b in self.packets.values() {
             // The packet covers frame positions offset .. offset + len (clipped to the frame).
+            let Some(samples) = b.samples.as_ref() else {
+                continue;
+            };
             let offset = i64::from(b.timestamp.wrapping_sub(playout) as i32);
             let from = offset.max(0);
-            let to = (offset + b.samples.len() as i64).min(FRAME_SAMPLES as i64);
+            let to = (offset + samples.len() as i64).min(FRAME_SAMPLES as i64);
             if from >= to {
                 continue;
             }
             let (from, to) = (from as usize, to as usize);
             let src = (from as i64 - offset) as usize;
-            frame[from..to].copy_from_slice(&b.samples[src..src + (to - from)]);
+            frame[from..to].copy_from_slice(&samples[src..src + (to - from)]);
             covered += to - from;
         }
         (frame, covered)
@@ -212,7 +243,7 @@ impl JitterBuffer {
     fn buffered_after(&self, point: u32) -> i64 {
         self.packets
             .values()
-            .map(|b| i64::from(b.timestamp.wrapping_sub(point) as i32) + b.samples.len() as i64)
+            .map(|b| i64::from(b.timestamp.wrapping_sub(point) as i32) + b.len as i64)
             .max()
             .unwrap_or(0)
     }

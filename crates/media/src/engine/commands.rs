@@ -57,7 +57,7 @@ impl MediaEngine {
             } => {
                 let inband = self.config.inband_dtmf;
                 if let Some(l) = self.leg_mut_or_reject(leg, "UpdateCodec") {
-                    l.codec = codec;
+                    l.set_codec(codec);
                     l.telephone_event_pt = telephone_event_pt;
                     if telephone_event_pt.is_none() {
                         l.dtmf_tx.clear();

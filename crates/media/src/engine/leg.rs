@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::codec::{Codec, FRAME_SAMPLES};
+use crate::codec::{Codec, Decoder, Encoder, FRAME_SAMPLES};
 use crate::dtmf::{DtmfReceiver, InbandDetector, TelephoneEventPacket};
 use crate::jitter::JitterBuffer;
 use crate::mixer::Frame;
@@ -103,6 +103,13 @@ pub(crate) struct Recording {
 #[derive(Debug)]
 pub(crate) struct Leg {
     pub codec: Codec,
+    /// Encodes everything the engine sends on this leg that is not a relayed packet of the
+    /// same codec: prompts, music on hold, mixes and audio transcoded from the bridge peer.
+    /// Stateful for G.722, so one per leg, fed in sending order.
+    pub encoder: Encoder,
+    /// Decodes received audio for transcoding across a bridge when the peer's codec cannot be
+    /// reached byte by byte (G.722 ↔ G.711). The jitter buffer has its own decoder.
+    pub relay_decoder: Decoder,
     pub telephone_event_pt: Option<u8>,
     pub latch: Latch,
     /// The source of RTCP from the peer, once one arrived.
@@ -150,6 +157,8 @@ impl Leg {
     ) -> Self {
         Leg {
             codec,
+            encoder: Encoder::new(codec),
+            relay_decoder: Decoder::new(codec),
             telephone_event_pt,
             latch: Latch::Open { sdp: remote },
             rtcp_peer: None,
@@ -177,6 +186,15 @@ impl Leg {
             next_rtcp,
             packets_at_last_report: 0,
         }
+    }
+
+    /// Changes the negotiated codec; a new codec family starts fresh coding state.
+    pub fn set_codec(&mut self, codec: Codec) {
+        if codec.kind != self.codec.kind {
+            self.encoder = Encoder::new(codec);
+            self.relay_decoder = Decoder::new(codec);
+        }
+        self.codec = codec;
     }
 
     /// Whether the engine itself produces what this leg hears (relayed packets are then

@@ -303,10 +303,29 @@ impl MediaEngine {
             codec: leg.codec,
             telephone_event_pt: leg.telephone_event_pt,
         };
-        if let Some(peer_id) = leg.bridge
-            && let Some(peer) = self.legs.get_mut(&peer_id)
+        let Some(peer_id) = leg.bridge else {
+            return;
+        };
+        let Some(peer) = self.legs.get(&peer_id) else {
+            return;
+        };
+        // G.722 ↔ G.711 goes through PCM with the stateful relay decoder, which hears every
+        // audio packet in order even while the peer hears a prompt instead (so its state stays
+        // in step with the sender's encoder).
+        let pcm = if pt == source.codec.payload_type
+            && relay::needs_pcm(source.codec.kind, peer.codec.kind)
+        {
+            let mut pcm = Vec::with_capacity(packet.payload.len());
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.relay_decoder.decode(packet.payload, &mut pcm);
+            }
+            Some(pcm)
+        } else {
+            None
+        };
+        if let Some(peer) = self.legs.get_mut(&peer_id)
             && !peer.generates_audio()
-            && let Some(out) = relay::forward(&source, peer, &packet, bytes)
+            && let Some(out) = relay::forward(&source, peer, &packet, bytes, pcm.as_deref())
             && let Some(to) = peer.destination_for_send(out.len())
         {
             self.out.push_back(Output::Transmit {

@@ -19,7 +19,8 @@ use crate::player::Player;
 use crate::prompt::Prompt;
 
 /// One music-on-hold class: a looping player shared by every listener, who all hear the same
-/// frame index, plus the frame encoded once per codec.
+/// frame index, plus the frame encoded once per G.711 law. G.722 listeners encode the frame
+/// with their own leg's encoder (ADPCM state differs per listener).
 #[derive(Debug)]
 pub(crate) struct MohSource {
     player: Player,
@@ -41,17 +42,19 @@ impl MohSource {
         self.encoded = [None, None];
     }
 
-    fn payload(&mut self, codec: crate::codec::Codec) -> &[u8] {
+    /// The shared encoded frame for a stateless codec; `None` for G.722.
+    fn payload(&mut self, codec: crate::codec::Codec) -> Option<&[u8]> {
         let slot = match codec.kind {
             CodecKind::Pcmu => 0,
             CodecKind::Pcma => 1,
+            CodecKind::G722 => return None,
         };
         let frame = self.frame;
-        self.encoded[slot].get_or_insert_with(|| {
+        Some(self.encoded[slot].get_or_insert_with(|| {
             let mut v = Vec::with_capacity(FRAME_SAMPLES);
             codec.encode(&frame, &mut v);
             v
-        })
+        }))
     }
 
     /// The frames the shared loop has produced so far.
@@ -197,12 +200,14 @@ impl MediaEngine {
         } else if leg.moh.is_some() {
             if let Some(src) = leg.moh.as_deref().and_then(|c| self.moh.get_mut(c)) {
                 heard = Some(src.frame);
-                leg.resume_own_stream(t);
-                let payload = src.payload(leg.codec);
-                packet = Some(
-                    leg.tx
-                        .packet(leg.codec.payload_type, payload, FRAME_SAMPLES as u32),
-                );
+                if let Some(payload) = src.payload(leg.codec) {
+                    leg.resume_own_stream(t);
+                    packet = Some(leg.tx.packet(
+                        leg.codec.payload_type,
+                        payload,
+                        FRAME_SAMPLES as u32,
+                    ));
+                }
             }
         } else if let Some(mix) = leg.mix_frame {
             heard = Some(mix);
@@ -212,7 +217,7 @@ impl MediaEngine {
         {
             leg.resume_own_stream(t);
             let mut payload = Vec::with_capacity(FRAME_SAMPLES);
-            leg.codec.encode(&f, &mut payload);
+            leg.encoder.encode(&f, &mut payload);
             packet = Some(
                 leg.tx
                     .packet(leg.codec.payload_type, &payload, FRAME_SAMPLES as u32),
