@@ -1,4 +1,4 @@
-//! Command-line interface: `switchboard serve | check | schema | cdr`.
+//! Command-line interface: `switchboard serve | check | schema | cdr | queue`.
 //! Every `serve` flag can also be given as an environment variable
 //! `SWITCHBOARD_<FLAG>`.
 
@@ -28,7 +28,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of the dialplan format (for editor completion).
     Schema,
-    /// List recent call records from the database (or export them as CSV).
+    /// List recent call records from the database (or export them as CSV); with `--queue`, the
+    /// operator-queue call records instead.
     Cdr {
         /// The database.
         #[arg(
@@ -43,8 +44,29 @@ pub enum Command {
         /// Print CSV instead of a table.
         #[arg(long)]
         csv: bool,
+        /// List operator-queue call records (entered, caller, VIP, position, wait, answered by,
+        /// talk time, transfers, outcome) instead of call records.
+        #[arg(long)]
+        queue: bool,
+    },
+    /// Show the operator queue of the running server: waiting callers in answering order and
+    /// every operator's state (read from its HTTP admin API).
+    Queue {
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(
+            long,
+            env = "SWITCHBOARD_HTTP_LISTEN",
+            default_value = DEFAULT_HTTP_LISTEN
+        )]
+        http: String,
+        /// Print the API's JSON instead of tables.
+        #[arg(long)]
+        json: bool,
     },
 }
+
+/// Where the HTTP admin API listens unless told otherwise (and where `switchboard queue` looks).
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,7 +113,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SWITCHBOARD_HTTP_LISTEN",
-        default_value = "127.0.0.1:8080"
+        default_value = DEFAULT_HTTP_LISTEN
     )]
     pub http_listen: SocketAddr,
     /// Log format.
@@ -163,6 +185,37 @@ mod tests {
                 .contains("at least 4")
         );
         assert!(parse_port_range("abc").unwrap_err().contains("LOW-HIGH"));
+    }
+
+    #[test]
+    fn queue_defaults_to_the_serve_listen_address() {
+        // SWITCHBOARD_HTTP_LISTEN would override the default; this test assumes it is not set.
+        if std::env::var_os("SWITCHBOARD_HTTP_LISTEN").is_some() {
+            return;
+        }
+        let cli = Cli::try_parse_from(["switchboard", "queue"]).unwrap();
+        let Command::Queue { http, json } = cli.command else {
+            panic!("expected the queue command, got {:?}", cli.command);
+        };
+        assert_eq!((http.as_str(), json), (DEFAULT_HTTP_LISTEN, false));
+        let Command::Serve(serve) = Cli::try_parse_from(["switchboard", "serve"])
+            .unwrap()
+            .command
+        else {
+            panic!("expected serve");
+        };
+        assert_eq!(serve.http_listen.to_string(), DEFAULT_HTTP_LISTEN);
+        let cli = Cli::try_parse_from(["switchboard", "cdr", "--queue", "--csv", "--limit", "3"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Cdr {
+                queue: true,
+                csv: true,
+                limit: 3,
+                ..
+            }
+        ));
     }
 
     #[test]

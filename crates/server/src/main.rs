@@ -6,6 +6,7 @@ mod directory;
 mod http;
 mod media_io;
 mod prompt_check;
+mod queue_report;
 mod serve;
 mod sip_io;
 mod store_io;
@@ -88,10 +89,41 @@ fn main() -> ExitCode {
             out(&format!("{}\n", dialplan::json_schema()));
             ExitCode::SUCCESS
         }
+        Command::Queue { http, json } => match queue_report::http_get(&http, "/api/queue") {
+            Ok(body) => {
+                let view = match serde_json::from_str::<http::QueueView>(&body) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        eprintln!(
+                            "switchboard: the admin API at {http} sent a queue this version cannot read \
+                             ({e}); is it the same switchboard version?"
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                };
+                if json {
+                    match serde_json::to_string_pretty(&view) {
+                        Ok(text) => out(&format!("{text}\n")),
+                        Err(e) => {
+                            eprintln!("switchboard: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                } else {
+                    out(&queue_report::render_queue(&view));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Cdr {
             database_url,
             limit,
             csv,
+            queue,
         } => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -111,7 +143,26 @@ fn main() -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                 };
-                if csv {
+                if queue {
+                    let result = if csv {
+                        store.queue_calls_csv(limit).await
+                    } else {
+                        store
+                            .recent_queue_calls(limit)
+                            .await
+                            .map(|rows| queue_report::render_queue_calls(&rows))
+                    };
+                    match result {
+                        Ok(text) => {
+                            out(&text);
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("switchboard: {e}");
+                            ExitCode::FAILURE
+                        }
+                    }
+                } else if csv {
                     match store.calls_csv(limit).await {
                         Ok(text) => {
                             out(&text);

@@ -9,7 +9,7 @@
 
 use crate::cli::ServeArgs;
 use crate::directory::pbx_config;
-use crate::http::{AdminRequest, CallView, ModeView, RegistrationView};
+use crate::http::{AdminRequest, CallView, ModeView, QueueView, RegistrationView};
 use crate::media_io::{self, MediaRequest};
 use crate::sip_io::{Inbound, Listeners, Transports};
 use crate::store_io::{self, Persisted, StoreRequest};
@@ -129,6 +129,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         "registrations restored from the database"
     );
     pbx.load_bindings(restored);
+    let paused = paused_operators(&store).await?;
+    if !paused.is_empty() {
+        tracing::info!(operators = %paused.join(", "), "operators paused before the restart stay paused");
+        pbx.restore_paused(now_std(), wall_ms(), &mut ep, &paused);
+    }
 
     let (in_tx, mut in_rx) = mpsc::channel::<Inbound>(8192);
     let mut transports = Transports::start(listeners, in_tx);
@@ -167,6 +172,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         dialplan: args.dialplan.clone(),
         ringback,
     };
+    core.drain(&mut ep);
     loop {
         let deadline = [ep.poll_timeout(), core.pbx.poll_timeout()]
             .into_iter()
@@ -236,6 +242,25 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The operators whose latest shift entry is a pause: a login does not end a pause, an unpause or a
+/// logout does (see [`Store::latest_operator_events`]).
+async fn paused_operators(store: &Store) -> Result<Vec<String>, String> {
+    use store::OperatorEvent;
+    let latest = store
+        .latest_operator_events(&[
+            OperatorEvent::Pause,
+            OperatorEvent::Unpause,
+            OperatorEvent::Logout,
+        ])
+        .await
+        .map_err(|e| format!("cannot read the operator shift log: {e}"))?;
+    Ok(latest
+        .into_iter()
+        .filter(|e| e.event == OperatorEvent::Pause)
+        .map(|e| e.operator)
+        .collect())
 }
 
 /// Loads and validates a dialplan, decoding every prompt it names.
@@ -415,6 +440,11 @@ impl Core<'_> {
                     })
                     .collect();
                 let _ = reply.send(views);
+            }
+            AdminRequest::Queue(reply) => {
+                let now_ms = wall_ms();
+                let snapshot = self.pbx.queue_snapshot(now_std(), now_ms);
+                let _ = reply.send(QueueView::new(now_ms, &snapshot));
             }
             AdminRequest::Reload(reply) => {
                 let _ = reply.send(self.reload());
