@@ -1023,3 +1023,55 @@ fn an_operator_logging_out_with_star_47_mid_ring_passes_the_caller_on() {
     let _a = w.operator_answers(op2, "5550001");
     assert_eq!(w.record_of(&c1.call_id).answered_by.as_deref(), Some("op2"));
 }
+
+#[test]
+fn an_operator_who_declines_is_not_rung_again_before_the_ring_timeout() {
+    let mut w = quiet(QueueOpts {
+        ring_timeout: 10,
+        ..QueueOpts::default()
+    });
+    let op1 = w.login_operator(1);
+    let g1 = w.outside_caller("5550001", 1);
+    let c1 = w.dial_queue(g1, "1000");
+    let offered = w.elapsed();
+    w.wait_secs(2);
+    let inc = w.expect_invite(op1);
+    w.respond(&inc, 603);
+    assert!(
+        !w.rings(op1),
+        "op1 declined: it is not offered the caller again at once"
+    );
+    assert_eq!(w.waiting(), ["5550001"]);
+    assert_eq!(w.operator_state("op1"), OperatorActivity::Idle);
+    // 10 s after the first offer (when the ring would have timed out) op1 rings again.
+    let until_timeout = offered + Duration::from_secs(10) - w.elapsed();
+    w.advance(until_timeout - Duration::from_millis(50));
+    assert!(!w.rings(op1));
+    w.advance(Duration::from_millis(100));
+    assert_eq!(w.offered_to(op1).as_deref(), Some("5550001"));
+    let _a = w.operator_answers(op1, "5550001");
+    assert_eq!(w.record_of(&c1.call_id).answered_by.as_deref(), Some("op1"));
+}
+
+#[test]
+fn when_every_operator_declines_the_caller_waits_for_the_first_to_be_free_again() {
+    let mut w = quiet(QueueOpts {
+        ring_timeout: 10,
+        ..QueueOpts::default()
+    });
+    let op1 = w.login_operator(1);
+    let op2 = w.login_operator(2);
+    let ops = [op1, op2];
+    let g1 = w.outside_caller("5550001", 1);
+    let _c1 = w.dial_queue(g1, "1000");
+    let inc1 = w.expect_invite(op1);
+    w.wait_secs(1);
+    w.respond(&inc1, 486);
+    let inc2 = w.expect_invite(op2);
+    w.wait_secs(1);
+    w.respond(&inc2, 486);
+    assert!(labels(&mut w, &ops).is_empty());
+    // op1's rest ends 10 s after it was offered the caller, op2's a second later.
+    w.wait_secs(8);
+    assert_eq!(labels(&mut w, &ops), ["op1"]);
+}

@@ -57,6 +57,9 @@ struct Operator {
     /// The call they ring for or talk on.
     call: Option<CallKey>,
     wrap_until: Option<Instant>,
+    /// An operator who turned a ring down before its timeout (busy, declined) is not
+    /// offered a caller again until the timeout would have passed.
+    rest_until: Option<Instant>,
 }
 
 /// A queued call's record and talk-time bookkeeping.
@@ -187,7 +190,11 @@ impl Queues {
             .iter()
             .flat_map(|w| [Some(w.max_wait_at), w.next_announce])
             .flatten();
-        let wraps = self.operators.values().filter_map(|o| o.wrap_until);
+        let wraps = self
+            .operators
+            .values()
+            .flat_map(|o| [o.wrap_until, o.rest_until])
+            .flatten();
         waiters.chain(wraps).chain(self.logins_expire).min()
     }
 
@@ -210,6 +217,7 @@ impl Queues {
                 paused: false,
                 call: None,
                 wrap_until: None,
+                rest_until: None,
             });
         if op.activity != activity {
             op.activity = activity;
@@ -263,6 +271,7 @@ fn sync_operators(pbx: &mut Pbx, now: Instant, wall_ms: i64) -> bool {
                 .set_activity(account, activity, None, now, wall_ms);
             if let Some(op) = pbx.queues.operators.get_mut(account) {
                 op.idle_since = now;
+                op.rest_until = None;
             }
         }
     }
@@ -495,7 +504,10 @@ pub(crate) fn dispatch(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpo
             .operators
             .iter()
             .filter(|(a, o)| {
-                o.activity == OperatorActivity::Idle && !o.paused && online.contains(a)
+                o.activity == OperatorActivity::Idle
+                    && !o.paused
+                    && o.rest_until.is_none_or(|t| t <= now)
+                    && online.contains(a)
             })
             .min_by_key(|(a, o)| (o.idle_since, (*a).clone()))
             .map(|(a, _)| a.clone());
@@ -539,17 +551,28 @@ pub(crate) fn ring_failed(
     let Some(i) = pbx.queues.index_of(key) else {
         return;
     };
+    let queue = pbx.queues.waiting[i].queue.clone();
     if let Some(account) = pbx.queues.waiting[i].ringing.take() {
         tracing::info!(call = key.0, operator = %account, "operator did not take the call");
+        // Turned down before the ring timeout: without a rest they would be offered
+        // again at once, a loop of INVITEs to a phone that declines every one.
+        let ring_for = settings(pbx, key, &queue).ring_timeout;
+        let rest_until = pbx
+            .queues
+            .operators
+            .get(&account)
+            .filter(|o| o.activity == OperatorActivity::Ringing)
+            .map(|o| o.since + ring_for)
+            .filter(|t| *t > now);
         let free = pbx.queues.free_activity(&account);
         pbx.queues.set_activity(&account, free, None, now, wall_ms);
         if let Some(op) = pbx.queues.operators.get_mut(&account) {
             // To the back of the idle line, so the next operator is tried.
             op.idle_since = now;
+            op.rest_until = rest_until;
         }
     }
     // The caller keeps hearing music while the next operator is tried.
-    let queue = pbx.queues.waiting[i].queue.clone();
     let moh = settings(pbx, key, &queue).moh;
     if let Some(leg) = pbx.calls.get(key).map(|c| c.a_media.leg) {
         pbx.outputs
@@ -792,6 +815,10 @@ pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut
     }
     let mut freed = false;
     for op in pbx.queues.operators.values_mut() {
+        if op.rest_until.is_some_and(|t| t <= now) {
+            op.rest_until = None;
+            freed = true;
+        }
         if op.wrap_until.is_some_and(|t| t <= now) {
             op.wrap_until = None;
             op.activity = OperatorActivity::Idle;
@@ -868,6 +895,7 @@ pub(crate) fn set_paused(
             paused,
             call: None,
             wrap_until: None,
+            rest_until: None,
         });
     op.paused = paused;
     let busy = matches!(
