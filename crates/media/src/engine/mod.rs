@@ -341,3 +341,5 @@ impl MediaEngine {
 mod tests;
 #[cfg(test)]
 mod tests_audio;
+#[cfg(test)]
+mod tests_g722;
