@@ -28,6 +28,7 @@
 //! - [`pbx`]: registering extensions, answering as one, calling one (sipp presets).
 //! - [`sipp`]: sipp scenarios from `tests/sipp/`, foreground or background.
 //! - [`baresip`] and [`ctrl`]: headless softphones controlled through `ctrl_tcp`.
+//! - [`linphone`]: headless linphonec driven through its stdin (attended transfer, codec offers).
 //! - [`audio`] and [`correlate`]: test signals, WAV files, and "does this recording contain that".
 //! - [`capture`]: dumpcap/tshark packet counts on `lo`.
 //! - [`sip_probe`]: raw SIP over UDP/TCP (OPTIONS, RFC 4475 fixtures).
@@ -45,6 +46,7 @@ pub mod correlate;
 pub mod ctrl;
 pub mod digest;
 pub mod error;
+pub mod linphone;
 pub mod pbx;
 pub mod ports;
 pub mod process;
@@ -58,6 +60,7 @@ pub use binary::{repo_root, switchboard_binary};
 pub use capture::{Capture, Datagram, count_from_port, count_to_port};
 pub use correlate::{Similarity, similarity};
 pub use error::{Error, Result};
+pub use linphone::{Linphone, LinphoneAccount, LinphoneCall, LinphoneOptions};
 pub use ports::{free_port, free_range};
 pub use server::{Dialplan, Server, ServerOptions};
 pub use sip_probe::{SipResponse, UdpProbe, options_tcp, options_udp};

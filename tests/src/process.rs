@@ -27,6 +27,11 @@ impl Process {
         })
     }
 
+    /// Takes the child's stdin pipe (present when the command was spawned with `Stdio::piped()`).
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
     /// Returns the operating-system process id.
     pub fn id(&self) -> u32 {
         self.child.id()
