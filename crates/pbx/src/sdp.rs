@@ -2,42 +2,44 @@
 //! audio stream's address, port, payload types and direction, and write the
 //! same description back with our own address and port, keeping only the
 //! codecs we can relay, in the admin's order (RFC 3264 offer/answer).
+//!
+//! The codecs are PCMU (PT 0), PCMA (PT 8) and G.722 (PT 9, `G722/8000`: its
+//! RTP clock is 8000 although its audio is 16 kHz, RFC 3551 §4.5.2), each
+//! written with its static payload type.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 pub use media::CodecKind as Codec;
 
-/// The static RTP payload type of a G.711 codec.
+/// The static RTP payload type of a codec.
 pub fn payload_type(c: Codec) -> u8 {
-    match c {
-        Codec::Pcmu => 0,
-        Codec::Pcma => 8,
-    }
+    media_codec(c).payload_type
 }
 
 /// The rtpmap encoding name.
 pub fn encoding_name(c: Codec) -> &'static str {
-    match c {
-        Codec::Pcmu => "PCMU",
-        Codec::Pcma => "PCMA",
-    }
+    media_codec(c).encoding_name()
 }
 
-/// Parses an admin's codec name (case-insensitive): PCMU/G711U/ULAW, PCMA/G711A/ALAW.
+/// Parses an admin's codec name (case-insensitive): PCMU/G711U/ULAW,
+/// PCMA/G711A/ALAW, G722/G.722. `None` for codecs the PBX cannot relay.
 pub fn codec_from_name(name: &str) -> Option<Codec> {
     match name.to_ascii_uppercase().as_str() {
         "PCMU" | "G711U" | "ULAW" => Some(Codec::Pcmu),
         "PCMA" | "G711A" | "ALAW" => Some(Codec::Pcma),
+        "G722" | "G.722" => Some(Codec::G722),
         _ => None,
     }
 }
 
-/// The media engine's codec value for a negotiated G.711 codec.
+/// The media engine's codec value (with its static payload type) for a
+/// negotiated codec.
 pub fn media_codec(c: Codec) -> media::Codec {
     match c {
         Codec::Pcmu => media::Codec::pcmu(),
         Codec::Pcma => media::Codec::pcma(),
+        Codec::G722 => media::Codec::g722(),
     }
 }
 
@@ -205,8 +207,10 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
         match (pt, enc.as_deref()) {
             (0, _) => codecs.push(Codec::Pcmu),
             (8, _) => codecs.push(Codec::Pcma),
+            (9, _) => codecs.push(Codec::G722),
             (_, Some(e)) if e.starts_with("PCMU/8000") => codecs.push(Codec::Pcmu),
             (_, Some(e)) if e.starts_with("PCMA/8000") => codecs.push(Codec::Pcma),
+            (_, Some(e)) if e.starts_with("G722/8000") => codecs.push(Codec::G722),
             (_, Some(e)) if e.starts_with("TELEPHONE-EVENT/8000") => telephone_event = Some(*pt),
             _ => {}
         }
@@ -219,7 +223,7 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
     };
     if codecs.is_empty() && port != 0 {
         return Err(SdpError::NoCommonCodec(format!(
-            "expected PCMU or PCMA among payload types {pts:?}"
+            "expected PCMU, PCMA or G722 among payload types {pts:?}"
         )));
     }
     Ok(AudioOffer {
@@ -314,7 +318,7 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
     fn reads_audio_and_ignores_other_streams() {
         let a = parse_audio(BARESIP.as_bytes()).unwrap();
         assert_eq!(a.rtp, Some("127.0.0.1:10000".parse().unwrap()));
-        assert_eq!(a.codecs, vec![Codec::Pcmu, Codec::Pcma]);
+        assert_eq!(a.codecs, vec![Codec::G722, Codec::Pcmu, Codec::Pcma]);
         assert_eq!(a.telephone_event, Some(101));
         assert_eq!(a.ptime, Some(20));
         assert_eq!(
@@ -336,11 +340,16 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
 
     #[test]
     fn no_common_codec_and_garbage() {
-        let g722 = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 9 101");
-        assert!(matches!(
-            parse_audio(g722.as_bytes()),
-            Err(SdpError::NoCommonCodec(_))
-        ));
+        let opus = BARESIP
+            .replace("RTP/AVP 9 0 8 101", "RTP/AVP 96 101")
+            .replace("a=rtpmap:9 G722/8000", "a=rtpmap:96 opus/48000/2");
+        match parse_audio(opus.as_bytes()) {
+            Err(SdpError::NoCommonCodec(d)) => {
+                assert!(d.contains("PCMU, PCMA or G722"), "{d}");
+                assert!(d.contains("[96, 101]"), "{d}");
+            }
+            other => panic!("expected no common codec for an opus-only offer, got {other:?}"),
+        }
         assert!(matches!(parse_audio(b"hello"), Err(SdpError::Malformed(_))));
     }
 
@@ -360,5 +369,93 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
         assert_eq!(back.rtp, Some("127.0.0.1:20000".parse().unwrap()));
         assert_eq!(back.codecs, vec![Codec::Pcma]);
         assert_eq!(back.telephone_event, Some(101));
+    }
+
+    /// What the PBX answers to `offer` with the admin's `preference`: the first
+    /// codec of [`prefer`], or `None` where the call setup answers 488.
+    fn answer(offer: &str, preference: &[Codec]) -> Option<Codec> {
+        let a = parse_audio(offer.as_bytes()).ok()?;
+        prefer(&a.codecs, preference).first().copied()
+    }
+
+    #[test]
+    fn g722_is_read_by_static_type_and_by_rtpmap() {
+        let only = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 9 101");
+        assert_eq!(
+            parse_audio(only.as_bytes()).unwrap().codecs,
+            vec![Codec::G722]
+        );
+        // A static PT 9 without rtpmap, and G.722 on a dynamic payload type.
+        let bare = only.replace("a=rtpmap:9 G722/8000\r\n", "");
+        assert_eq!(
+            parse_audio(bare.as_bytes()).unwrap().codecs,
+            vec![Codec::G722]
+        );
+        let dynamic = BARESIP
+            .replace("RTP/AVP 9 0 8 101", "RTP/AVP 104 101")
+            .replace("a=rtpmap:9 G722/8000", "a=rtpmap:104 g722/8000");
+        assert_eq!(
+            parse_audio(dynamic.as_bytes()).unwrap().codecs,
+            vec![Codec::G722]
+        );
+        // On a dynamic payload type, G722/16000 is not RFC 3551's G.722.
+        let wrong_rate = dynamic.replace("g722/8000", "G722/16000");
+        assert!(matches!(
+            parse_audio(wrong_rate.as_bytes()),
+            Err(SdpError::NoCommonCodec(_))
+        ));
+        assert_eq!(media_codec(Codec::G722), media::Codec::g722());
+        assert_eq!(
+            (payload_type(Codec::G722), encoding_name(Codec::G722)),
+            (9, "G722")
+        );
+        for name in ["G722", "g722", "G.722"] {
+            assert_eq!(codec_from_name(name), Some(Codec::G722), "{name}");
+        }
+        assert_eq!(codec_from_name("opus"), None);
+    }
+
+    #[test]
+    fn the_answer_follows_the_admins_preference() {
+        let offer = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 9 0 101");
+        assert_eq!(
+            answer(&offer, &[Codec::G722, Codec::Pcmu]),
+            Some(Codec::G722)
+        );
+        assert_eq!(
+            answer(&offer, &[Codec::Pcmu, Codec::G722]),
+            Some(Codec::Pcmu)
+        );
+        assert_eq!(answer(&offer, &[Codec::Pcmu]), Some(Codec::Pcmu));
+        // The phone prefers PCMU but the admin prefers G.722: the admin's order wins.
+        let pcmu_first = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 0 9 101");
+        assert_eq!(
+            answer(&pcmu_first, &[Codec::G722, Codec::Pcmu]),
+            Some(Codec::G722)
+        );
+        // Only G.722 offered and the admin does not allow it: no common codec (488).
+        let only = BARESIP.replace("RTP/AVP 9 0 8 101", "RTP/AVP 9 101");
+        assert_eq!(answer(&only, &[Codec::Pcmu, Codec::Pcma]), None);
+    }
+
+    #[test]
+    fn a_g722_answer_is_written_as_pt_9_with_an_8000_clock() {
+        let d = LocalDescription {
+            addr: "127.0.0.1".parse().unwrap(),
+            port: 20000,
+            codecs: vec![Codec::G722, Codec::Pcmu],
+            telephone_event: Some(101),
+            direction: Direction::SendRecv,
+            session_id: 7,
+            version: 1,
+            ptime: Some(20),
+        };
+        let text = String::from_utf8(d.to_sdp()).unwrap();
+        assert!(text.contains("m=audio 20000 RTP/AVP 9 0 101\r\n"), "{text}");
+        assert!(text.contains("a=rtpmap:9 G722/8000\r\n"), "{text}");
+        assert_eq!(
+            parse_audio(text.as_bytes()).unwrap().codecs,
+            vec![Codec::G722, Codec::Pcmu]
+        );
     }
 }
