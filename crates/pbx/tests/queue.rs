@@ -1075,3 +1075,24 @@ fn when_every_operator_declines_the_caller_waits_for_the_first_to_be_free_again(
     w.wait_secs(8);
     assert_eq!(labels(&mut w, &ops), ["op1"]);
 }
+
+#[test]
+fn shutdown_hangs_up_without_offering_waiting_callers_to_the_freed_operator() {
+    let mut w = quiet(QueueOpts::default());
+    let op1 = w.login_operator(1);
+    let g1 = w.outside_caller("5550001", 1);
+    let g2 = w.outside_caller("5550002", 2);
+    let _c1 = w.dial_queue(g1, "1000");
+    let mut talk = w.operator_answers(op1, "5550001");
+    let _c2 = w.dial_queue(g2, "1000");
+    assert_eq!(w.waiting(), ["5550002"]);
+    let (now, wall) = (w.now, w.wall_ms());
+    w.pbx.hangup_all(now, wall, &mut w.ep);
+    w.drain_pbx();
+    w.expect_bye(&mut talk.leg);
+    assert!(
+        !w.rings(op1),
+        "the operator freed by the shutdown is not offered the second caller"
+    );
+    assert_eq!(w.pbx.active_calls(), 0);
+}

@@ -381,6 +381,8 @@ pub(crate) fn hangup(
 
 /// Hangs up every call (shutdown).
 pub(crate) fn hangup_all(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+    // No operator is offered another caller while everything is being hung up.
+    crate::queue::stop_offering(pbx);
     let keys: Vec<CallKey> = pbx.calls.calls.keys().copied().collect();
     for key in keys {
         hangup(pbx, now, wall_ms, ep, key, Party::System);

@@ -82,6 +82,8 @@ pub(crate) struct Queues {
     waiting: Vec<Waiter>,
     operators: BTreeMap<String, Operator>,
     tracked: BTreeMap<CallKey, Tracked>,
+    /// Set at shutdown: nobody is offered a caller any more.
+    stopped: bool,
     /// When the first operator registration runs out (a phone that stops refreshing
     /// logs its operator out then, with no REGISTER to tell us).
     logins_expire: Option<Instant>,
@@ -491,6 +493,9 @@ fn play(pbx: &mut Pbx, key: CallKey, names: &[String]) {
 
 /// Offers waiting callers, in order, to free operators, longest idle first.
 pub(crate) fn dispatch(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+    if pbx.queues.stopped {
+        return;
+    }
     // Each pass either rings one operator or stops; a failed ring sends its operator to the
     // back, so the number of passes is bounded by callers × operators.
     let bound = (pbx.queues.waiting.len() + 1) * (pbx.queues.operators.len() + 1);
@@ -991,4 +996,9 @@ pub(crate) fn snapshot(pbx: &Pbx, now: Instant, wall_ms: i64) -> QueueSnapshot {
         })
         .collect();
     QueueSnapshot { waiting, operators }
+}
+
+/// Shutdown: stop offering callers to operators (the calls are being hung up).
+pub(crate) fn stop_offering(pbx: &mut Pbx) {
+    pbx.queues.stopped = true;
 }
