@@ -165,6 +165,37 @@ fn codec_rows() {
         })),
         "ns / frame",
     );
+    // G.722 legs: 8 kHz in, resampled to 16 kHz and ADPCM-encoded (and the way back), with
+    // the per-leg state the engine keeps.
+    let g722_frames = frames / 10;
+    let mut encoder = media::codec::Encoder::new(Codec::g722());
+    row(
+        "G.722 encode from 8 kHz (resample + ADPCM), 20 ms frame",
+        best_of(timed(|| {
+            for _ in 0..g722_frames {
+                buf.clear();
+                encoder.encode(black_box(&frame), &mut buf);
+                black_box(&buf);
+            }
+            g722_frames
+        })),
+        "ns / frame",
+    );
+    let mut g722 = Vec::new();
+    encoder.encode(&frame, &mut g722);
+    let mut decoder = media::codec::Decoder::new(Codec::g722());
+    row(
+        "G.722 decode to 8 kHz (ADPCM + resample), 20 ms frame",
+        best_of(timed(|| {
+            for _ in 0..g722_frames {
+                pcm.clear();
+                decoder.decode(black_box(&g722), &mut pcm);
+                black_box(&pcm);
+            }
+            g722_frames
+        })),
+        "ns / frame",
+    );
 }
 
 fn mixer_row(n: usize) {

@@ -10,7 +10,7 @@
 //!   RTP clock rate is 8000 all the same (RFC 3551 §4.5.2), so a 20 ms payload is also 160 bytes
 //!   and timestamps also advance by 160 per frame. ADPCM carries state from one sample to the
 //!   next, so a stream needs its own [`Encoder`] / [`Decoder`], fed in order; these convert
-//!   between the engine's 8 kHz and G.722's 16 kHz with a [`StreamResampler`] (about 4 ms of
+//!   between the engine's 8 kHz and G.722's 16 kHz with a [`StreamResampler`] (about 2 ms of
 //!   delay each way). Two legs that both speak G.722 relay packets untouched (wideband end to
 //!   end); only audio the engine produces or transcodes to G.711 is narrowband.
 //!
