@@ -1096,3 +1096,19 @@ fn shutdown_hangs_up_without_offering_waiting_callers_to_the_freed_operator() {
     );
     assert_eq!(w.pbx.active_calls(), 0);
 }
+
+#[test]
+fn logging_out_ends_a_pause_so_the_next_login_takes_callers() {
+    let mut w = quiet(QueueOpts::default());
+    let op1 = w.login_operator(1);
+    assert_eq!(w.operator_feature(op1, "*45"), "operator_paused");
+    assert_eq!(w.operator_state("op1"), OperatorActivity::Paused);
+    // Unregistering logs op1 out; logging in again starts available.
+    assert_eq!(w.register_for(op1, "secretop1", 0).status, 200);
+    assert_eq!(w.operator_state("op1"), OperatorActivity::LoggedOut);
+    assert_eq!(w.register_for(op1, "secretop1", 3600).status, 200);
+    assert_eq!(w.operator_state("op1"), OperatorActivity::Idle);
+    let g = w.outside_caller("5550001", 1);
+    let _c = w.dial_queue(g, "1000");
+    assert_eq!(w.offered_to(op1).as_deref(), Some("5550001"));
+}

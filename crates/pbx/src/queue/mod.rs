@@ -288,6 +288,11 @@ fn sync_operators(pbx: &mut Pbx, now: Instant, wall_ms: i64) -> bool {
     for account in gone {
         pbx.queues
             .set_activity(&account, OperatorActivity::LoggedOut, None, now, wall_ms);
+        // Logging out ends a pause, however it happens (unregister, expiry, `*47`), as the
+        // shift log's `logout` says: the next login starts available.
+        if let Some(op) = pbx.queues.operators.get_mut(&account) {
+            op.paused = false;
+        }
     }
     pbx.queues
         .operators
