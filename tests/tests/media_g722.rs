@@ -2,7 +2,8 @@
 //!
 //! 1. Two phones that offer only G.722 call each other: the PBX answers and offers G.722 (the
 //!    dialplan prefers it), relays the packets untouched, and each phone's recording (16 kHz,
-//!    decoded by the phone) contains the other's signal.
+//!    decoded by the phone) contains the other's signal; a 6 kHz tone from the caller arrives,
+//!    so the path is wideband end to end.
 //! 2. A phone that prefers G.722 calls the attendant, which answers in G.722 (its prompts are
 //!    encoded per call), then dials 202, a phone with G.711 only: the PBX transcodes G.722 ↔ PCMU,
 //!    and each side still hears the other.
@@ -92,9 +93,9 @@ impl WidebandPhone {
             format!("audio_source aufile,{}", source_path.display()),
             "audio_player aubridge,nosink".to_owned(),
             "audio_alert aubridge,nosink".to_owned(),
-            // The source file and the player run at 8 kHz; baresip resamples to the codec's
-            // 16 kHz. Its sndfile recordings are taken at the codec's rate.
-            "ausrc_srate 8000".to_owned(),
+            // The player runs at 8 kHz and the source at the file's rate; baresip resamples
+            // to and from the codec's rate. Its sndfile recordings are taken at the codec's rate.
+            format!("ausrc_srate {}", source.rate),
             "auplay_srate 8000".to_owned(),
             "ausrc_channels 1".to_owned(),
             "auplay_channels 1".to_owned(),
@@ -301,6 +302,46 @@ fn to_8khz(audio: &Audio) -> Audio {
     }
 }
 
+/// A 16 kHz microphone signal: `party` (8 kHz) interpolated to 16 kHz, plus a sine at `tone_hz`
+/// with amplitude `tone` — content that only a wideband path carries when above 4 kHz.
+fn wideband_source(party: &Audio, tone_hz: f32, tone: f32) -> Audio {
+    assert_eq!(party.rate, 8000);
+    let x = &party.samples;
+    let samples = (0..2 * x.len())
+        .map(|i| {
+            let (a, b) = (x[i / 2], x.get(i / 2 + 1).copied().unwrap_or(0.0));
+            let interpolated = if i % 2 == 0 { a } else { (a + b) / 2.0 };
+            let t = i as f32 / 16000.0;
+            interpolated + tone * (2.0 * std::f32::consts::PI * tone_hz * t).sin()
+        })
+        .collect();
+    Audio {
+        rate: 16000,
+        samples,
+    }
+}
+
+/// The largest amplitude of a `freq` sine found in any 0.5 s window of `audio` (least-squares
+/// fit of a sine and a cosine).
+fn tone_amplitude(audio: &Audio, freq: f32) -> f32 {
+    let window = audio.rate as usize / 2;
+    let w = 2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(audio.rate);
+    let mut best = 0.0f64;
+    let mut start = 0;
+    while start + window <= audio.samples.len() {
+        let (mut ss, mut sc) = (0.0, 0.0);
+        for (k, v) in audio.samples[start..start + window].iter().enumerate() {
+            let phase = w * (start + k) as f64;
+            ss += f64::from(*v) * phase.sin();
+            sc += f64::from(*v) * phase.cos();
+        }
+        let amplitude = 2.0 * (ss * ss + sc * sc).sqrt() / window as f64;
+        best = best.max(amplitude);
+        start += window / 2;
+    }
+    best as f32
+}
+
 fn assert_heard(recording: &Audio, signal: &Audio, who: &str, whom: &str) -> Similarity {
     let found = similarity(signal, recording, CHUNK_SECONDS);
     println!("{whom}'s audio in {who}'s recording: {found}");
@@ -317,7 +358,9 @@ fn two_g722_phones_call_each_other_in_wideband() {
     let server = wideband_server();
     let caller_signal = party_signal(7201, 4.0);
     let callee_signal = party_signal(7202, 6.0);
-    let caller = WidebandPhone::registered(&server, "201", "manual", G722, &caller_signal);
+    // 201's microphone also carries a 6 kHz tone, which only a wideband path can deliver.
+    let caller_source = wideband_source(&caller_signal, 6000.0, 0.2);
+    let caller = WidebandPhone::registered(&server, "201", "manual", G722, &caller_source);
     let callee = WidebandPhone::registered(&server, "202", "auto", G722, &callee_signal);
 
     caller.dial(&format!("sip:202@{}", server.sip_addr()));
@@ -334,6 +377,13 @@ fn two_g722_phones_call_each_other_in_wideband() {
         (16000, 16000),
         "both phones should have decoded G.722 (16 kHz recordings); caller log:\n{}",
         caller.log()
+    );
+    // Relayed untouched, G.722 keeps 6 kHz (a narrowband hop would have removed it entirely).
+    let six_khz = tone_amplitude(&callee_heard, 6000.0);
+    println!("6 kHz tone in 202's recording: amplitude {six_khz:.3} (sent 0.200)");
+    assert!(
+        six_khz > 0.1,
+        "expected 201's 6 kHz tone in 202's 16 kHz recording (sent at amplitude 0.2), found {six_khz:.3}"
     );
     let caller_heard = to_8khz(&caller_heard);
     let callee_heard = to_8khz(&callee_heard);
