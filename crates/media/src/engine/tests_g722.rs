@@ -331,3 +331,81 @@ fn the_jitter_buffer_decodes_a_reordered_g722_stream_in_order() {
         "reordering changed the played-out audio"
     );
 }
+
+/// A conference with one G.722 phone and two PCMU phones: everyone hears the other two.
+#[test]
+fn a_g722_member_hears_and_is_heard_in_a_conference() {
+    let mut h = Harness::new();
+    let freqs = [400.0, 700.0, 1100.0];
+    let codecs = [Codec::g722(), Codec::pcmu(), Codec::pcmu()];
+    for leg in 1..=3u64 {
+        h.add(
+            leg,
+            Some(addr(4000 + leg as u16)),
+            codecs[leg as usize - 1],
+            None,
+        );
+        h.cmd(MediaCommand::JoinConference {
+            leg: LegId(leg),
+            room: RoomId(9),
+            muted: false,
+        });
+    }
+    let amplitude = 5000.0;
+    let mut phones: Vec<RtpStream> = (1..=3).map(|i| RtpStream::new(i, 0, 0)).collect();
+    let mut g722_phone_tx = G722Encoder::new();
+    let mut g722_phone_rx = G722Decoder::new();
+    let wide = sine(freqs[0], 16000, 2.0, amplitude);
+    let narrow: Vec<Vec<i16>> = freqs[1..]
+        .iter()
+        .map(|f| sine(*f, 8000, 2.0, amplitude))
+        .collect();
+    let mut heard: [Vec<i16>; 3] = Default::default();
+    for frame in 0..100usize {
+        for (i, phone) in phones.iter_mut().enumerate() {
+            let payload = if i == 0 {
+                g722_phone_tx.encode(&wide[frame * 320..(frame + 1) * 320])
+            } else {
+                let mut p = Vec::new();
+                let f = &narrow[i - 1][frame * FRAME_SAMPLES..(frame + 1) * FRAME_SAMPLES];
+                Codec::pcmu().encode(f, &mut p);
+                p
+            };
+            let pkt = phone.packet(codecs[i].payload_type, &payload, 160);
+            h.rtp(i as u64 + 1, addr(4001 + i as u16), &pkt);
+        }
+        let until = h.now + ms(20);
+        for (leg, _, bytes) in transmits(&h.run_until(until)) {
+            let p = rtp::parse(&bytes).unwrap();
+            let i = leg.0 as usize - 1;
+            assert_eq!(p.header.payload_type, codecs[i].payload_type);
+            if i == 0 {
+                // The G.722 phone decodes at 16 kHz; keep every second sample (the mix is
+                // band-limited to 3.4 kHz, so this does not alias).
+                heard[0].extend(g722_phone_rx.decode(p.payload).iter().step_by(2));
+            } else {
+                Codec::pcmu().decode(p.payload, &mut heard[i]);
+            }
+        }
+    }
+    for (i, got) in heard.iter().enumerate() {
+        assert!(
+            got.len() > 8000,
+            "leg {} heard {} samples",
+            i + 1,
+            got.len()
+        );
+        let body = &got[2400..];
+        for j in (0..3).filter(|j| *j != i) {
+            let db = tone_to_residual_db(body, 8000, freqs[j]);
+            assert!(
+                db > -5.0,
+                "leg {} hears {} Hz at {db:.1} dB",
+                i + 1,
+                freqs[j]
+            );
+        }
+        let own = tone_to_residual_db(body, 8000, freqs[i]);
+        assert!(own < -25.0, "leg {} hears itself at {own:.1} dB", i + 1);
+    }
+}
