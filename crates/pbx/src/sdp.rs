@@ -306,6 +306,31 @@ pub fn prefer(offered: &[Codec], preference: &[Codec]) -> Vec<Codec> {
         .collect()
 }
 
+/// The codecs to offer a callee for a caller who offered `caller`: the caller's
+/// codecs in the admin's order first (so the call can be relayed untouched),
+/// then the admin's other codecs, which the media engine transcodes (G.722 ↔
+/// G.711, PCMU ↔ PCMA). A G.722-only caller can then reach a G.711-only phone.
+pub fn callee_offer(caller: &[Codec], preference: &[Codec]) -> Vec<Codec> {
+    let mut codecs = prefer(caller, preference);
+    for c in preference {
+        if !codecs.contains(c) {
+            codecs.push(*c);
+        }
+    }
+    codecs
+}
+
+/// The caller's codec once the callee answered `answered` (from
+/// [`callee_offer`]): the same codec when the caller offered it (packets relay
+/// untouched), else the caller's best codec in the admin's order (transcoded).
+/// `None` only when the caller offered nothing the admin allows (488 before).
+pub fn caller_codec(caller: &[Codec], preference: &[Codec], answered: Codec) -> Option<Codec> {
+    if caller.contains(&answered) && preference.contains(&answered) {
+        return Some(answered);
+    }
+    prefer(caller, preference).first().copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,5 +482,20 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
             parse_audio(text.as_bytes()).unwrap().codecs,
             vec![Codec::G722, Codec::Pcmu]
         );
+    }
+
+    #[test]
+    fn a_callee_is_offered_the_callers_codecs_then_the_transcodable_rest() {
+        use Codec::{G722, Pcma, Pcmu};
+        let admin = [G722, Pcmu, Pcma];
+        assert_eq!(callee_offer(&[G722], &admin), vec![G722, Pcmu, Pcma]);
+        assert_eq!(callee_offer(&[Pcma, Pcmu], &admin), vec![Pcmu, Pcma, G722]);
+        assert_eq!(callee_offer(&[Pcmu], &[Pcmu]), vec![Pcmu]);
+        // A G.722-only caller and a PCMU-only callee: the caller stays on G.722.
+        assert_eq!(caller_codec(&[G722], &admin, Pcmu), Some(G722));
+        // The callee took a codec the caller offered: both legs relay untouched.
+        assert_eq!(caller_codec(&[Pcmu, G722], &admin, Pcmu), Some(Pcmu));
+        assert_eq!(caller_codec(&[Pcma, Pcmu], &admin, G722), Some(Pcmu));
+        assert_eq!(caller_codec(&[G722], &[Pcmu], Pcmu), None);
     }
 }
