@@ -148,6 +148,10 @@ fn failed_blind_transfer_returns_the_caller_to_the_head_of_the_queue() {
     assert_eq!(frag, "SIP/2.0 486 Busy Here");
     assert!(state.starts_with("terminated"));
     w.expect_bye(&mut op_leg);
+    // The operator's phone also hangs up its side (crossing our BYE): that dialog is over,
+    // and the caller stays.
+    let late = w.bye(&mut op_leg);
+    assert_eq!(w.take_final(d.op, late).status, 481);
     let media = w.take_media();
     assert!(
         media

@@ -51,11 +51,20 @@ pub(crate) fn handle_in_dialog(
         Side::A => call.a.dialog.as_mut(),
         Side::B => call.b.as_mut().map(|b| &mut b.dialog),
     };
-    if let Some(d) = dialog
-        && let Err(status) = d.accept_incoming(&req)
-    {
-        ep.respond(now, tx, Response::for_request(&req, status));
-        return;
+    match dialog {
+        Some(d) => {
+            if let Err(status) = d.accept_incoming(&req) {
+                ep.respond(now, tx, Response::for_request(&req, status));
+                return;
+            }
+        }
+        // A B-side request with no B leg now: a dialog that ended (a transferor's, or
+        // a forked answer we let go) while the call goes on.
+        None if side == Side::B => {
+            ep.respond(now, tx, Response::for_request(&req, 481));
+            return;
+        }
+        None => {}
     }
     if call.phase == Phase::Ended {
         ep.respond(now, tx, Response::for_request(&req, 481));

@@ -374,6 +374,10 @@ pub(crate) fn end_transferor(
     let Some(mut t) = call.transfer.take() else {
         return;
     };
+    // Requests in the transferor's dialog are now answered 481.
+    pbx.calls
+        .by_dialog
+        .remove(&(t.dialog.id.call_id.clone(), t.dialog.id.local_tag.clone()));
     if send_bye && !t.gone {
         let bye = t.dialog.new_request(Method::Bye);
         let ctx = ep.send_request(now, bye, t.peer);
