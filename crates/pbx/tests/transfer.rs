@@ -148,10 +148,15 @@ fn failed_blind_transfer_returns_the_caller_to_the_head_of_the_queue() {
     assert_eq!(frag, "SIP/2.0 486 Busy Here");
     assert!(state.starts_with("terminated"));
     w.expect_bye(&mut op_leg);
-    // The operator's phone also hangs up its side (crossing our BYE): that dialog is over,
-    // and the caller stays.
+    // The operator's phone also hangs up its side (crossing our BYE, as baresip does after
+    // the final NOTIFY): confirmed, and the caller stays.
     let late = w.bye(&mut op_leg);
-    assert_eq!(w.take_final(d.op, late).status, 481);
+    assert_eq!(w.take_final(d.op, late).status, 200);
+    let mut info = op_leg.dialog.new_request(Method::Info);
+    info.headers.push("Content-Type", "application/dtmf-relay");
+    info.body = b"Signal=1\r\nDuration=160\r\n".to_vec();
+    let tx = w.send_from(d.op, info);
+    assert_eq!(w.take_final(d.op, tx).status, 481, "the dialog is over");
     let media = w.take_media();
     assert!(
         media
@@ -220,6 +225,10 @@ fn attended_transfer_joins_the_held_caller_and_the_target() {
     // (The consultation call's BYE goes first, then the transferred call's.)
     w.expect_bye(&mut consult_leg);
     w.expect_bye(&mut op_leg);
+    // The operator's phone hanging up the consultation call itself, crossing our BYE, is
+    // confirmed and does not touch the joined call.
+    let late = w.bye(&mut consult_leg);
+    assert_eq!(w.take_final(d.op, late).status, 200);
     assert!(!w.has_request(d.p201, Method::Bye));
     let media = w.take_media();
     assert!(

@@ -33,7 +33,17 @@ pub(crate) fn handle_in_dialog(
         .get(&(call_id.clone(), to_tag.clone()))
         .copied()
     else {
-        ep.respond(now, tx, Response::for_request(&req, 481));
+        let ended = pbx
+            .calls
+            .ended_dialogs
+            .contains_key(&(call_id.clone(), to_tag.clone()));
+        // A BYE crossing the one we sent in a dialog we ended is simply confirmed.
+        let status = if ended && req.method == Method::Bye {
+            200
+        } else {
+            481
+        };
+        ep.respond(now, tx, Response::for_request(&req, status));
         return;
     };
     if side == Side::B

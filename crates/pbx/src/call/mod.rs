@@ -286,6 +286,9 @@ pub(crate) struct Calls {
     by_client: HashMap<ClientTxId, (CallKey, Purpose)>,
     /// (Call-ID, our tag) → call and side.
     by_dialog: HashMap<(String, String), (CallKey, Side)>,
+    /// Dialogs we ended with a BYE while their call goes on (a transferor's legs): a BYE
+    /// crossing ours is answered 200, anything else 481. Forgotten with the call.
+    ended_dialogs: HashMap<(String, String), CallKey>,
     /// Media legs removed from ended calls whose final quality report is still to come.
     ended_legs: HashMap<LegId, (CallKey, &'static str)>,
     next: u64,
@@ -556,6 +559,7 @@ pub(crate) fn maybe_remove(pbx: &mut Pbx, key: CallKey) {
     let call = pbx.calls.calls.remove(&key).expect("checked above");
     pbx.calls.by_invite.remove(&call.a.tx);
     pbx.calls.by_dialog.retain(|_, (k, _)| *k != key);
+    pbx.calls.ended_dialogs.retain(|_, k| *k != key);
 }
 
 /// Releases both media legs of a call (idempotent).

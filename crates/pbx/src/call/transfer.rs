@@ -374,10 +374,10 @@ pub(crate) fn end_transferor(
     let Some(mut t) = call.transfer.take() else {
         return;
     };
-    // Requests in the transferor's dialog are now answered 481.
-    pbx.calls
-        .by_dialog
-        .remove(&(t.dialog.id.call_id.clone(), t.dialog.id.local_tag.clone()));
+    // The transferor's dialog is over: a BYE crossing ours gets 200, the rest 481.
+    let id = (t.dialog.id.call_id.clone(), t.dialog.id.local_tag.clone());
+    pbx.calls.by_dialog.remove(&id);
+    pbx.calls.ended_dialogs.insert(id, key);
     if send_bye && !t.gone {
         let bye = t.dialog.new_request(Method::Bye);
         let ctx = ep.send_request(now, bye, t.peer);
@@ -589,6 +589,11 @@ fn attended(
     }));
     let donor_call = pbx.calls.calls.get_mut(&donor).expect("checked");
     donor_call.phase = Phase::Ended;
+    let donor_a_dialog = donor_call
+        .a
+        .dialog
+        .as_ref()
+        .map(|d| (d.id.call_id.clone(), d.id.local_tag.clone()));
     let bye = donor_call
         .a
         .dialog
@@ -600,6 +605,10 @@ fn attended(
     }
     super::release_media(pbx, donor);
     super::maybe_remove(pbx, donor);
+    if let Some(id) = donor_a_dialog {
+        pbx.calls.by_dialog.remove(&id);
+        pbx.calls.ended_dialogs.insert(id, keep);
+    }
     if let Some(c) = pbx.calls.calls.get_mut(&keep)
         && let Some(ivr) = c.ivr.as_mut()
     {
