@@ -413,8 +413,8 @@ fn a_g722_caller_reaches_a_pcmu_phone_through_the_attendant_transcoded() {
     })
     .unwrap();
     callee.wait_registered(Duration::from_secs(10)).unwrap();
-    // A guest whose phone prefers G.722 but also offers PCMU; its microphone ends after 14 s.
-    let caller_signal = party_signal(7301, 14.0);
+    // A guest whose phone prefers G.722 but also offers PCMU; its microphone ends after 12 s.
+    let caller_signal = party_signal(7301, 12.0);
     let caller = WidebandPhone::start(
         "guest",
         "<sip:guest@127.0.0.1>;regint=0;answermode=manual",
