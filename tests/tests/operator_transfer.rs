@@ -112,22 +112,22 @@ fn operator_blind_transfer_to_unregistered_or_busy_returns_the_caller_to_the_que
     std::thread::sleep(Duration::from_millis(800));
     op1.command("transfer", &format!("sip:202@{}", server.sip_addr()))
         .unwrap();
-    op1.wait_event("CALL_CLOSED", EVENT_TIMEOUT).unwrap();
+    // baresip reports the failed transfer and hangs its leg up itself, crossing the PBX's BYE;
+    // it reports CALL_CLOSED for that leg only when the PBX's BYE wins the race.
+    op1.wait_event("TRANSFER_FAILED", EVENT_TIMEOUT).unwrap();
     op1.wait_event("CALL_ESTABLISHED", EVENT_TIMEOUT)
         .unwrap_or_else(|e| {
             panic!("the caller was not offered to op1 again after 202 failed: {e}")
         });
     std::thread::sleep(Duration::from_millis(800));
     assert!(
-        !caller.has_event("CALL_CLOSED") && !op1.has_event("CALL_CLOSED"),
-        "after the failed transfer to 202 the caller must stay and talk to op1 again, but a call \
-         ended (caller closed: {}, op1 closed: {})",
-        caller.has_event("CALL_CLOSED"),
-        op1.has_event("CALL_CLOSED")
+        !caller.has_event("CALL_CLOSED"),
+        "after the failed transfer to 202 the caller must stay and talk to op1 again, but the \
+         caller's call ended"
     );
     op1.command("transfer", &format!("sip:203@{}", server.sip_addr()))
         .unwrap();
-    op1.wait_event("CALL_CLOSED", EVENT_TIMEOUT).unwrap();
+    op1.wait_event("TRANSFER_FAILED", EVENT_TIMEOUT).unwrap();
     op1.wait_event("CALL_ESTABLISHED", EVENT_TIMEOUT)
         .unwrap_or_else(|e| {
             panic!("the caller was not offered to op1 again after 203 was busy: {e}")

@@ -164,7 +164,13 @@ fn failed_blind_transfer_returns_the_caller_to_the_head_of_the_queue() {
             .any(|m| m.starts_with(&format!("Play {} [transfer_failed", a.0))),
         "the guest hears that the transfer failed: {media:?}"
     );
-    // op1 is free again and is offered the returned guest first, not the second caller.
+    // op1 is free again, but nobody is offered a caller until the guest has heard why they
+    // are back; then op1 gets the returned guest first, not the second caller.
+    assert!(
+        !w.has_request(d.op, Method::Invite),
+        "the explanation is not cut short"
+    );
+    w.advance(std::time::Duration::from_secs(10));
     let again = w.expect_invite(d.op);
     assert_eq!(caller_of(&again), "5551234");
     let snapshot = w.pbx.queue_snapshot(w.now, w.wall_ms());

@@ -43,6 +43,9 @@ struct Waiter {
     next_announce: Option<Instant>,
     /// The operator being rung for this caller.
     ringing: Option<String>,
+    /// Not offered to an operator before this (a returned caller hearing why); the callers
+    /// behind wait too, so the order holds.
+    not_before: Option<Instant>,
 }
 
 /// One operator's state (kept while the server runs).
@@ -190,7 +193,7 @@ impl Queues {
         let waiters = self
             .waiting
             .iter()
-            .flat_map(|w| [Some(w.max_wait_at), w.next_announce])
+            .flat_map(|w| [Some(w.max_wait_at), w.next_announce, w.not_before])
             .flatten();
         let wraps = self
             .operators
@@ -422,6 +425,7 @@ fn enter_at(
             // Also for a caller offered at once: if that offer fails they wait and hear it.
             next_announce: s.announce_every.map(|d| now + d),
             ringing: None,
+            not_before: None,
         },
     );
     if let Some(c) = pbx.calls.get_mut(key)
@@ -438,26 +442,33 @@ fn enter_at(
             class: s.moh.clone(),
         }));
     }
+    if lead.is_some() {
+        // A caller coming back first hears why and their place; only then is anyone offered
+        // a caller, so the operator does not cut the explanation short.
+        let played = announce(pbx, now, key, lead);
+        if let Some(i) = pbx.queues.index_of(key) {
+            pbx.queues.waiting[i].not_before = Some(now + played);
+        }
+        dispatch(pbx, now, wall_ms, ep);
+        return None;
+    }
     dispatch(pbx, now, wall_ms, ep);
     // Callers not offered to an operator at once hear their position now and every N seconds.
     let offered = pbx
         .queues
         .index_of(key)
         .is_none_or(|i| pbx.queues.waiting[i].ringing.is_some());
-    if offered {
-        if let Some(lead) = lead {
-            play(pbx, key, &[lead.to_string()]);
-        }
-    } else {
-        announce(pbx, now, key, lead);
+    if !offered {
+        announce(pbx, now, key, None);
     }
     None
 }
 
 /// Plays "you are caller number N" to a waiting caller and schedules the next announcement.
-fn announce(pbx: &mut Pbx, now: Instant, key: CallKey, lead: Option<&str>) {
+/// Returns how long the announcement lasts.
+fn announce(pbx: &mut Pbx, now: Instant, key: CallKey, lead: Option<&str>) -> Duration {
     let Some(i) = pbx.queues.index_of(key) else {
-        return;
+        return Duration::ZERO;
     };
     let position = pbx.queues.position_in_queue(i);
     let queue = pbx.queues.waiting[i].queue.clone();
@@ -470,16 +481,17 @@ fn announce(pbx: &mut Pbx, now: Instant, key: CallKey, lead: Option<&str>) {
         names.extend(position.to_string().chars().map(|d| format!("digit_{d}")));
         tracing::debug!(call = key.0, position, %language, "position announced");
     }
-    play(pbx, key, &names);
+    play(pbx, key, &names)
 }
 
 /// Plays named prompts, in the caller's language, to a queued caller (music resumes after).
-fn play(pbx: &mut Pbx, key: CallKey, names: &[String]) {
+/// Returns how long they last.
+fn play(pbx: &mut Pbx, key: CallKey, names: &[String]) -> Duration {
     let Some(call) = pbx.calls.get(key) else {
-        return;
+        return Duration::ZERO;
     };
     let Some(ivr) = call.ivr.as_ref() else {
-        return;
+        return Duration::ZERO;
     };
     let language = ivr.state.language().to_string();
     let prompts: Vec<_> = names
@@ -487,13 +499,15 @@ fn play(pbx: &mut Pbx, key: CallKey, names: &[String]) {
         .filter_map(|n| ivr.prompts.get(ivr.plan.prompt(&language, n)))
         .collect();
     if prompts.is_empty() {
-        return;
+        return Duration::ZERO;
     }
+    let length = prompts.iter().map(|p| p.duration()).sum();
     pbx.outputs.push_back(Output::Media(MediaCommand::Play {
         leg: call.a_media.leg,
         prompts,
         loop_: false,
     }));
+    length
 }
 
 /// Offers waiting callers, in order, to free operators, longest idle first.
@@ -509,6 +523,9 @@ pub(crate) fn dispatch(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpo
         let Some(i) = pbx.queues.waiting.iter().position(|w| w.ringing.is_none()) else {
             return;
         };
+        if pbx.queues.waiting[i].not_before.is_some_and(|t| t > now) {
+            return;
+        }
         let free = pbx
             .queues
             .operators
@@ -824,6 +841,12 @@ pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut
         operators_changed(pbx, now, wall_ms, ep);
     }
     let mut freed = false;
+    for w in pbx.queues.waiting.iter_mut() {
+        if w.not_before.is_some_and(|t| t <= now) {
+            w.not_before = None;
+            freed = true;
+        }
+    }
     for op in pbx.queues.operators.values_mut() {
         if op.rest_until.is_some_and(|t| t <= now) {
             op.rest_until = None;
