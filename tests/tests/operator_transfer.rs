@@ -155,7 +155,9 @@ fn operator_blind_transfer_to_unregistered_or_busy_returns_the_caller_to_the_que
     println!("transfer_failed.wav in the caller's recording: {failed}");
     assert!(
         failed.matched >= 1 && failed.matched + 1 >= failed.chunk_scores.len(),
-        "expected the caller to hear that the transfer failed: {failed}"
+        "expected the caller to hear transfer_failed.wav after each failed transfer, before being \
+         offered to an operator again (docs/operators.md: the caller hears \"the transfer failed\" \
+         and goes back to the head of the queue): {failed}"
     );
     let record = the_record(&server, |r| r.talk_ms.is_some());
     println!("{record:?}");
