@@ -109,7 +109,8 @@ fn ring_targets(
     let public_ip = pbx.config.public_ip;
     let codecs = {
         let call = pbx.calls.calls.get(&key).ok_or(FailReason::Unavailable)?;
-        sdp::prefer(&call.offer.codecs, &pbx.config.codecs)
+        // The caller's codecs first (relayed untouched), then the admin's others (transcoded).
+        sdp::callee_offer(&call.offer.codecs, &pbx.config.codecs)
     };
     let contact_for = |pbx: &Pbx, t: Transport, user: &str| pbx.contact_uri(t, Some(user));
     let tag = ep.new_tag();
@@ -218,9 +219,15 @@ fn start_media(
     key: CallKey,
     answer: &AudioOffer,
 ) -> Option<(sdp::Codec, Direction)> {
+    let preference = pbx.config.codecs.clone();
     let call = pbx.calls.calls.get_mut(&key)?;
     let codec_b = *answer.codecs.first()?;
-    let codec_a = *call.codec.get_or_insert(codec_b);
+    let codec_a = match call.codec {
+        Some(c) => c,
+        None => *call
+            .codec
+            .insert(sdp::caller_codec(&call.offer.codecs, &preference, codec_b)?),
+    };
     call.b_media.remote = answer.rtp;
     call.b_media.telephone_event = answer.telephone_event;
     for (side, codec) in [(&mut call.a_media, codec_a), (&mut call.b_media, codec_b)] {

@@ -29,6 +29,8 @@ pub(crate) struct Phone {
     reg_tag: String,
     reg_cseq: u32,
     nc: u32,
+    /// The SDP this phone offers in its INVITEs, when not the default G.711 one.
+    pub offer: Option<Vec<u8>>,
 }
 
 impl Phone {
@@ -120,6 +122,7 @@ impl World {
             reg_tag,
             reg_cseq: 0,
             nc: 0,
+            offer: None,
         });
         PhoneId(self.phones.len() - 1)
     }
@@ -282,6 +285,11 @@ impl World {
             .collect()
     }
 
+    /// Makes phone `p` offer `sdp` in its INVITEs from now on.
+    pub fn set_offer(&mut self, p: PhoneId, sdp: Vec<u8>) {
+        self.phones[p.0].offer = Some(sdp);
+    }
+
     /// Phone `p` sends an INVITE for `number` with its SDP offer, without credentials.
     pub fn invite(&mut self, p: PhoneId, number: &str) -> Outgoing {
         let phone = &mut self.phones[p.0];
@@ -304,7 +312,10 @@ impl World {
         req.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         req.headers.push("Content-Type", "application/sdp");
-        req.body = phone_sdp(phone.rtp, "sendrecv");
+        req.body = phone
+            .offer
+            .clone()
+            .unwrap_or_else(|| phone_sdp(phone.rtp, "sendrecv"));
         let tx = self.send_from(p, req.clone());
         Outgoing { phone: p, tx, req }
     }
