@@ -304,12 +304,39 @@ pub(crate) fn decode_operators(
     accounts: &mut BTreeMap<String, Account>,
     weak: &mut Vec<String>,
 ) -> Option<Operators> {
-    let f = ctx.fields(node, "`operators`", &["position", "queue", "accounts"])?;
+    let f = ctx.fields(
+        node,
+        "`operators`",
+        &["position", "queue", "accounts", "vip_callers"],
+    )?;
     let mut ops = Operators {
         position: "0".into(),
         queue: "operators".into(),
         accounts: Vec::new(),
+        vip_callers: Vec::new(),
     };
+    for item in f
+        .get("vip_callers")
+        .map(|n| ctx.list(n, "`vip_callers`"))
+        .unwrap_or_default()
+    {
+        let Some(number) = ctx.text(item, "a VIP caller number") else {
+            continue;
+        };
+        if !is_number(number.strip_prefix('+').unwrap_or(&number)) {
+            ctx.report(
+                item.pos,
+                format!("invalid VIP caller number `{number}`"),
+                Some("digits, optionally after a `+`, such as `+4930123456`".into()),
+                None,
+                None,
+            );
+        } else if ops.vip_callers.contains(&number) {
+            ctx.error(item.pos, format!("VIP caller `{number}` is listed twice"));
+        } else {
+            ops.vip_callers.push(number);
+        }
+    }
     if let Some(n) = f.get("position")
         && let Some(p) = ctx.text(n, "`position`")
     {

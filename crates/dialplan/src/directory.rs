@@ -97,6 +97,9 @@ pub struct Operators {
     pub queue: String,
     /// The operators, in the order the dialplan lists them.
     pub accounts: Vec<Operator>,
+    /// Outside caller numbers placed ahead of ordinary callers in the queue, like VIP
+    /// extensions (digits, optionally with a leading `+`).
+    pub vip_callers: Vec<String>,
 }
 
 /// A block of consecutive numbers generated from one template (for example rooms 8101-8130).

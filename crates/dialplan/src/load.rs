@@ -51,6 +51,7 @@ pub(crate) static NO_OPERATORS: Operators = Operators {
     position: String::new(),
     queue: String::new(),
     accounts: Vec::new(),
+    vip_callers: Vec::new(),
 };
 
 pub(crate) const TOP_KEYS: [&str; 13] = [
@@ -191,6 +192,7 @@ fn decode_plan(
         position: "0".into(),
         queue: "operators".into(),
         accounts: Vec::new(),
+        vip_callers: Vec::new(),
     });
     directory.operators = Some(operators.clone());
     weak.sort();

@@ -58,6 +58,13 @@ impl Plan {
         self.accounts.get(auth_user)
     }
 
+    /// Returns true when `caller` goes ahead of ordinary callers in the operator queue: an
+    /// extension with `vip: true`, or a number under `operators.vip_callers`.
+    pub fn is_vip(&self, caller: &str) -> bool {
+        self.extension(caller).is_some_and(|e| e.vip)
+            || self.operators().vip_callers.iter().any(|v| v == caller)
+    }
+
     /// Returns the operator position, its queue and the operator accounts.
     pub fn operators(&self) -> &Operators {
         self.directory

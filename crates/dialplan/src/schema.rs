@@ -157,6 +157,7 @@ fn schema() -> Value {
             "operators": closed("The operator position and operator accounts.", json!({
                 "position": text("The number callers dial for the operator (default 0)."),
                 "queue": { "type": "string", "description": "The queue callers wait in (default `operators`)." },
+                "vip_callers": { "type": "array", "description": "Outside caller numbers placed ahead of ordinary callers in the queue.", "items": { "type": ["string", "integer"], "pattern": "^\\+?\\d+$" } },
                 "accounts": { "type": "array", "items": {
                     "type": "object", "additionalProperties": false, "required": ["user"],
                     "properties": {

@@ -270,3 +270,17 @@ fn a_missing_prompt_directory_is_one_problem() {
         ["1:1: the prompt directory /nonexistent-dir/nowhere cannot be used: no such directory"]
     );
 }
+
+#[test]
+fn vip_callers_must_be_numbers_listed_once() {
+    let got = problems(
+        "operators:\n  vip_callers: [\"+4930123\", \"boss\", \"+4930123\"]\n  accounts: []\n",
+    );
+    assert_eq!(
+        got,
+        [
+            "t.yaml:2:29: invalid VIP caller number `boss`; expected digits, optionally after a `+`, such as `+4930123456`",
+            "t.yaml:2:37: VIP caller `+4930123` is listed twice",
+        ]
+    );
+}

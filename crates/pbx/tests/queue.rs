@@ -1112,3 +1112,20 @@ fn logging_out_ends_a_pause_so_the_next_login_takes_callers() {
     let _c = w.dial_queue(g, "1000");
     assert_eq!(w.offered_to(op1).as_deref(), Some("5550001"));
 }
+
+#[test]
+fn an_outside_number_listed_as_vip_caller_goes_ahead_of_ordinary_callers() {
+    let mut w = quiet(QueueOpts::default());
+    let op1 = w.login_operator(1);
+    let first = w.outside_caller("5550001", 1);
+    let _c1 = w.dial_queue(first, "1000");
+    let _talk = w.operator_answers(op1, "5550001");
+    let ordinary = w.outside_caller("5550002", 2);
+    let owner = w.outside_caller("+15550009", 9);
+    let _c2 = w.dial_queue(ordinary, "1000");
+    let c9 = w.dial_queue(owner, "1000");
+    assert_eq!(w.waiting(), ["+15550009", "5550002"]);
+    let r = w.record_of(&c9.call_id);
+    assert!(r.vip, "{r:?}");
+    assert_eq!(r.position_on_entry, 1);
+}

@@ -358,11 +358,7 @@ fn enter_at(
         .as_ref()
         .map(|i| i.state.language().to_string())
         .unwrap_or_else(|| "en".into());
-    let vip = call
-        .ivr
-        .as_ref()
-        .and_then(|i| i.plan.extension(&caller))
-        .is_some_and(|e| e.vip);
+    let vip = call.ivr.as_ref().is_some_and(|i| i.plan.is_vip(&caller));
     let s = settings(pbx, key, queue);
     let available = sync_operators(pbx, now, wall_ms);
     let full = !front && pbx.queues.length(queue) >= s.max_length;

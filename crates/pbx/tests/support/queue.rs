@@ -66,6 +66,7 @@ extensions:
 operators:
   position: 0
   queue: operators
+  vip_callers: ["+15550009"]
   accounts:
     - {{ user: op1, name: Operator 1, password: secretop1 }}
     - {{ user: op2, name: Operator 2, password: secretop2 }}
