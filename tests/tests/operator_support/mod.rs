@@ -112,9 +112,21 @@ pub fn prompt(relative: &str) -> Audio {
     read_wav(&repo_root().join("prompts").join(relative)).unwrap()
 }
 
-/// What `phone` heard in its latest call (complete once the call has closed).
+/// What `phone` heard in its latest call.
+///
+/// baresip's sndfile module completes the WAV header when it closes the file, which may be a
+/// moment after CALL_CLOSED; until then the file reads as empty. So this waits (up to 5 s) for a
+/// recording of at least one second.
 pub fn heard_by(phone: &Baresip) -> Audio {
-    read_wav(&phone.recordings().unwrap().heard).unwrap()
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let path = phone.recordings().unwrap().heard;
+        let audio = read_wav(&path).unwrap();
+        if audio.seconds() >= 1.0 || Instant::now() > deadline {
+            return audio;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// One queued call's record, as the server stores it.
