@@ -8,6 +8,8 @@
 //!   against the prompt WAVs by cross-correlation).
 //! - With no operator logged in, the fallback applies: operator_unavailable, goodbye, hang-up, and
 //!   the record says `no_operator`.
+//!
+//! The queue records come from `GET /api/queue-calls`.
 // The waits for the server's records are bounded by wall-clock deadlines.
 #![allow(clippy::disallowed_methods)]
 

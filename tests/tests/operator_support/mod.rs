@@ -5,7 +5,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
 use switchboard_e2e::{
     Account, AnswerMode, Audio, Baresip, BaresipOptions, Dialplan, Server, ServerOptions, Sipp,
@@ -165,50 +164,19 @@ impl QueueRecord {
     }
 }
 
-/// The queue records: from `GET /api/queue-calls` when the server has that endpoint, otherwise
-/// straight from its SQLite database (table `queue_calls`) with the `sqlite3` tool.
+/// The queue records, from `GET /api/queue-calls` (most recent first).
 pub fn queue_records(server: &Server) -> Vec<QueueRecord> {
     let (status, body) = http_get(server.http_addr(), "/api/queue-calls");
-    if status == 200 {
-        let value: serde_json::Value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("GET /api/queue-calls returned invalid JSON ({e}): {body}"));
-        let list = match &value {
-            serde_json::Value::Array(list) => list.clone(),
-            serde_json::Value::Object(map) => map
-                .values()
-                .find_map(|v| v.as_array().cloned())
-                .unwrap_or_else(|| panic!("GET /api/queue-calls: no list of records in {body}")),
-            _ => panic!("GET /api/queue-calls: expected a list of records, got {body}"),
-        };
-        return list.iter().map(QueueRecord::from_json).collect();
-    }
-    let db = server.data_dir().join("switchboard.db");
-    let out = Command::new("sqlite3")
-        .arg("-readonly")
-        .arg("-json")
-        .arg(&db)
-        .arg(
-            "SELECT caller, position_on_entry, wait_ms, answered_by, answered_at_ms, talk_ms, \
-             transfers, outcome FROM queue_calls ORDER BY id",
-        )
-        .output()
-        .unwrap_or_else(|e| panic!("running sqlite3 on {}: {e}", db.display()));
-    assert!(
-        out.status.success(),
-        "sqlite3 on {} failed: {}",
-        db.display(),
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        status, 200,
+        "GET /api/queue-calls answered {status}: {body}"
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.trim().is_empty() {
-        return Vec::new();
-    }
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("sqlite3 -json printed invalid JSON ({e}): {text}"));
-    value
+    let value: serde_json::Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("GET /api/queue-calls returned invalid JSON ({e}): {body}"));
+    let list = value
         .as_array()
-        .map(|l| l.iter().map(QueueRecord::from_json).collect())
-        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("GET /api/queue-calls: expected a list of records, got {body}"));
+    list.iter().map(QueueRecord::from_json).collect()
 }
 
 /// Polls the queue records until `done` holds for them, at most `timeout`.
