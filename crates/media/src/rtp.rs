@@ -134,6 +134,22 @@ pub fn is_rtcp(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[0] >> 6 == 2 && (192..=223).contains(&bytes[1])
 }
 
+/// Overwrites the marker bit, sequence number, timestamp and SSRC of the RTP packet in
+/// `bytes` (the fixed header; payload type, CSRCs, extension and payload are kept).
+pub fn rewrite_header(bytes: &mut [u8], header: &RtpHeader) -> Result<(), RtpError> {
+    if bytes.len() < 12 {
+        return Err(RtpError::Truncated {
+            expected: 12,
+            found: bytes.len(),
+        });
+    }
+    bytes[1] = (bytes[1] & 0x7F) | (u8::from(header.marker) << 7);
+    bytes[2..4].copy_from_slice(&header.sequence.to_be_bytes());
+    bytes[4..8].copy_from_slice(&header.timestamp.to_be_bytes());
+    bytes[8..12].copy_from_slice(&header.ssrc.to_be_bytes());
+    Ok(())
+}
+
 /// Rewrites the payload type of an already-valid RTP packet in place, keeping the marker bit.
 pub fn set_payload_type(bytes: &mut [u8], payload_type: u8) -> Result<(), RtpError> {
     let mut p = rtp_types::RtpPacketMut::parse(bytes)?;
@@ -211,6 +227,9 @@ pub struct RtpStream {
     packets_sent: u32,
     octets_sent: u32,
     last_ts: u32,
+    /// The relayed source currently mapped into this stream: its SSRC and the sequence and
+    /// timestamp offsets that continue our numbering (see [`RtpStream::relayed_header`]).
+    relay_from: Option<(u32, u16, u32)>,
 }
 
 impl RtpStream {
@@ -224,6 +243,7 @@ impl RtpStream {
             packets_sent: 0,
             octets_sent: 0,
             last_ts: first_ts,
+            relay_from: None,
         }
     }
 
@@ -298,7 +318,66 @@ impl RtpStream {
         self.account(header, payload)
     }
 
+    /// The header a relayed packet (`source`, carrying `samples` media samples and
+    /// `payload_len` payload bytes) gets in this stream: our SSRC, and sequence numbers and
+    /// timestamps that continue ours. When the source changes (another SSRC, or our own
+    /// packets were sent in between) the offsets are set so the first relayed packet follows
+    /// our last one, and its marker bit is set; while the source stays, the offsets stay, so
+    /// its gaps, reordering and timing pass through unchanged; a stream that has sent
+    /// nothing yet takes the first source's SSRC and numbering, so a plain bridged call is
+    /// relayed byte for byte. The receiver sees one stream
+    /// whoever speaks (a phone's jitter buffer primed by a prompt would otherwise drop every
+    /// packet of the new source as late).
+    pub fn relayed_header(
+        &mut self,
+        source: &RtpHeader,
+        samples: u32,
+        payload_len: usize,
+    ) -> RtpHeader {
+        if self.packets_sent == 0 && self.relay_from.is_none() {
+            // Nothing sent yet: the stream takes the first source's identity, so a plain
+            // bridged call relays its packets byte for byte.
+            self.ssrc = source.ssrc;
+            self.next_seq = source.sequence;
+            self.next_ts = source.timestamp;
+            self.marker_pending = false;
+            self.relay_from = Some((source.ssrc, 0, 0));
+        }
+        let (seq_delta, ts_delta, fresh) = match self.relay_from {
+            Some((ssrc, sd, td)) if ssrc == source.ssrc => (sd, td, false),
+            _ => {
+                let sd = self.next_seq.wrapping_sub(source.sequence);
+                let td = self.next_ts.wrapping_sub(source.timestamp);
+                self.relay_from = Some((source.ssrc, sd, td));
+                (sd, td, true)
+            }
+        };
+        let sequence = source.sequence.wrapping_add(seq_delta);
+        let timestamp = source.timestamp.wrapping_add(ts_delta);
+        if sequence.wrapping_sub(self.next_seq) as i16 >= 0 {
+            self.next_seq = sequence.wrapping_add(1);
+        }
+        let end = timestamp.wrapping_add(samples);
+        if end.wrapping_sub(self.next_ts) as i32 > 0 {
+            self.next_ts = end;
+        }
+        let pending = std::mem::take(&mut self.marker_pending);
+        let marker = source.marker || fresh || pending;
+        self.packets_sent = self.packets_sent.wrapping_add(1);
+        self.octets_sent = self.octets_sent.wrapping_add(payload_len as u32);
+        self.last_ts = timestamp;
+        RtpHeader {
+            marker,
+            payload_type: source.payload_type,
+            sequence,
+            timestamp,
+            ssrc: self.ssrc,
+        }
+    }
+
     fn next_header(&mut self, payload_type: u8, timestamp: u32) -> RtpHeader {
+        // Our own packet: a relayed source that follows continues after it.
+        self.relay_from = None;
         let header = RtpHeader {
             marker: self.marker_pending,
             payload_type: payload_type & 0x7F,

@@ -226,6 +226,28 @@ impl Leg {
         self.last_own_send = Some(at);
     }
 
+    /// Puts a relayed packet (`out`, built from `packet`) into this leg's own outgoing stream:
+    /// our SSRC, continuous sequence numbers and timestamps across changes of source (prompt,
+    /// music, one party, another party after a transfer). Returns false if `out` is not RTP.
+    pub fn continue_own_stream(
+        &mut self,
+        at: Instant,
+        packet: &crate::rtp::RtpPacket<'_>,
+        out: &mut [u8],
+        audio: bool,
+    ) -> bool {
+        self.resume_own_stream(at);
+        let samples = if audio {
+            packet.payload.len() as u32
+        } else {
+            0
+        };
+        let header = self
+            .tx
+            .relayed_header(&packet.header, samples, out.len().saturating_sub(12));
+        crate::rtp::rewrite_header(out, &header).is_ok()
+    }
+
     /// Applies latch-once to a packet from `from`; returns whether it is accepted.
     pub fn accept_source(&mut self, from: SocketAddr) -> bool {
         match self.latch {

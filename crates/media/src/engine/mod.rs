@@ -325,7 +325,8 @@ impl MediaEngine {
         };
         if let Some(peer) = self.legs.get_mut(&peer_id)
             && !peer.generates_audio()
-            && let Some(out) = relay::forward(&source, peer, &packet, bytes, pcm.as_deref())
+            && let Some(mut out) = relay::forward(&source, peer, &packet, bytes, pcm.as_deref())
+            && peer.continue_own_stream(now, &packet, &mut out, pt == source.codec.payload_type)
             && let Some(to) = peer.destination_for_send(out.len())
         {
             self.out.push_back(Output::Transmit {

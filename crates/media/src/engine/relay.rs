@@ -11,9 +11,12 @@
 //! | other (CN, …)       | same codec and PT          | the same bytes                        |
 //! | other (CN, …)       | anything else              | dropped                               |
 //!
-//! Sequence number, timestamp, SSRC and marker of the source stream are kept: every codec runs
-//! an 8000 Hz RTP clock (G.722 included) with one timestamp tick per payload byte, so a
-//! transcoded payload has as many bytes and ticks as the original. Transcoding through PCM
+//! Every codec runs an 8000 Hz RTP clock (G.722 included) with one timestamp tick per payload
+//! byte, so a transcoded payload has as many bytes and ticks as the original. The receiving
+//! leg then puts the packet into its own outgoing stream (`Leg::continue_own_stream`): a leg
+//! that has only ever relayed one source passes its SSRC, sequence numbers and timestamps on
+//! unchanged; after a prompt, music or a change of party (a transfer) the numbering continues
+//! the leg's stream, so the phone sees one SSRC with no jump in sequence numbers. Transcoding through PCM
 //! uses the source leg's relay decoder (by the caller, see [`needs_pcm`]) and the peer's
 //! encoder, both stateful, so packets must cross in arrival order.
 

@@ -672,3 +672,90 @@ fn legs_with_telephone_event_do_not_run_the_in_band_detector() {
     }
     assert!(got.is_empty(), "{got:?}");
 }
+
+/// Sequence, timestamp, SSRC and marker of every packet sent to `leg`, in order.
+fn headers_to(out: &[Output], leg: u64) -> Vec<(u16, u32, u32, bool)> {
+    transmits(out)
+        .into_iter()
+        .filter(|(l, _, _)| *l == LegId(leg))
+        .map(|(_, _, b)| {
+            let h = rtp::parse(&b).unwrap().header;
+            (h.sequence, h.timestamp, h.ssrc, h.marker)
+        })
+        .collect()
+}
+
+#[test]
+fn a_leg_hears_one_continuous_stream_across_prompt_and_changing_relayed_sources() {
+    let mut h = Harness::new();
+    h.add(1, Some(addr(4000)), Codec::pcmu(), None);
+    h.add(2, Some(addr(5000)), Codec::pcmu(), None);
+    h.add(3, Some(addr(6000)), Codec::pcmu(), None);
+    // Leg 2 (the caller) first hears a 40 ms prompt from the engine ...
+    let mut out = h.cmd(MediaCommand::Play {
+        leg: LegId(2),
+        prompts: vec![prompt("p", vec![100; 320])],
+        loop_: false,
+    });
+    let until = h.now + ms(100);
+    out.extend(h.run_until(until));
+    let own = headers_to(&out, 2);
+    assert_eq!(own.len(), 2, "{own:?}");
+    let (seq0, ts0, ssrc, _) = own[0];
+    // ... then is bridged to leg 1 (the operator), whose phone numbers its packets its own way.
+    h.cmd(MediaCommand::Bridge(LegId(1), LegId(2)));
+    let mut operator = RtpStream::new(0x1111, 9000, 50_000);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        h.now += ms(20);
+        got.extend(headers_to(
+            &h.rtp(1, addr(4000), &operator.packet(0, &[1; 160], 160)),
+            2,
+        ));
+    }
+    // ... then to leg 3 (201 after a transfer), another SSRC and numbering again.
+    h.cmd(MediaCommand::Bridge(LegId(3), LegId(2)));
+    let mut desk = RtpStream::new(0x2222, 5, 7);
+    for _ in 0..2 {
+        h.now += ms(20);
+        got.extend(headers_to(
+            &h.rtp(3, addr(6000), &desk.packet(0, &[2; 160], 160)),
+            2,
+        ));
+    }
+    let seqs: Vec<u16> = got.iter().map(|g| g.0).collect();
+    assert_eq!(
+        seqs,
+        (2..6).map(|i| seq0.wrapping_add(i)).collect::<Vec<_>>(),
+        "sequence numbers continue the prompt's: {got:?}"
+    );
+    assert!(
+        got.iter().all(|g| g.2 == ssrc),
+        "one SSRC throughout: {got:?}"
+    );
+    // Timestamps follow the clock: the pause after the prompt (it ended at 40 ms, the operator
+    // spoke at 120 ms) shows as a jump, then 160 per 20 ms packet whoever speaks.
+    let ts: Vec<u32> = got.iter().map(|g| g.1.wrapping_sub(ts0)).collect();
+    assert_eq!(ts, [800, 960, 1120, 1280], "timestamps continue: {got:?}");
+    let markers: Vec<bool> = got.iter().map(|g| g.3).collect();
+    assert_eq!(
+        markers,
+        [true, false, true, false],
+        "a marker at each change of source"
+    );
+}
+
+#[test]
+fn a_plain_bridge_relays_the_phones_packets_byte_for_byte() {
+    let mut h = Harness::new();
+    h.add(1, Some(addr(4000)), Codec::pcmu(), None);
+    h.add(2, Some(addr(5000)), Codec::pcmu(), None);
+    h.cmd(MediaCommand::Bridge(LegId(1), LegId(2)));
+    let mut phone = RtpStream::new(0x1111, 9000, 50_000);
+    for _ in 0..3 {
+        h.now += ms(20);
+        let pkt = phone.packet(0, &[1; 160], 160);
+        let out = h.rtp(1, addr(4000), &pkt);
+        assert_eq!(transmits(&out)[0].2, pkt);
+    }
+}
