@@ -21,6 +21,14 @@ impl PortPool {
         PortPool { free, size }
     }
 
+    /// Keeps only the ports for which `usable` says yes (the server leaves out ports another
+    /// program holds).
+    pub fn retain(mut self, mut usable: impl FnMut(u16) -> bool) -> Self {
+        self.free.retain(|p| usable(*p));
+        self.size = self.free.len();
+        self
+    }
+
     /// Takes a port, or `None` when all are in use.
     pub fn allocate(&mut self) -> Option<u16> {
         self.free.pop_front()

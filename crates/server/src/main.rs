@@ -7,6 +7,7 @@ mod http;
 mod media_io;
 mod prompt_check;
 mod queue_report;
+mod rtp_ports;
 mod serve;
 mod sip_io;
 mod store_io;

@@ -13,10 +13,10 @@ use crate::http::{AdminRequest, CallView, ModeView, QueueView, RegistrationView}
 use crate::media_io::{self, MediaRequest};
 use crate::sip_io::{Inbound, Listeners, Transports};
 use crate::store_io::{self, Persisted, StoreRequest};
-use crate::{prompt_check, wall_ms};
+use crate::{prompt_check, rtp_ports, wall_ms};
 use dialplan::Plan;
 use pbx::PlanDirectory;
-use pbx::{Output, Pbx, PortPool};
+use pbx::{Output, Pbx};
 use sip::auth::{AuthConfig, AuthGuard, Authenticator};
 use sip::endpoint::{Endpoint, EndpointConfig, TimerConfig, Transport};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdp};
@@ -93,12 +93,31 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let ringback = prompt_check::ringback();
     let (attendant, moh) = attendant(loaded);
     let plan = attendant.plan.clone();
+    let bind_ip = match sip_addrs.first().map(|a| a.ip()) {
+        Some(ip) if !ip.is_unspecified() => ip,
+        Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let (ports, taken) = rtp_ports::usable(bind_ip, args.rtp_ports.0, args.rtp_ports.1);
+    if !taken.is_empty() {
+        tracing::warn!(
+            count = taken.len(),
+            first = taken[0],
+            "RTP ports held by another program are left out of --rtp-ports"
+        );
+    }
+    if ports.capacity() == 0 {
+        return Err(format!(
+            "no usable RTP port in --rtp-ports {}-{}: every even port (or the RTCP port after it) is in use",
+            args.rtp_ports.0, args.rtp_ports.1
+        ));
+    }
     let mut pbx = Pbx::new(
         pbx_config(&plan, public_ip, &sip_addrs),
         Arc::new(PlanDirectory(plan.clone())),
         auth,
         guard,
-        PortPool::new(args.rtp_ports.0, args.rtp_ports.1),
+        ports,
     );
     pbx.set_attendant(attendant);
     std::fs::create_dir_all(&args.recordings_dir).map_err(|e| {
@@ -138,11 +157,6 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let (in_tx, mut in_rx) = mpsc::channel::<Inbound>(8192);
     let mut transports = Transports::start(listeners, in_tx);
     let (media_ev_tx, mut media_ev_rx) = mpsc::unbounded_channel();
-    let bind_ip = match sip_addrs.first().map(|a| a.ip()) {
-        Some(ip) if !ip.is_unspecified() => ip,
-        Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-    };
     let (media_tx, media_task) = media_io::start(
         bind_ip,
         Duration::from_secs(args.rtp_timeout),
