@@ -184,6 +184,29 @@ pub(crate) struct MediaSide {
     pub sdp_version: u64,
 }
 
+impl MediaSide {
+    /// A side on our RTP `port`, not yet in the media engine.
+    pub fn new(leg: LegId, port: u16, remote: Option<std::net::SocketAddr>) -> Self {
+        MediaSide {
+            leg,
+            port,
+            remote,
+            telephone_event: None,
+            added: false,
+            sdp_version: 1,
+        }
+    }
+
+    /// The side left behind when its leg moved elsewhere: no port, nothing to release.
+    pub fn moved_away() -> Self {
+        MediaSide {
+            port: 0,
+            sdp_version: 0,
+            ..MediaSide::new(LegId(0), 0, None)
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct LegA {
     pub tx: ServerTxId,

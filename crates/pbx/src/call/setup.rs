@@ -187,21 +187,10 @@ pub(crate) fn handle_invite(
         ring_deadline: None,
         codec: None,
         a_media: MediaSide {
-            leg: a_leg,
-            port: a_port,
-            remote: offer.rtp,
             telephone_event: offer.telephone_event,
-            added: false,
-            sdp_version: 1,
+            ..MediaSide::new(a_leg, a_port, offer.rtp)
         },
-        b_media: MediaSide {
-            leg: b_leg,
-            port: b_port,
-            remote: None,
-            telephone_event: None,
-            added: false,
-            sdp_version: 1,
-        },
+        b_media: MediaSide::new(b_leg, b_port, None),
         offer,
         early_media: false,
         ivr,

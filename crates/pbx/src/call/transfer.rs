@@ -218,17 +218,7 @@ fn blind(
     pbx.outputs.push_back(Output::OpenRtp { leg, port });
     let call = pbx.calls.calls.get_mut(&key).expect("checked by on_refer");
     let b = call.b.take().expect("checked by on_refer");
-    let old_media = std::mem::replace(
-        &mut call.b_media,
-        MediaSide {
-            leg,
-            port,
-            remote: None,
-            telephone_event: None,
-            added: false,
-            sdp_version: 1,
-        },
-    );
+    let old_media = std::mem::replace(&mut call.b_media, MediaSide::new(leg, port, None));
     let a_leg = call.a_media.leg;
     pbx.outputs
         .push_back(Output::Media(MediaCommand::Unbridge(a_leg)));
@@ -434,17 +424,7 @@ pub(crate) fn on_transferor_request(
             ep.respond(now, tx, Response::for_request(req, 200));
             tracing::info!(call = key.0, "transferor hung up; the transfer goes on");
             t.gone = true;
-            let media = std::mem::replace(
-                &mut t.media,
-                MediaSide {
-                    leg: media::LegId(0),
-                    port: 0,
-                    remote: None,
-                    telephone_event: None,
-                    added: false,
-                    sdp_version: 0,
-                },
-            );
+            let media = std::mem::replace(&mut t.media, MediaSide::moved_away());
             release_side(pbx, key, media, "transferor");
             queue::operator_released(pbx, now, wall_ms, ep, key);
         }
@@ -529,17 +509,7 @@ fn attended(
     let donor_call = pbx.calls.calls.get_mut(&donor).expect("checked");
     let target = donor_call.callee.clone();
     let new_b = donor_call.b.take().expect("checked");
-    let new_b_media = std::mem::replace(
-        &mut donor_call.b_media,
-        MediaSide {
-            leg: media::LegId(0),
-            port: 0,
-            remote: None,
-            telephone_event: None,
-            added: false,
-            sdp_version: 0,
-        },
-    );
+    let new_b_media = std::mem::replace(&mut donor_call.b_media, MediaSide::moved_away());
     let donor_a_leg = donor_call.a_media.leg;
     let new_b_id = (
         new_b.dialog.id.call_id.clone(),

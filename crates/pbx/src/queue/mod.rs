@@ -266,12 +266,7 @@ fn sync_operators(pbx: &mut Pbx, now: Instant, wall_ms: i64) -> bool {
         if !pbx.queues.operators.contains_key(account)
             || pbx.queues.operators[account].activity == OperatorActivity::LoggedOut
         {
-            let paused = pbx.queues.operators.get(account).is_some_and(|o| o.paused);
-            let activity = if paused {
-                OperatorActivity::Paused
-            } else {
-                OperatorActivity::Idle
-            };
+            let activity = pbx.queues.free_activity(account);
             pbx.queues
                 .set_activity(account, activity, None, now, wall_ms);
             if let Some(op) = pbx.queues.operators.get_mut(account) {
@@ -932,11 +927,7 @@ pub(crate) fn set_paused(
         OperatorActivity::Talking | OperatorActivity::Ringing
     );
     if online && !busy {
-        let activity = if paused {
-            OperatorActivity::Paused
-        } else {
-            OperatorActivity::Idle
-        };
+        let activity = pbx.queues.free_activity(account);
         pbx.queues
             .set_activity(account, activity, None, now, wall_ms);
         if !paused && let Some(op) = pbx.queues.operators.get_mut(account) {
