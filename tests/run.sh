@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Switchboard's whole test suite on a Debian machine that has only Rust installed:
-#   1. installs the programs the tests drive (sipp, baresip, tshark/dumpcap, PostgreSQL) when missing;
+#   1. installs the programs the tests drive (sipp, baresip, linphonec, tshark/dumpcap, PostgreSQL) when missing;
 #   2. makes sure PostgreSQL answers on 127.0.0.1:5432 with a `test` database (user postgres);
 #   3. builds everything, checks formatting and lints (clippy -D warnings);
 #   4. runs every test (cargo-nextest when installed, else cargo test); its summary is the last line.
@@ -25,6 +25,7 @@ APT_WAIT=(-o DPkg::Lock::Timeout=900)
 declare -A PACKAGE_OF=(
     [sipp]=sip-tester
     [baresip]=baresip
+    [linphonec]=linphone-cli
     [tshark]=tshark
     [dumpcap]=tshark
     [pg_isready]=postgresql-client
@@ -48,7 +49,7 @@ if [ "${SKIP_APT:-0}" != "1" ]; then
         $SUDO apt-get "${APT_WAIT[@]}" update
         $SUDO apt-get "${APT_WAIT[@]}" install -y --no-install-recommends "${missing[@]}"
     else
-        say "all test programs present (sipp, baresip, tshark, PostgreSQL)"
+        say "all test programs present (sipp, baresip, linphonec, tshark, PostgreSQL)"
     fi
 fi
 
