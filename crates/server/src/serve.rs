@@ -162,7 +162,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Duration::from_secs(args.rtp_timeout),
         seed ^ 0x5eed,
         media_ev_tx,
-    );
+    )
+    .map_err(|e| format!("cannot start the media thread: {e}"))?;
     define_moh(&media_tx, moh, &ringback);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Persisted>();
     let (store_tx, store_task) = store_io::start(store.clone(), done_tx);
@@ -252,7 +253,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     drop(store_tx);
     drop(media_tx);
     let _ = store_task.await;
-    media_task.abort();
+    let _ = media_task.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
