@@ -22,6 +22,11 @@
 # missing stream (more than 1 %), >= 0.1 % loss or fewer than 98 % of the packets real time needs
 # (the server falling behind: sent_pct_of_realtime; for the relay: packets sent per packet received).
 #
+# The server's CPU includes a cost of the load generator: sipp plays each call's pcap through a
+# raw socket of its own, and every UDP datagram delivered on the host is offered to every raw UDP
+# socket, on loopback inside the sender's sendto. So each packet the server sends costs it more
+# the more calls run (docs/benchmarks.md, media load run 6, measures the share with perf).
+#
 # Usage: bench/media-load.sh    (must run as root: sipp's pcap play and -rtp_echo, dumpcap)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
 #              CARGO_TARGET_DIR, default /work/targets/mediabench), BENCH_LEVELS (default
