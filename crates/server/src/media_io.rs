@@ -71,9 +71,13 @@ pub fn start(
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (req_tx, mut req_rx) = mpsc::unbounded_channel::<MediaRequest>();
     let (handover_tx, handover_rx) = std_mpsc::channel::<MediaRequest>();
+    // The thread keeps a handle of its own: mio delivers a waker's events only while the waker
+    // exists, and the hand-over drops its handle right after the last wake-up.
+    let own_waker = waker.clone();
     let thread = std::thread::Builder::new()
         .name("media".into())
         .spawn(move || {
+            let _waker = own_waker;
             MediaThread::new(poll, handover_rx, events, bind_ip, rtp_timeout, seed).run();
         })?;
     let handle = tokio::spawn(async move {
