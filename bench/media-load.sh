@@ -5,14 +5,24 @@
 # all on 127.0.0.1. Two tests, each at rising levels of concurrent calls (BENCH_LEVELS):
 #
 #   relay   sipp registered as room 8101 calls sipp registered as room 8102 (answers, -rtp_echo).
-#           The caller sends /usr/share/sip-tester/g711a.pcap (7 s PCMA) three times (21 s); the
-#           PBX relays it to 8102, which echoes it, and the PBX relays the echo back to 8101.
+#           The caller sends 21 s of PCMA (the audio of /usr/share/sip-tester/g711a.pcap, looped);
+#           the PBX relays it to 8102, which echoes it, and the PBX relays the echo back to 8101.
 #   prompt  outside callers (unregistered, no auth) dial 1000 and hear the attendant's greeting
 #           (no digits pressed; the greeting is played twice, 27 s, longer than the 21 s call);
-#           they send the same pcap as their own audio.
+#           they send the same audio as their own.
+#
+# How sipp sends the callers' audio (BENCH_RTP):
+#   stream  (default, run 7 on) sipp's `rtp_stream` action (bench/scenarios/media-uac-stream.xml,
+#           media-guest-stream.xml): the pcap's A-law payload is written once to a WAV
+#           ($OUT/media-stream.wav) and sipp streams it in 20 ms packets of 160 bytes (50 per
+#           second per call) from its ordinary UDP media socket (-mp; sipp 3.6.1 sends every
+#           call's stream from that one socket, each call with its own SSRC).
+#   pcap    (runs 1-6) `play_pcap_audio` of the pcap itself (media-uac.xml, media-guest.xml):
+#           240-byte packets every 30 ms (33.5 per second), sent through a raw socket per
+#           playing call.
 #
 # Per level: calls are set up at L/8 calls/s (at least 50/s); 2 s after the last call should be
-# up, the server's CPU (utime+stime from /proc/PID/stat) and RSS are sampled around a
+# up, the server's CPU (run time of its threads, below) and RSS are sampled around a
 # BENCH_CAPTURE_S-second capture (dumpcap on lo, only RTP sent BY the server's relay ports TO the
 # sipp media ports). `tshark -o rtp.heuristic_rtp:TRUE -z rtp,streams` gives per stream packets,
 # lost (sequence gaps) and max jitter (RFC 3550 interarrival jitter as seen on loopback, i.e. the
@@ -22,17 +32,26 @@
 # missing stream (more than 1 %), >= 0.1 % loss or fewer than 98 % of the packets real time needs
 # (the server falling behind: sent_pct_of_realtime; for the relay: packets sent per packet received).
 #
-# The server's CPU includes a cost of the load generator: sipp plays each call's pcap through a
-# raw socket of its own, and every UDP datagram delivered on the host is offered to every raw UDP
-# socket, on loopback inside the sender's sendto. So each packet the server sends costs it more
-# the more calls run (docs/benchmarks.md, media load run 6, measures the share with perf).
+# With BENCH_RTP=pcap the server's CPU includes a cost of the load generator: sipp plays each
+# call's pcap through a raw socket of its own, and every UDP datagram delivered on the host is
+# offered to every raw UDP socket, on loopback inside the sender's sendto. So each packet the
+# server sends costs it more the more calls run (docs/benchmarks.md, media load run 6, measures
+# the share with perf). BENCH_RTP=stream opens no raw socket.
+#
+# cpu_pct and cpu_us_per_pkt come from the run time of all the server's threads
+# (/proc/PID/task/*/schedstat, ns) over the capture: cpu_us_per_pkt is that CPU time per second
+# divided by the packets per second the server sent in the capture (relay: per relayed packet,
+# each received once and sent once; prompt: per prompt frame sent, the caller's packet received
+# and run through DTMF detection included).
 #
 # Usage: bench/media-load.sh    (must run as root: sipp's pcap play and -rtp_echo, dumpcap)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
 #              CARGO_TARGET_DIR, default /work/targets/mediabench), BENCH_LEVELS (default
 #              "100 250 500 750 1000 1500 2000"), BENCH_TESTS (default "relay prompt"),
-#              BENCH_CAPTURE_S (default 2), BENCH_OUT (raw results directory).
-# Needs sipp (sip-tester), tshark and dumpcap (tshark), taskset (util-linux); installs nothing.
+#              BENCH_CAPTURE_S (default 2), BENCH_OUT (raw results directory), BENCH_RTP
+#              (stream or pcap, default stream).
+# Needs sipp (sip-tester), tshark and dumpcap (tshark), taskset (util-linux), perl; installs
+# nothing.
 # Takes about 6-9 minutes.
 set -euo pipefail
 
@@ -41,10 +60,15 @@ BENCH="$ROOT/bench"
 LEVELS=${BENCH_LEVELS:-"100 250 500 750 1000 1500 2000"}
 TESTS=${BENCH_TESTS:-"relay prompt"}
 CAPTURE_S=${BENCH_CAPTURE_S:-2}
+RTP_MODE=${BENCH_RTP:-stream}
+case "$RTP_MODE" in
+    stream) UAC_SF=media-uac-stream.xml GUEST_SF=media-guest-stream.xml ;;
+    pcap) UAC_SF=media-uac.xml GUEST_SF=media-guest.xml ;;
+    *) echo "bench/media-load.sh: BENCH_RTP must be stream or pcap, not '$RTP_MODE'" >&2; exit 2 ;;
+esac
 PCAP=/usr/share/sip-tester/g711a.pcap
 RTP_LO=20000
 RTP_HI=49999
-CLK_TCK=$(getconf CLK_TCK)
 SERVER_CORE=1
 LOAD_CORE=0
 
@@ -56,12 +80,13 @@ command -v tshark > /dev/null || missing+=(tshark)
 command -v dumpcap > /dev/null || missing+=(tshark)
 command -v taskset > /dev/null || missing+=(util-linux)
 command -v ss > /dev/null || missing+=(iproute2)
+command -v perl > /dev/null || missing+=(perl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bench/media-load.sh: missing apt packages: $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')" >&2
     exit 2
 fi
 if [ "$(id -u)" -ne 0 ]; then
-    echo "bench/media-load.sh: must run as root (sipp play_pcap_audio and -rtp_echo, dumpcap)" >&2
+    echo "bench/media-load.sh: must run as root (dumpcap; sipp's play_pcap_audio with BENCH_RTP=pcap)" >&2
     exit 2
 fi
 if [ "$(nproc)" -lt 2 ]; then
@@ -100,7 +125,10 @@ trap cleanup EXIT
 # --- helpers ---------------------------------------------------------------------------------
 source "$ROOT/bench/lib.sh"
 
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# Nanoseconds all threads of process $1 have run (first field of each thread's schedstat).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2> /dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+# Raw IPPROTO_UDP sockets on the host (any process): each one costs every UDP datagram delivered.
+raw_udp_sockets() { awk 'NR > 1 && $2 ~ /:0011$/ {n++} END {print n + 0}' /proc/net/raw; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 # Cumulative value of a counter ("Successful call", "Failed call") on sipp's final screen.
@@ -127,6 +155,23 @@ rtp_summary() {
             if (n == 0) {print "0 0 0 - - -"; exit}
             printf "%d %d %d %.3f %.2f %.2f\n", n, tp, tl, (tp + tl > 0 ? tl / (tp + tl) * 100 : 0), sj / n, wj
         }' "$1"
+}
+
+# The audio sipp streams with rtp_stream: the RTP payload of $PCAP (A-law) as an 8 kHz mono A-law
+# WAV (sipp skips the header up to the data chunk and sends the bytes as they are).
+make_stream_wav() {
+    local wav="$OUT/media-stream.wav" bytes
+    tshark -r "$PCAP" -o rtp.heuristic_rtp:TRUE -T fields -e rtp.payload 2> "$OUT/stream-wav.err" | perl -e '
+        local $/; my $hex = <STDIN>; $hex =~ s/[^0-9a-fA-F]//g; my $d = pack("H*", $hex);
+        binmode STDOUT;
+        print "RIFF", pack("V", 4 + 26 + 8 + length($d)), "WAVE",
+            "fmt ", pack("VvvVVvvv", 18, 6, 1, 8000, 8000, 1, 8, 0), "data", pack("V", length($d)), $d;' > "$wav"
+    bytes=$(($(stat -c %s "$wav") - 46))
+    # 236 packets of 240 bytes (7.08 s) in sip-tester 3.6.1's g711a.pcap; any real recording will do.
+    if [ "$bytes" -lt 8000 ]; then
+        echo "bench/media-load.sh: expected at least 1 s of A-law audio from $PCAP, got $bytes bytes (see $OUT/stream-wav.err)" >&2
+        exit 1
+    fi
 }
 
 # --- server ----------------------------------------------------------------------------------
@@ -184,15 +229,16 @@ run_level() {
     ramp_s=$(( (level + rate - 1) / rate ))
     hold_timeout=$((ramp_s + 21 + 60))
     local uac_pid
+    [ "$RTP_MODE" = stream ] && ln -sf "$OUT/media-stream.wav" "$dir/media-stream.wav"
     case "$test" in
         relay)
-            (cd "$dir" && exec taskset -c "$LOAD_CORE" "$OUT/bin/media-loadgen" "127.0.0.1:$SIP_PORT" -sf "$BENCH/scenarios/media-uac.xml" \
+            (cd "$dir" && exec taskset -c "$LOAD_CORE" "$OUT/bin/media-loadgen" "127.0.0.1:$SIP_PORT" -sf "$BENCH/scenarios/$UAC_SF" \
                 -s 8102 -key caller 8101 -au 8101 -ap room8101 -i 127.0.0.1 -p "$UAC_PORT" \
                 -mi 127.0.0.1 -mp "$UAC_MP" -r "$rate" -m "$level" -l "$level" -nostdin \
                 -timeout "$hold_timeout" -trace_err -error_file "$dir/err.log" > "$dir/out" 2>&1) &
             ;;
         prompt)
-            (cd "$dir" && exec taskset -c "$LOAD_CORE" "$OUT/bin/media-loadgen" "127.0.0.1:$SIP_PORT" -sf "$BENCH/scenarios/media-guest.xml" \
+            (cd "$dir" && exec taskset -c "$LOAD_CORE" "$OUT/bin/media-loadgen" "127.0.0.1:$SIP_PORT" -sf "$BENCH/scenarios/$GUEST_SF" \
                 -s 1000 -i 127.0.0.1 -p "$GUEST_PORT" -mi 127.0.0.1 -mp "$GUEST_MP" \
                 -r "$rate" -m "$level" -l "$level" -nostdin \
                 -timeout "$hold_timeout" -trace_err -error_file "$dir/err.log" > "$dir/out" 2>&1) &
@@ -200,25 +246,26 @@ run_level() {
     esac
     uac_pid=$!
     STARTED_PIDS+=("$uac_pid")
-    local rss0 c0 c1 t0 t1 rss1 filter
+    local rss0 c0 c1 t0 t1 rss1 filter raw
     rss0=$TEST_IDLE_RSS
     sleep $((ramp_s + 2))
     case "$test" in
         relay) filter="udp and portrange $RTP_LO-$RTP_HI and (port $UAC_MP or port $UAS_MP)" ;;
         prompt) filter="udp and portrange $RTP_LO-$RTP_HI and port $GUEST_MP" ;;
     esac
-    c0=$(cpu_ticks "$SERVER_PID")
+    c0=$(cpu_ns "$SERVER_PID")
     t0=$(now_s)
     taskset -c "$LOAD_CORE" dumpcap -i lo -s 96 -B 256 -f "$filter" -a "duration:$CAPTURE_S" \
         -w "$dir/capture.pcapng" > "$dir/dumpcap.out" 2>&1 || true
     t1=$(now_s)
-    c1=$(cpu_ticks "$SERVER_PID")
+    c1=$(cpu_ns "$SERVER_PID")
     rss1=$(status_kb "$SERVER_PID" VmRSS)
+    raw=$(raw_udp_sockets)
     # Analysed while the calls run out (the capture is short: a few hundred thousand packets).
     taskset -c "$LOAD_CORE" tshark -r "$dir/capture.pcapng" -o rtp.heuristic_rtp:TRUE -q -z rtp,streams \
         > "$dir/streams.txt" 2> "$dir/tshark.err" || true
     wait "$uac_pid" || rc=$?
-    local ok failed drops streams packets lost loss mj wj cpu kbpc
+    local ok failed drops streams packets lost loss mj wj cpu kbpc uspp
     ok=$(screen_value "$dir/out" "Successful call")
     failed=$(screen_value "$dir/out" "Failed call")
     drops=$(grep -o "dropped on interface '[^']*': [0-9]*/[0-9]*" "$dir/dumpcap.out" | awk -F'[ /]' '{print $NF}' | head -1)
@@ -226,7 +273,10 @@ run_level() {
     # The same for the streams sipp sent to the server: the jitter the server was handed.
     local in_packets in_loss in_mj
     read -r _ in_packets _ in_loss in_mj _ < <(rtp_summary "$dir/streams.txt" in)
-    cpu=$(awk -v c="$((c1 - c0))" -v t="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", c / t / (b - a) * 100}')
+    cpu=$(awk -v c="$((c1 - c0))" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", c / 1e9 / (b - a) * 100}')
+    # CPU seconds per second over packets sent per second (the capture lasts CAPTURE_S seconds).
+    uspp=$(awk -v c="$((c1 - c0))" -v a="$t0" -v b="$t1" -v p="$packets" -v s="$CAPTURE_S" \
+        'BEGIN {if (p > 0) printf "%.2f", (c / 1e3 / (b - a)) / (p / s); else print "-"}')
     kbpc=$(awk -v a="$rss0" -v b="$rss1" -v n="$level" 'BEGIN {printf "%.1f", (b - a) / n}')
     # carried: every call set up and ended, every stream present, loss < 0.1 %. pass: carried and
     # the server's outgoing streams' jitter < 5 ms. added: carried and the outgoing jitter at most
@@ -255,11 +305,11 @@ run_level() {
     [ "$carried" = yes ] || { pass=no; added=no; }
     awk -v j="$mj" 'BEGIN {exit !(j != "-" && j + 0 < 5)}' || pass=no
     awk -v j="$mj" -v i="$in_mj" 'BEGIN {exit !(j != "-" && i != "-" && j - i < 5)}' || added=no
-    printf '%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$level" "$rate" "$ok" "$failed" "$streams" "$expect" "$packets" "$lost" "$loss" "$mj" "$wj" \
-        "$cpu" "$(awk -v r="$rss1" 'BEGIN {printf "%.1f", r / 1024}')" "$(awk -v r="$rss0" 'BEGIN {print r / 1024}')" \
-        "$kbpc" "${drops:-?}" "$in_loss" "$in_mj" "$realtime" "$(cut -d' ' -f1 /proc/loadavg)" "$pass" "$added" >> "$OUT/$test.tsv"
-    echo "   $test $level calls: ok $ok failed $failed, streams $streams/$expect, sent $realtime % of real time, loss $loss %, jitter mean-max $mj ms worst $wj ms, (arriving from sipp: loss $in_loss %, jitter $in_mj ms), cpu $cpu %, rss $((rss1 / 1024)) MB ($kbpc KB/call), pass $pass, pass on added jitter $added" >&2
+        "$cpu" "$uspp" "$(awk -v r="$rss1" 'BEGIN {printf "%.1f", r / 1024}')" "$(awk -v r="$rss0" 'BEGIN {print r / 1024}')" \
+        "$kbpc" "${drops:-?}" "$in_loss" "$in_mj" "$realtime" "$raw" "$(cut -d' ' -f1 /proc/loadavg)" "$pass" "$added" >> "$OUT/$test.tsv"
+    echo "   $test $level calls: ok $ok failed $failed, streams $streams/$expect, sent $realtime % of real time, loss $loss %, jitter mean-max $mj ms worst $wj ms, (arriving from sipp: loss $in_loss %, jitter $in_mj ms), cpu $cpu % ($uspp µs per packet sent; $raw raw UDP sockets on the host), rss $((rss1 / 1024)) MB ($kbpc KB/call), pass $pass, pass on added jitter $added" >&2
     sleep 3
     [ "$carried" = yes ]
 }
@@ -267,7 +317,8 @@ run_level() {
 # --- run -------------------------------------------------------------------------------------
 # Each test gets a fresh server, so that its memory per call is measured from its own idle RSS.
 make_dialplan
-HEADER='calls\tsetup_per_s\tok\tfailed\tstreams\tpackets\tlost\tloss_pct\tjitter_mean_max_ms\tjitter_worst_ms\tcpu_pct\trss_mb\tidle_rss_mb\tkb_per_call\tcapture_drops\tin_loss_pct\tin_jitter_mean_max_ms\tsent_pct_of_realtime\tload1\tpass\tpass_added_jitter'
+[ "$RTP_MODE" = stream ] && make_stream_wav
+HEADER='calls\tsetup_per_s\tok\tfailed\tstreams\tpackets\tlost\tloss_pct\tjitter_mean_max_ms\tjitter_worst_ms\tcpu_pct\tcpu_us_per_pkt\trss_mb\tidle_rss_mb\tkb_per_call\tcapture_drops\tin_loss_pct\tin_jitter_mean_max_ms\tsent_pct_of_realtime\traw_udp_sockets\tload1\tpass\tpass_added_jitter'
 for test in $TESTS; do
     start_server
     UAS_PID=""
@@ -318,7 +369,7 @@ done
 # --- report ----------------------------------------------------------------------------------
 {
     echo
-    echo "server: $(basename "$SWITCHBOARD_BIN") pinned to core $SERVER_CORE; sipp, dumpcap, tshark on core $LOAD_CORE"
+    echo "server: $(basename "$SWITCHBOARD_BIN") pinned to core $SERVER_CORE; sipp, dumpcap, tshark on core $LOAD_CORE; callers' RTP: $RTP_MODE"
     echo "levels: $LEVELS; capture ${CAPTURE_S} s per level (server-sent streams; in_* columns: streams sipp sent to the server)"
     for test in $TESTS; do
         [ -f "$OUT/$test.tsv" ] || continue
