@@ -4,22 +4,26 @@
 # The server runs pinned to core 1 (`taskset -c 1`), every sipp, dumpcap and tshark on core 0,
 # all on 127.0.0.1. Two tests, each at rising levels of concurrent calls (BENCH_LEVELS):
 #
-#   relay   sipp registered as room 8101 calls sipp registered as room 8102 (answers, -rtp_echo).
-#           The caller sends 21 s of PCMA (the audio of /usr/share/sip-tester/g711a.pcap, looped);
-#           the PBX relays it to 8102, which echoes it, and the PBX relays the echo back to 8101.
+#   relay   sipp registered as room 8101 calls sipp registered as room 8102, which answers.
+#           The caller sends 21 s of PCMA (the audio of /usr/share/sip-tester/g711a.pcap, looped)
+#           and the PBX relays it to 8102; 8102 sends the same audio the other way (BENCH_RTP=
+#           stream) or echoes what arrives (-rtp_echo, BENCH_RTP=pcap), relayed back to 8101.
 #   prompt  outside callers (unregistered, no auth) dial 1000 and hear the attendant's greeting
 #           (no digits pressed; the greeting is played twice, 27 s, longer than the 21 s call);
 #           they send the same audio as their own.
 #
 # How sipp sends the callers' audio (BENCH_RTP):
 #   stream  (default, run 7 on) sipp's `rtp_stream` action (bench/scenarios/media-uac-stream.xml,
-#           media-guest-stream.xml): the pcap's A-law payload is written once to a WAV
-#           ($OUT/media-stream.wav) and sipp streams it in 20 ms packets of 160 bytes (50 per
-#           second per call) from its ordinary UDP media socket (-mp; sipp 3.6.1 sends every
-#           call's stream from that one socket, each call with its own SSRC).
-#   pcap    (runs 1-6) `play_pcap_audio` of the pcap itself (media-uac.xml, media-guest.xml):
-#           240-byte packets every 30 ms (33.5 per second), sent through a raw socket per
-#           playing call.
+#           media-uas-stream.xml, media-guest-stream.xml): the pcap's A-law payload is written
+#           once to a WAV ($OUT/media-stream.wav) and sipp streams it in 20 ms packets of 160
+#           bytes (50 per second per call) from its ordinary UDP media socket (-mp; sipp 3.6.1
+#           sends every call's stream from that one socket, each call with its own SSRC, and does
+#           not read what arrives there: the kernel drops it when the socket's buffer is full).
+#           Both sides of a relayed call send; sipp's -rtp_echo (one thread) lost 14 % at 1000
+#           relayed calls.
+#   pcap    (runs 1-6) `play_pcap_audio` of the pcap itself (media-uac.xml, media-guest.xml,
+#           media-uas.xml with -rtp_echo): 240-byte packets every 30 ms (33.5 per second), sent
+#           through a raw socket per playing call.
 #
 # Per level: calls are set up at L/8 calls/s (at least 50/s); 2 s after the last call should be
 # up, the server's CPU (run time of its threads, below) and RSS are sampled around a
@@ -44,7 +48,7 @@
 # each received once and sent once; prompt: per prompt frame sent, the caller's packet received
 # and run through DTMF detection included).
 #
-# Usage: bench/media-load.sh    (must run as root: sipp's pcap play and -rtp_echo, dumpcap)
+# Usage: bench/media-load.sh    (must run as root: dumpcap; with BENCH_RTP=pcap also sipp's pcap play)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
 #              CARGO_TARGET_DIR, default /work/targets/mediabench), BENCH_LEVELS (default
 #              "100 250 500 750 1000 1500 2000"), BENCH_TESTS (default "relay prompt"),
@@ -62,8 +66,8 @@ TESTS=${BENCH_TESTS:-"relay prompt"}
 CAPTURE_S=${BENCH_CAPTURE_S:-2}
 RTP_MODE=${BENCH_RTP:-stream}
 case "$RTP_MODE" in
-    stream) UAC_SF=media-uac-stream.xml GUEST_SF=media-guest-stream.xml ;;
-    pcap) UAC_SF=media-uac.xml GUEST_SF=media-guest.xml ;;
+    stream) UAC_SF=media-uac-stream.xml GUEST_SF=media-guest-stream.xml UAS_SF=media-uas-stream.xml UAS_ECHO=() ;;
+    pcap) UAC_SF=media-uac.xml GUEST_SF=media-guest.xml UAS_SF=media-uas.xml UAS_ECHO=(-rtp_echo) ;;
     *) echo "bench/media-load.sh: BENCH_RTP must be stream or pcap, not '$RTP_MODE'" >&2; exit 2 ;;
 esac
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -337,8 +341,8 @@ for test in $TESTS; do
                 exit 1
             }
         done
-        (cd "$OUT" && exec taskset -c "$LOAD_CORE" "$OUT/bin/media-loadgen" -sf "$BENCH/scenarios/media-uas.xml" \
-            -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$UAS_MP" -rtp_echo -nostdin -timeout 900 \
+        (cd "$OUT" && exec taskset -c "$LOAD_CORE" "$OUT/bin/media-loadgen" -sf "$BENCH/scenarios/$UAS_SF" \
+            -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$UAS_MP" "${UAS_ECHO[@]}" -nostdin -timeout 900 \
             -trace_err -error_file "$OUT/uas_err.log" > "$OUT/uas.out" 2>&1) &
         UAS_PID=$!
         STARTED_PIDS+=("$UAS_PID")
