@@ -301,3 +301,24 @@ fn cancel_crossing_the_answer_leaves_no_half_call() {
         assert_cleaned_up(w);
     }
 }
+
+#[test]
+fn a_call_whose_rtp_socket_cannot_open_is_refused_not_left_silent() {
+    let mut o = office();
+    let w = &mut o.w;
+    let call = w.call(o.p201, "202");
+    let inc = w.expect_invite(o.p202);
+    // The server could not bind the caller leg's port (taken, or out of file descriptors).
+    let (caller_leg, _) = *w.rtp_opened.first().expect("the caller's leg was opened");
+    w.media_event(MediaEvent::RtpUnavailable {
+        leg: caller_leg,
+        reason: "cannot bind RTP port 20000: Too many open files".into(),
+    });
+    assert_eq!(w.take_final(o.p201, call.tx).status, 503);
+    w.expect_cancelled(&inc);
+    assert_eq!(
+        w.cdr_lines().last().map(String::as_str),
+        Some("Ended failed by system")
+    );
+    assert_cleaned_up(w);
+}

@@ -3,6 +3,7 @@
 
 mod cli;
 mod directory;
+mod fd_limit;
 mod http;
 mod media_io;
 mod prompt_check;

@@ -275,7 +275,7 @@ impl MediaThread {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(port, error = %e, "cannot bind RTP port");
-                let _ = self.events.send(MediaEvent::CommandRejected {
+                let _ = self.events.send(MediaEvent::RtpUnavailable {
                     leg,
                     reason: format!("cannot bind RTP port {port}: {e}"),
                 });
@@ -288,7 +288,7 @@ impl MediaThread {
             .register(&mut rtp, Token(token), Interest::READABLE)
         {
             tracing::error!(port, error = %e, "cannot watch RTP port");
-            let _ = self.events.send(MediaEvent::CommandRejected {
+            let _ = self.events.send(MediaEvent::RtpUnavailable {
                 leg,
                 reason: format!("cannot watch RTP port {port}: {e}"),
             });

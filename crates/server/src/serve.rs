@@ -13,7 +13,7 @@ use crate::http::{AdminRequest, CallView, ModeView, QueueView, RegistrationView}
 use crate::media_io::{self, MediaRequest};
 use crate::sip_io::{Inbound, Listeners, Transports};
 use crate::store_io::{self, Persisted, StoreRequest};
-use crate::{prompt_check, rtp_ports, wall_ms};
+use crate::{fd_limit, prompt_check, rtp_ports, wall_ms};
 use dialplan::Plan;
 use pbx::PlanDirectory;
 use pbx::{Output, Pbx};
@@ -105,6 +105,20 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             first = taken[0],
             "RTP ports held by another program are left out of --rtp-ports"
         );
+    }
+    let by_ports = ports.capacity() / 2;
+    let wanted = by_ports.min(plan.settings().max_concurrent_calls as usize);
+    match fd_limit::raise().map(fd_limit::calls_allowed) {
+        Some(by_files) if (by_files as usize) < wanted => tracing::warn!(
+            calls = by_files,
+            by_ports,
+            "the open-file limit allows fewer concurrent calls than --rtp-ports and max_concurrent_calls: raise the hard limit (ulimit -Hn, LimitNOFILE=)"
+        ),
+        by_files => tracing::info!(
+            by_files = ?by_files,
+            by_ports,
+            "concurrent calls the open-file limit and the RTP ports allow"
+        ),
     }
     if ports.capacity() == 0 {
         return Err(format!(

@@ -285,6 +285,14 @@ pub enum MediaEvent {
         /// What was wrong.
         reason: String,
     },
+    /// The leg's RTP socket could not be opened (the port is taken, or no file descriptor is
+    /// left): the leg can carry no audio. Reported by the I/O layer that owns the sockets.
+    RtpUnavailable {
+        /// The leg.
+        leg: LegId,
+        /// What the operating system said.
+        reason: String,
+    },
 }
 
 /// Quality numbers of one leg, for the call record.

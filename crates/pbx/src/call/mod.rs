@@ -501,6 +501,19 @@ pub(crate) fn handle_media(
     match event {
         MediaEvent::Dtmf { leg, digit, .. } => ivr::on_digit(pbx, now, wall_ms, ep, leg, digit),
         MediaEvent::PlayFinished { leg } => ivr::on_play_finished(pbx, now, wall_ms, ep, leg),
+        MediaEvent::RtpUnavailable { leg, reason } => {
+            let key = pbx
+                .calls
+                .calls
+                .values()
+                .find(|c| c.phase != Phase::Ended && (c.a_media.leg == leg || c.b_media.leg == leg))
+                .map(|c| c.key);
+            if let Some(key) = key {
+                // A call without a media socket would be silent: end it (503 if unanswered).
+                tracing::error!(call = key.0, leg = leg.0, %reason, "no RTP socket for the call: ending it");
+                midcall::hangup(pbx, now, wall_ms, ep, key, Party::System);
+            }
+        }
         MediaEvent::RtpTimeout { leg } => {
             let key = pbx
                 .calls
