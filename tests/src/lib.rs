@@ -38,6 +38,7 @@
 //! `disallowed_methods` rule for `Instant::now`/`SystemTime::now` below.
 #![allow(clippy::disallowed_methods)]
 
+pub mod admin;
 pub mod audio;
 pub mod baresip;
 pub mod binary;
@@ -54,6 +55,7 @@ pub mod server;
 pub mod sip_probe;
 pub mod sipp;
 
+pub use admin::{http_get, http_post};
 pub use audio::{Audio, party_signal, read_wav, write_wav};
 pub use baresip::{Account, AnswerMode, Baresip, BaresipOptions, Recordings};
 pub use binary::{repo_root, switchboard_binary};

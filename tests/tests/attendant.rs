@@ -7,13 +7,12 @@
 //! Every test starts its own server; outside callers are unregistered (no authentication), so the
 //! demo dialplan sends them to the main menu whatever they dial.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 use switchboard_e2e::pbx::{SIPP_TIMEOUT, register};
 use switchboard_e2e::{
     Account, AnswerMode, Audio, Baresip, BaresipOptions, Dialplan, RunningSipp, Server,
-    ServerOptions, Similarity, Sipp, Transport, party_signal, read_wav, repo_root, similarity,
+    ServerOptions, Similarity, Sipp, Transport, http_post, party_signal, read_wav, repo_root,
+    similarity,
 };
 
 /// Reference chunk length for the heard-checks (as in the harness's own call tests).
@@ -192,36 +191,6 @@ fn assert_not_rung(phone: RunningSipp, who: &str) {
         "expected {who} not to be rung; {}",
         run.describe()
     );
-}
-
-/// A minimal HTTP/1.1 POST with an empty body; returns the status code and the body.
-fn http_post(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("connecting to the HTTP API at {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .unwrap_or_else(|e| panic!("reading the response to POST {path}: {e}; so far: {response}"));
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            panic!("expected an HTTP status line from POST {path}, got {response:?}")
-        });
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,12 +3,11 @@
 //! surviving a restart (the binding keeps its account, the shift log restores the pause).
 
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Output};
-use std::time::Duration;
 use switchboard_e2e::pbx::SIPP_TIMEOUT;
-use switchboard_e2e::{Dialplan, Server, ServerOptions, Sipp, free_port, switchboard_binary};
+use switchboard_e2e::{
+    Dialplan, Server, ServerOptions, Sipp, free_port, http_get, switchboard_binary,
+};
 
 /// The demo dialplan (operators op1 and op2 at position 0), MD5 digests only as sipp answers them.
 fn demo_server() -> Server {
@@ -18,36 +17,6 @@ fn demo_server() -> Server {
         ..ServerOptions::new()
     })
     .unwrap()
-}
-
-/// `GET path` on the admin API; returns the status and body.
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("connecting to the HTTP API at {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .unwrap_or_else(|e| panic!("reading the response to GET {path}: {e}; so far: {response}"));
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            panic!("expected an HTTP status line from GET {path}, got {response:?}")
-        });
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// `GET /api/queue`, parsed.

@@ -3,12 +3,10 @@
 // Some test files use only part of this module.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 use switchboard_e2e::{
     Account, AnswerMode, Audio, Baresip, BaresipOptions, Dialplan, Server, ServerOptions, Sipp,
-    Transport, party_signal, read_wav, repo_root,
+    Transport, http_get, party_signal, read_wav, repo_root,
 };
 
 /// Reference chunk length for the heard-checks.
@@ -197,32 +195,4 @@ pub fn wait_records(
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// A minimal HTTP/1.1 GET; returns the status code and the body.
-pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("connecting to the HTTP API at {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .unwrap_or_else(|e| panic!("reading the HTTP response to GET {path}: {e}"));
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in the response to GET {path}: {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
