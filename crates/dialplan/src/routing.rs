@@ -49,6 +49,14 @@ pub struct Queue {
     pub(crate) after_max_wait: Vec<Instr>,
 }
 
+impl Queue {
+    /// A queue named `name` with every setting at its documented default (what a plan gets
+    /// for the operators' queue when `queues` does not define it).
+    pub fn with_defaults(name: &str) -> Queue {
+        crate::decode_routing::default_queue(name)
+    }
+}
+
 /// The feature codes a phone may dial (an operator's phone, for most of them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Features {

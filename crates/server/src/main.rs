@@ -145,70 +145,55 @@ fn main() -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                 };
-                if queue {
-                    let result = if csv {
-                        store.queue_calls_csv(limit).await
-                    } else {
-                        store
-                            .recent_queue_calls(limit)
-                            .await
-                            .map(|rows| queue_report::render_queue_calls(&rows))
-                    };
-                    match result {
-                        Ok(text) => {
-                            out(&text);
-                            ExitCode::SUCCESS
-                        }
-                        Err(e) => {
-                            eprintln!("switchboard: {e}");
-                            ExitCode::FAILURE
-                        }
+                let result = match (queue, csv) {
+                    (true, true) => store.queue_calls_csv(limit).await,
+                    (true, false) => store
+                        .recent_queue_calls(limit)
+                        .await
+                        .map(|rows| queue_report::render_queue_calls(&rows)),
+                    (false, true) => store.calls_csv(limit).await,
+                    (false, false) => store
+                        .recent_calls(limit)
+                        .await
+                        .map(|rows| render_calls(&rows)),
+                };
+                match result {
+                    Ok(text) => {
+                        out(&text);
+                        ExitCode::SUCCESS
                     }
-                } else if csv {
-                    match store.calls_csv(limit).await {
-                        Ok(text) => {
-                            out(&text);
-                            ExitCode::SUCCESS
-                        }
-                        Err(e) => {
-                            eprintln!("switchboard: {e}");
-                            ExitCode::FAILURE
-                        }
-                    }
-                } else {
-                    match store.recent_calls(limit).await {
-                        Ok(rows) => {
-                            let mut table = format!(
-                                "{:>6}  {:<20} {:<10} {:<10} {:<12} {:<8}\n",
-                                "id", "started (UTC)", "caller", "callee", "outcome", "talk_s"
-                            );
-                            for r in rows {
-                                let talk = match (r.answered_at_ms, r.ended_at_ms) {
-                                    (Some(a), Some(e)) => format!("{}", (e - a) / 1000),
-                                    _ => "-".into(),
-                                };
-                                table.push_str(&format!(
-                                    "{:>6}  {:<20} {:<10} {:<10} {:<12} {:<8}\n",
-                                    r.id,
-                                    jiff::Timestamp::from_millisecond(r.started_at_ms)
-                                        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-                                        .unwrap_or_else(|_| r.started_at_ms.to_string()),
-                                    r.caller,
-                                    r.callee,
-                                    r.outcome.map(|o| o.as_str()).unwrap_or("in progress"),
-                                    talk
-                                ));
-                            }
-                            out(&table);
-                            ExitCode::SUCCESS
-                        }
-                        Err(e) => {
-                            eprintln!("switchboard: {e}");
-                            ExitCode::FAILURE
-                        }
+                    Err(e) => {
+                        eprintln!("switchboard: {e}");
+                        ExitCode::FAILURE
                     }
                 }
             })
         }
     }
+}
+
+/// The call records as the table `switchboard cdr` prints.
+fn render_calls(rows: &[store::CallRecord]) -> String {
+    let mut table = format!(
+        "{:>6}  {:<20} {:<10} {:<10} {:<12} {:<8}\n",
+        "id", "started (UTC)", "caller", "callee", "outcome", "talk_s"
+    );
+    for r in rows {
+        let talk = match (r.answered_at_ms, r.ended_at_ms) {
+            (Some(a), Some(e)) => format!("{}", (e - a) / 1000),
+            _ => "-".into(),
+        };
+        table.push_str(&format!(
+            "{:>6}  {:<20} {:<10} {:<10} {:<12} {:<8}\n",
+            r.id,
+            jiff::Timestamp::from_millisecond(r.started_at_ms)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|_| r.started_at_ms.to_string()),
+            r.caller,
+            r.callee,
+            r.outcome.map(|o| o.as_str()).unwrap_or("in progress"),
+            talk
+        ));
+    }
+    table
 }

@@ -476,19 +476,7 @@ pub(crate) fn ring_timeout(
     ep: &mut Endpoint,
     key: CallKey,
 ) {
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
-        return;
-    };
-    let attempt = call.attempt;
-    let pending: Vec<ClientTxId> = call
-        .forks
-        .iter()
-        .filter(|f| f.attempt == attempt && f.final_status.is_none())
-        .map(|f| f.tx)
-        .collect();
-    for tx in pending {
-        ep.cancel(now, tx);
-    }
+    cancel_attempt(pbx, now, ep, key);
     attempt_failed(pbx, now, wall_ms, ep, key, FailReason::NoAnswer);
 }
 

@@ -603,21 +603,32 @@ pub(crate) fn release_media(pbx: &mut Pbx, key: CallKey) {
     let Some(call) = pbx.calls.calls.get_mut(&key) else {
         return;
     };
-    for (side, which) in [(&mut call.a_media, "caller"), (&mut call.b_media, "callee")] {
-        if side.port == 0 {
-            continue;
-        }
-        if side.added {
-            // The engine answers RemoveLeg with the leg's final quality report.
-            pbx.outputs
-                .push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
-            pbx.calls.ended_legs.insert(side.leg, (key, which));
-            side.added = false;
-        }
-        pbx.outputs.push_back(Output::CloseRtp { leg: side.leg });
-        pbx.ports.release(side.port);
-        side.port = 0;
+    // The sides keep their leg ids (late media events still name them), nothing else.
+    let emptied = |leg| MediaSide {
+        leg,
+        ..MediaSide::moved_away()
+    };
+    let (a_leg, b_leg) = (call.a_media.leg, call.b_media.leg);
+    let a = std::mem::replace(&mut call.a_media, emptied(a_leg));
+    let b = std::mem::replace(&mut call.b_media, emptied(b_leg));
+    release_side(pbx, key, a, "caller");
+    release_side(pbx, key, b, "callee");
+}
+
+/// Frees one media side that no longer belongs to a call: removes its engine leg (the
+/// engine answers with the leg's final quality report, kept for the record as `which`),
+/// closes its socket and gives its port back. A side without a port is nothing to free.
+pub(crate) fn release_side(pbx: &mut Pbx, key: CallKey, side: MediaSide, which: &'static str) {
+    if side.port == 0 {
+        return;
     }
+    if side.added {
+        pbx.outputs
+            .push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
+        pbx.calls.ended_legs.insert(side.leg, (key, which));
+    }
+    pbx.outputs.push_back(Output::CloseRtp { leg: side.leg });
+    pbx.ports.release(side.port);
 }
 
 /// A sliding one-second window counting new calls, for the calls-per-second limit.

@@ -18,7 +18,9 @@
 //! Malformed, self-referencing or unsupported REFERs get an error response
 //! and the call stays as it was.
 
-use super::{CallKey, CdrEvent, MediaSide, Outcome, Party, Phase, Purpose, Side, bridge, midcall};
+use super::{
+    CallKey, MediaSide, Outcome, Party, Phase, Purpose, Side, bridge, midcall, release_side,
+};
 use crate::queue;
 use crate::queue::view::TransferNote;
 use crate::{Output, Pbx};
@@ -378,20 +380,6 @@ pub(crate) fn end_transferor(
     queue::operator_released(pbx, now, wall_ms, ep, key);
 }
 
-/// Frees one media side that no longer belongs to the call.
-fn release_side(pbx: &mut Pbx, key: CallKey, side: MediaSide, which: &'static str) {
-    if side.port == 0 {
-        return;
-    }
-    if side.added {
-        pbx.outputs
-            .push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
-        pbx.calls.ended_legs.insert(side.leg, (key, which));
-    }
-    pbx.outputs.push_back(Output::CloseRtp { leg: side.leg });
-    pbx.ports.release(side.port);
-}
-
 /// A request from the transferor inside their (set aside) dialog. Returns false if
 /// `req` does not belong to a transferor's dialog of `key`.
 #[allow(clippy::too_many_arguments)]
@@ -550,31 +538,25 @@ fn attended(
             result: None,
         },
     );
-    // The transferor's call to the target is over for them: BYE their leg, record it.
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Ended {
-        call: donor,
-        at_ms: wall_ms,
-        outcome: Outcome::Answered,
-        hangup_by: Some(Party::Caller),
-    }));
-    let donor_call = pbx.calls.calls.get_mut(&donor).expect("checked");
-    donor_call.phase = Phase::Ended;
-    let donor_a_dialog = donor_call
-        .a
-        .dialog
-        .as_ref()
+    let donor_a_dialog = pbx
+        .calls
+        .calls
+        .get(&donor)
+        .and_then(|c| c.a.dialog.as_ref())
         .map(|d| (d.id.call_id.clone(), d.id.local_tag.clone()));
-    let bye = donor_call
-        .a
-        .dialog
-        .as_mut()
-        .map(|d| (d.new_request(Method::Bye), donor_call.a.peer));
-    if let Some((bye, peer)) = bye {
-        let ctx = ep.send_request(now, bye, peer);
-        pbx.calls.by_client.insert(ctx, (donor, Purpose::Fire));
-    }
-    super::release_media(pbx, donor);
-    super::maybe_remove(pbx, donor);
+    // The transferor's call to the target is over for them (its far end now belongs to the
+    // kept call): BYE their leg and record it, as any call that ends.
+    midcall::finish(
+        pbx,
+        now,
+        wall_ms,
+        ep,
+        donor,
+        487,
+        Outcome::Answered,
+        Some(Party::Caller),
+        Some(Side::B),
+    );
     if let Some(id) = donor_a_dialog {
         pbx.calls.by_dialog.remove(&id);
         pbx.calls.ended_dialogs.insert(id, keep);

@@ -102,30 +102,22 @@ struct Settings {
     wrap_up: Duration,
 }
 
+/// The settings of `queue` in the plan the call runs (the dialplan's defaults if it has
+/// no such queue, which a validated plan does not allow for a queue it names).
 fn settings(pbx: &Pbx, key: CallKey, queue: &str) -> Settings {
-    let q = pbx
-        .calls
+    let of = |q: &dialplan::Queue| Settings {
+        max_wait: q.max_wait,
+        max_length: q.max_length,
+        announce_every: q.announce_position_every,
+        moh: q.music_on_hold.clone(),
+        ring_timeout: q.operator_ring_timeout,
+        wrap_up: q.wrap_up,
+    };
+    pbx.calls
         .get(key)
         .and_then(|c| c.ivr.as_ref())
-        .and_then(|i| i.plan.queue(queue).cloned());
-    match q {
-        Some(q) => Settings {
-            max_wait: q.max_wait,
-            max_length: q.max_length,
-            announce_every: q.announce_position_every,
-            moh: q.music_on_hold,
-            ring_timeout: q.operator_ring_timeout,
-            wrap_up: q.wrap_up,
-        },
-        None => Settings {
-            max_wait: Duration::from_secs(300),
-            max_length: 20,
-            announce_every: Some(Duration::from_secs(30)),
-            moh: "default".into(),
-            ring_timeout: Duration::from_secs(15),
-            wrap_up: Duration::ZERO,
-        },
-    }
+        .and_then(|i| i.plan.queue(queue).map(of))
+        .unwrap_or_else(|| of(&dialplan::Queue::with_defaults(queue)))
 }
 
 /// The account behind a binding of the operator position.
@@ -323,14 +315,7 @@ pub(crate) fn return_to_head(
     lead: Option<&str>,
 ) {
     if let Some(reason) = enter_at(pbx, now, wall_ms, ep, key, queue, true, lead) {
-        call::ivr::feed(
-            pbx,
-            now,
-            wall_ms,
-            ep,
-            key,
-            dialplan::Event::QueueExited { reason },
-        );
+        exit_to_dialplan(pbx, now, wall_ms, ep, key, reason);
     }
 }
 
@@ -815,6 +800,19 @@ fn leave(
         pbx.outputs
             .push_back(Output::Media(MediaCommand::StopPlay(leg)));
     }
+    exit_to_dialplan(pbx, now, wall_ms, ep, key, reason);
+}
+
+/// Hands a caller who left the queue unanswered back to their dialplan (`fallback` or
+/// `after_max_wait`).
+fn exit_to_dialplan(
+    pbx: &mut Pbx,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    reason: QueueExit,
+) {
     call::ivr::feed(
         pbx,
         now,
