@@ -26,6 +26,7 @@ declare -A PACKAGE_OF=(
     [sipp]=sip-tester
     [baresip]=baresip
     [linphonec]=linphone-cli
+    [ss]=iproute2
     [tshark]=tshark
     [dumpcap]=tshark
     [pg_isready]=postgresql-client
