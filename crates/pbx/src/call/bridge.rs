@@ -357,11 +357,7 @@ pub(crate) fn on_fork_response(
     });
     call.forking = false;
     call.ring_deadline = None;
-    let from_queue = call
-        .ivr
-        .as_mut()
-        .is_some_and(|ivr| std::mem::take(&mut ivr.queue));
-    if from_queue {
+    if crate::queue::is_waiting(pbx, key) {
         crate::queue::answered(pbx, now, wall_ms, key);
     }
     let call = pbx.calls.calls.get_mut(&key).expect("exists");
@@ -502,7 +498,8 @@ fn attempt_failed(
         super::transfer::failed(pbx, now, wall_ms, ep, key, reason);
         return;
     }
-    let queue = call.ivr.as_ref().map(|i| i.queue);
+    let has_ivr = call.ivr.is_some();
+    let queue = has_ivr.then(|| crate::queue::is_waiting(pbx, key));
     match queue {
         Some(true) => crate::queue::ring_failed(pbx, now, wall_ms, ep, key),
         Some(false) => ivr::feed(

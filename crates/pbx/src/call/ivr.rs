@@ -125,9 +125,6 @@ fn perform(
             target,
             ring_timeout,
         } => {
-            if let Some(ivr) = call.ivr.as_mut() {
-                ivr.queue = false;
-            }
             let numbers = match target {
                 Target::Extension(n) => vec![n],
                 Target::Group { members, .. } => members,

@@ -244,8 +244,6 @@ pub(crate) struct Ivr {
     pub state: dialplan::CallState,
     /// The digest user who placed the call (for feature codes).
     pub auth_user: Option<String>,
-    /// Whether the current bridge attempt goes to the operator queue.
-    pub queue: bool,
 }
 
 impl std::fmt::Debug for Ivr {
@@ -320,10 +318,6 @@ pub(crate) struct Calls {
 impl Calls {
     pub fn get(&self, key: CallKey) -> Option<&Call> {
         self.calls.get(&key)
-    }
-
-    pub fn get_mut(&mut self, key: CallKey) -> Option<&mut Call> {
-        self.calls.get_mut(&key)
     }
 
     pub fn len(&self) -> usize {

@@ -165,7 +165,6 @@ pub(crate) fn handle_invite(
         prompts: a.prompts.clone(),
         state: dialplan::CallState::new(pbx.mode_override),
         auth_user: auth_user.clone(),
-        queue: false,
     });
     let call = Call {
         key,

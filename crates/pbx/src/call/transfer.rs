@@ -561,11 +561,6 @@ fn attended(
         pbx.calls.by_dialog.remove(&id);
         pbx.calls.ended_dialogs.insert(id, keep);
     }
-    if let Some(c) = pbx.calls.calls.get_mut(&keep)
-        && let Some(ivr) = c.ivr.as_mut()
-    {
-        ivr.queue = false;
-    }
     answered(pbx, now, wall_ms, ep, keep);
 }
 

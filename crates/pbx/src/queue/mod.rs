@@ -404,11 +404,6 @@ fn enter_at(
             not_before: None,
         },
     );
-    if let Some(c) = pbx.calls.get_mut(key)
-        && let Some(ivr) = c.ivr.as_mut()
-    {
-        ivr.queue = true;
-    }
     tracing::info!(call = key.0, queue, position, vip, front, "caller queued");
     pbx.queues.emit(&mut pbx.outputs, key);
     let leg = pbx.calls.get(key).map(|c| c.a_media.leg);
@@ -541,6 +536,11 @@ pub(crate) fn dispatch(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpo
             }
         }
     }
+}
+
+/// Whether `key` is waiting in a queue (its current bridge attempt, if any, rings an operator).
+pub(crate) fn is_waiting(pbx: &Pbx, key: CallKey) -> bool {
+    pbx.queues.index_of(key).is_some()
 }
 
 /// The operator being rung for `key` did not take the call (no answer, busy, refused).
@@ -790,10 +790,7 @@ fn leave(
         t.record.outcome = Some(outcome);
     }
     pbx.queues.emit(&mut pbx.outputs, key);
-    if let Some(c) = pbx.calls.get_mut(key) {
-        if let Some(ivr) = c.ivr.as_mut() {
-            ivr.queue = false;
-        }
+    if let Some(c) = pbx.calls.get(key) {
         let leg = c.a_media.leg;
         pbx.outputs
             .push_back(Output::Media(MediaCommand::StopMoh(leg)));
