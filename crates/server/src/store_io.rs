@@ -203,7 +203,7 @@ struct Rows {
     ids: HashMap<CallKey, i64>,
     /// Queue-call row ids of calls still going (removed when the record says the call ended).
     queue_ids: HashMap<CallKey, i64>,
-    quality: HashMap<CallKey, Vec<(&'static str, String)>>,
+    quality: HashMap<CallKey, serde_json::Map<String, serde_json::Value>>,
     ended: std::collections::VecDeque<CallKey>,
 }
 
@@ -222,6 +222,36 @@ impl Rows {
     }
 }
 
+/// A leg's media quality as the call record keeps it (JSON under the leg's name).
+#[derive(serde::Serialize)]
+struct LegQuality {
+    packets_in: u64,
+    packets_out: u64,
+    expected: u64,
+    lost: i64,
+    jitter_us: u32,
+    rtt_us: Option<u32>,
+    remote_lost: Option<u32>,
+    remote_jitter_us: Option<u32>,
+    dropped_foreign: u64,
+}
+
+impl From<&media::QualityReport> for LegQuality {
+    fn from(r: &media::QualityReport) -> Self {
+        LegQuality {
+            packets_in: r.counters.packets_in,
+            packets_out: r.counters.packets_out,
+            expected: r.expected,
+            lost: r.lost,
+            jitter_us: r.jitter_us,
+            rtt_us: r.rtt_us,
+            remote_lost: r.remote_lost,
+            remote_jitter_us: r.remote_jitter_us,
+            dropped_foreign: r.counters.dropped_foreign,
+        }
+    }
+}
+
 async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
     use pbx::CdrEvent;
     let result = match ev {
@@ -231,12 +261,16 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
             caller,
             callee,
             at_ms,
+            origin,
         } => {
             let new = NewCall {
                 call_id,
                 caller,
                 callee,
-                kind: "internal".into(),
+                kind: match origin {
+                    pbx::CallOrigin::Caller => "internal".into(),
+                    pbx::CallOrigin::Pbx(_) => "placed".into(),
+                },
                 started_at_ms: at_ms,
             };
             store.insert_call(&new).await.map(|id| {
@@ -261,19 +295,22 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
             }
             None => Ok(()),
         },
-        CdrEvent::Quality { call, leg, json } => match rows.ids.get(&call).copied() {
+        CdrEvent::Quality { call, leg, report } => match rows.ids.get(&call).copied() {
             Some(id) => {
                 let parts = rows.quality.entry(call).or_default();
-                parts.push((leg, json));
-                let merged = parts
-                    .iter()
-                    .map(|(leg, json)| format!("\"{leg}\":{json}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                store.set_call_quality(id, &format!("{{{merged}}}")).await
+                let value = serde_json::to_value(LegQuality::from(&report))
+                    .unwrap_or(serde_json::Value::Null);
+                parts.insert(leg.as_str().to_string(), value);
+                let merged = serde_json::Value::Object(parts.clone()).to_string();
+                store.set_call_quality(id, &merged).await
             }
             None => Ok(()),
         },
+        CdrEvent::Digits { call, digits } => {
+            // LEAD: stored once the calls table has a digits column (originate-api branch).
+            tracing::info!(call = call.0, %digits, "digits pressed on a placed call");
+            Ok(())
+        }
     };
     if let Err(e) = result {
         tracing::error!(error = %e, "call record write failed");

@@ -12,9 +12,8 @@ use crate::{Output, Pbx};
 use dialplan::FailReason;
 use media::MediaCommand;
 use sip::dialog::Dialog;
-use sip::endpoint::{ClientTxId, Endpoint, Peer, Transport};
+use sip::endpoint::{ClientTxId, Endpoint, Transport};
 use sip::message::{Method, NameAddr, Request, Response, Uri};
-use sip::registrar::BindingTransport;
 use std::time::{Duration, Instant};
 
 /// The class of looping audio played to an answered caller while a target rings.
@@ -77,21 +76,7 @@ pub(crate) fn ring_bindings(
     ring_targets(pbx, now, ep, key, targets, ring_for, false)
 }
 
-type RingTarget = (Uri, Peer, crate::Identity);
-
-fn target_of(b: &sip::registrar::Binding, ext: &crate::Identity) -> Option<RingTarget> {
-    let uri = Uri::parse(&b.contact).ok()?;
-    let transport = match b.source.transport {
-        BindingTransport::Tcp => Transport::Tcp,
-        _ => Transport::Udp,
-    };
-    let peer = Peer {
-        transport,
-        addr: b.source.addr,
-        conn: b.source.connection.map(sip::endpoint::ConnId),
-    };
-    Some((uri, peer, ext.clone()))
-}
+use crate::ctx::{RingTarget, ring_target as target_of};
 
 /// Sends our INVITE to every target at once (a new bridge attempt of the call).
 fn ring_targets(
@@ -453,13 +438,7 @@ pub(crate) fn on_fork_failed(
         .filter(|f| f.attempt == attempt)
         .filter_map(|f| f.final_status)
         .collect();
-    let reason = if statuses.iter().any(|s| matches!(s, 486 | 600 | 603)) {
-        FailReason::Busy
-    } else if statuses.iter().all(|s| matches!(s, 404 | 604)) {
-        FailReason::NotFound
-    } else {
-        FailReason::Unavailable
-    };
+    let reason = super::fail_reason(&statuses);
     tracing::info!(call = key.0, ?statuses, ?reason, "nobody took the call");
     attempt_failed(pbx, now, wall_ms, ep, key, reason);
 }

@@ -159,6 +159,7 @@ pub(crate) fn handle_invite(
         caller: caller.clone(),
         callee: dialled.clone(),
         at_ms: wall_ms,
+        origin: crate::CallOrigin::Caller,
     }));
     let ivr = pbx.attendant.as_ref().map(|a| super::Ivr {
         plan: a.plan.clone(),

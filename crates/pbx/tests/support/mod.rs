@@ -288,6 +288,7 @@ impl World {
                     outcome.as_str(),
                     hangup_by.map_or("nobody", |p| p.as_str())
                 )),
+                CdrEvent::Digits { digits, .. } => Some(format!("Digits {digits}")),
                 CdrEvent::Quality { .. } => None,
             })
             .collect()
