@@ -21,6 +21,7 @@ mod call;
 mod directory;
 mod ports;
 mod queue;
+mod queue_glue;
 mod register;
 pub mod sdp;
 
@@ -304,7 +305,7 @@ impl Pbx {
 
     /// The operator queues now: who waits in which order, and what each operator does.
     pub fn queue_snapshot(&self, now: Instant, wall_ms: i64) -> QueueSnapshot {
-        queue::snapshot(self, now, wall_ms)
+        queue_glue::snapshot(self, now, wall_ms)
     }
 
     /// Restores operators who were paused when the server stopped (from the shift log).
@@ -316,7 +317,7 @@ impl Pbx {
         accounts: &[String],
     ) {
         for account in accounts {
-            queue::set_paused(self, now, wall_ms, ep, account, true);
+            queue_glue::set_paused(self, now, wall_ms, ep, account, true);
         }
     }
 
