@@ -4,8 +4,8 @@
 //! the answer, the operator leaving the call, and transfers in the record.
 
 use super::operators::{logged_in, operator_phones};
-use super::state::Queues;
-use super::view::{OperatorActivity, QueueOutcome, QueueRecord, TransferNote};
+use super::state::{Duty, Queues};
+use super::view::{QueueOutcome, QueueRecord, TransferNote};
 use super::{QueueCommand, QueueEnv};
 use crate::CallKey;
 use std::time::Instant;
@@ -37,7 +37,7 @@ impl Queues {
                 .operators
                 .iter()
                 .filter(|(a, o)| {
-                    o.activity == OperatorActivity::Idle
+                    o.duty == Duty::Free
                         && !o.paused
                         && o.rest_until.is_none_or(|t| t <= now)
                         && online.contains(a)
@@ -53,7 +53,7 @@ impl Queues {
             if env.can_ring(key, &phones) {
                 tracing::info!(call = key.0, operator = %account, "offering caller to operator");
                 self.waiting[i].ringing = Some(account.clone());
-                self.set_activity(&account, OperatorActivity::Ringing, Some(key), now, wall_ms);
+                self.set_duty(&account, Duty::Ringing, Some(key), now, wall_ms);
                 out.push(QueueCommand::Ring {
                     call: key,
                     operator: account,
@@ -89,11 +89,10 @@ impl Queues {
             let rest_until = self
                 .operators
                 .get(&account)
-                .filter(|o| o.activity == OperatorActivity::Ringing)
+                .filter(|o| o.duty == Duty::Ringing)
                 .map(|o| o.since + s.ring_timeout)
                 .filter(|t| *t > now);
-            let free = self.free_activity(&account);
-            self.set_activity(&account, free, None, now, wall_ms);
+            self.set_duty(&account, Duty::Free, None, now, wall_ms);
             if let Some(op) = self.operators.get_mut(&account) {
                 // To the back of the idle line, so the next operator is tried.
                 op.idle_since = now;
@@ -126,8 +125,7 @@ impl Queues {
         let i = self.index_of(key).expect("ringing, so waiting");
         self.waiting[i].ringing = None;
         let ring_for = env.settings(key, &self.waiting[i].queue).ring_timeout;
-        let free = self.free_activity(operator);
-        self.set_activity(operator, free, None, now, wall_ms);
+        self.set_duty(operator, Duty::Free, None, now, wall_ms);
         if let Some(op) = self.operators.get_mut(operator) {
             op.idle_since = now;
             op.rest_until = Some(now + ring_for);
@@ -148,7 +146,7 @@ impl Queues {
         let account = waiter.ringing.clone().unwrap_or_default();
         let waited = wall_ms - waiter.entered_ms;
         tracing::info!(call = key.0, operator = %account, waited_ms = waited, "operator answered");
-        self.set_activity(&account, OperatorActivity::Talking, Some(key), now, wall_ms);
+        self.set_duty(&account, Duty::Talking, Some(key), now, wall_ms);
         if let Some(t) = self.tracked.get_mut(&key) {
             t.waited_ms += waited;
             t.record.wait_ms = Some(t.waited_ms);
@@ -187,17 +185,15 @@ impl Queues {
             return;
         }
         let paused = op.paused;
-        let activity = if paused {
-            OperatorActivity::Paused
-        } else if wrap.is_zero() {
-            OperatorActivity::Idle
+        let duty = if paused || wrap.is_zero() {
+            Duty::Free
         } else {
-            OperatorActivity::WrapUp
+            Duty::WrapUp
         };
-        self.set_activity(&account, activity, None, now, wall_ms);
+        self.set_duty(&account, duty, None, now, wall_ms);
         if let Some(op) = self.operators.get_mut(&account) {
             op.idle_since = now + wrap;
-            if !wrap.is_zero() && !paused {
+            if duty == Duty::WrapUp {
                 op.wrap_until = Some(now + wrap);
             }
         }

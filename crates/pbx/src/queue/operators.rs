@@ -2,8 +2,7 @@
 //! position) and pausing: the operator table follows the registrations, and
 //! when nobody is left to answer, every waiting caller gets the fallback.
 
-use super::state::{Operator, Queues};
-use super::view::OperatorActivity;
+use super::state::{Duty, Operator, Queues};
 use super::{QueueCommand, QueueEnv};
 use sip::registrar::Binding;
 use std::time::{Duration, Instant};
@@ -54,10 +53,9 @@ impl Queues {
             if self
                 .operators
                 .get(account)
-                .is_none_or(|o| o.activity == OperatorActivity::LoggedOut)
+                .is_none_or(|o| o.duty == Duty::LoggedOut)
             {
-                let free = self.free_activity(account);
-                self.set_activity(account, free, None, now, wall_ms);
+                self.set_duty(account, Duty::Free, None, now, wall_ms);
                 if let Some(op) = self.operators.get_mut(account) {
                     op.idle_since = now;
                     op.rest_until = None;
@@ -67,12 +65,12 @@ impl Queues {
         let gone: Vec<String> = self
             .operators
             .iter()
-            .filter(|(a, o)| o.activity != OperatorActivity::LoggedOut && !online.contains(a))
-            .filter(|(_, o)| o.activity != OperatorActivity::Talking)
+            .filter(|(a, o)| o.duty != Duty::LoggedOut && !online.contains(a))
+            .filter(|(_, o)| o.duty != Duty::Talking)
             .map(|(a, _)| a.clone())
             .collect();
         for account in gone {
-            self.set_activity(&account, OperatorActivity::LoggedOut, None, now, wall_ms);
+            self.set_duty(&account, Duty::LoggedOut, None, now, wall_ms);
             // Logging out ends a pause, however it happens (unregister, expiry, `*47`), as the
             // shift log's `logout` says: the next login starts available.
             if let Some(op) = self.operators.get_mut(&account) {
@@ -138,19 +136,19 @@ impl Queues {
         let op = self
             .operators
             .entry(account.to_string())
-            .or_insert_with(|| Operator::new(OperatorActivity::LoggedOut, paused, now, wall_ms));
-        op.paused = paused;
-        let busy = matches!(
-            op.activity,
-            OperatorActivity::Talking | OperatorActivity::Ringing
-        );
-        if online && !busy {
-            let activity = self.free_activity(account);
-            self.set_activity(account, activity, None, now, wall_ms);
-            if !paused && let Some(op) = self.operators.get_mut(account) {
-                op.idle_since = now;
+            .or_insert_with(|| Operator::new(Duty::LoggedOut, paused, now, wall_ms));
+        let busy = matches!(op.duty, Duty::Talking | Duty::Ringing);
+        op.update(now, wall_ms, |op| {
+            op.paused = paused;
+            if online && !busy {
+                op.duty = Duty::Free;
+                op.call = None;
+                op.wrap_until = None;
+                if !paused {
+                    op.idle_since = now;
+                }
             }
-        }
+        });
         self.operators_changed(env, now, wall_ms, out);
     }
 }

@@ -29,15 +29,33 @@ pub(super) struct Waiter {
     pub not_before: Option<Instant>,
 }
 
+/// What an operator is doing, apart from being paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Duty {
+    /// Logged in and not on a call: available, unless paused.
+    Free,
+    /// Their phone rings with a queued caller.
+    Ringing,
+    /// On a call with a queued caller.
+    Talking,
+    /// Resting after a call (the queue's `wrap_up`).
+    WrapUp,
+    /// Not registered to the operator position.
+    LoggedOut,
+}
+
 /// One operator's state (kept while the server runs).
 #[derive(Debug)]
 pub(super) struct Operator {
-    pub activity: OperatorActivity,
+    pub duty: Duty,
+    /// Paused (`*45`): a free operator is offered nobody. Kept through calls, ended by
+    /// logging out. The only record of the pause: the shown `Paused` is derived from it.
+    pub paused: bool,
+    /// Since when [`Operator::activity`] has been what it is.
     pub since: Instant,
     pub since_ms: i64,
     /// Since when the operator has been free to take a call: longest idle is offered first.
     pub idle_since: Instant,
-    pub paused: bool,
     /// The call they ring for or talk on.
     pub call: Option<CallKey>,
     pub wrap_until: Option<Instant>,
@@ -47,16 +65,38 @@ pub(super) struct Operator {
 }
 
 impl Operator {
-    pub fn new(activity: OperatorActivity, paused: bool, now: Instant, wall_ms: i64) -> Self {
+    pub fn new(duty: Duty, paused: bool, now: Instant, wall_ms: i64) -> Self {
         Operator {
-            activity,
+            duty,
+            paused,
             since: now,
             since_ms: wall_ms,
             idle_since: now,
-            paused,
             call: None,
             wrap_until: None,
             rest_until: None,
+        }
+    }
+
+    /// What the operator is doing as the admin API shows it.
+    pub fn activity(&self) -> OperatorActivity {
+        match self.duty {
+            Duty::Free if self.paused => OperatorActivity::Paused,
+            Duty::Free => OperatorActivity::Idle,
+            Duty::Ringing => OperatorActivity::Ringing,
+            Duty::Talking => OperatorActivity::Talking,
+            Duty::WrapUp => OperatorActivity::WrapUp,
+            Duty::LoggedOut => OperatorActivity::LoggedOut,
+        }
+    }
+
+    /// Changes the operator with `change`, restarting `since` if the shown activity changed.
+    pub fn update(&mut self, now: Instant, wall_ms: i64, change: impl FnOnce(&mut Operator)) {
+        let before = self.activity();
+        change(self);
+        if self.activity() != before {
+            self.since = now;
+            self.since_ms = wall_ms;
         }
     }
 }
@@ -131,10 +171,11 @@ impl Queues {
         waiters.chain(wraps).chain(self.logins_expire).min()
     }
 
-    pub(super) fn set_activity(
+    /// Puts `account` on `duty` (seen for the first time: unpaused), for `call`.
+    pub(super) fn set_duty(
         &mut self,
         account: &str,
-        activity: OperatorActivity,
+        duty: Duty,
         call: Option<CallKey>,
         now: Instant,
         wall_ms: i64,
@@ -142,25 +183,14 @@ impl Queues {
         let op = self
             .operators
             .entry(account.to_string())
-            .or_insert_with(|| Operator::new(activity, false, now, wall_ms));
-        if op.activity != activity {
-            op.activity = activity;
-            op.since = now;
-            op.since_ms = wall_ms;
-        }
-        op.call = call;
-        if activity != OperatorActivity::WrapUp {
-            op.wrap_until = None;
-        }
-    }
-
-    /// What an operator whose ring or call ended is now: paused if they paused meanwhile.
-    pub(super) fn free_activity(&self, account: &str) -> OperatorActivity {
-        if self.operators.get(account).is_some_and(|o| o.paused) {
-            OperatorActivity::Paused
-        } else {
-            OperatorActivity::Idle
-        }
+            .or_insert_with(|| Operator::new(duty, false, now, wall_ms));
+        op.update(now, wall_ms, |op| {
+            op.duty = duty;
+            op.call = call;
+            if duty != Duty::WrapUp {
+                op.wrap_until = None;
+            }
+        });
     }
 
     /// The current record of `key`, if it is a queued call.

@@ -3,8 +3,8 @@
 //! position announcements. The deadlines are part of `Pbx::poll_timeout`
 //! through [`Queues::next_deadline`].
 
-use super::state::Queues;
-use super::view::{OperatorActivity, QueueOutcome};
+use super::state::{Duty, Queues};
+use super::view::QueueOutcome;
 use super::{QueueCommand, QueueEnv};
 use crate::CallKey;
 use dialplan::QueueExit;
@@ -72,9 +72,7 @@ impl Queues {
             }
             if op.wrap_until.is_some_and(|t| t <= now) {
                 op.wrap_until = None;
-                op.activity = OperatorActivity::Idle;
-                op.since = now;
-                op.since_ms = wall_ms;
+                op.update(now, wall_ms, |op| op.duty = Duty::Free);
                 freed = true;
             }
         }

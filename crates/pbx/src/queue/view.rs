@@ -222,7 +222,7 @@ impl Queues {
             .map(|b| b.contact)
             .collect();
         let op = self.operators.get(&account);
-        let mut activity = op.map_or(OperatorActivity::LoggedOut, |o| o.activity);
+        let mut activity = op.map_or(OperatorActivity::LoggedOut, |o| o.activity());
         if !online.contains(&account) && activity != OperatorActivity::Talking {
             activity = OperatorActivity::LoggedOut;
         } else if activity == OperatorActivity::LoggedOut {

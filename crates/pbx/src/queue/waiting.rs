@@ -2,7 +2,7 @@
 //! queue is full or nobody can answer), position announcements, leaving
 //! unanswered back to the dialplan, and hanging up while waiting.
 
-use super::state::{Queues, Tracked, Waiter};
+use super::state::{Duty, Queues, Tracked, Waiter};
 use super::view::{QueueOutcome, QueueRecord};
 use super::{CallerInfo, QueueCommand, QueueEnv, Settings};
 use crate::CallKey;
@@ -217,8 +217,7 @@ impl Queues {
         let waiter = self.waiting.remove(i);
         if let Some(account) = waiter.ringing {
             out.push(QueueCommand::CancelRing { call: key });
-            let free = self.free_activity(&account);
-            self.set_activity(&account, free, None, now, wall_ms);
+            self.set_duty(&account, Duty::Free, None, now, wall_ms);
         }
         tracing::info!(call = key.0, ?outcome, "caller left the queue unanswered");
         if let Some(t) = self.tracked.get_mut(&key) {
@@ -254,8 +253,7 @@ impl Queues {
             let waiter = self.waiting.remove(i);
             if let Some(account) = waiter.ringing {
                 // They were never offered anything else: keep their place in the idle line.
-                let free = self.free_activity(&account);
-                self.set_activity(&account, free, None, now, wall_ms);
+                self.set_duty(&account, Duty::Free, None, now, wall_ms);
             }
             tracing::info!(call = key.0, "caller left the queue (abandoned)");
             if let Some(t) = self.tracked.get_mut(&key) {
