@@ -50,6 +50,8 @@
 mod dispatch;
 mod operators;
 mod state;
+#[cfg(test)]
+mod tests;
 mod timers;
 pub mod view;
 mod waiting;

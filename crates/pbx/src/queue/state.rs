@@ -209,7 +209,7 @@ impl Queues {
     }
 
     /// Whether the queue counts `operator` as being rung for `key` right now.
-    pub(crate) fn is_ringing(&self, key: CallKey, operator: &str) -> bool {
+    pub(super) fn is_ringing(&self, key: CallKey, operator: &str) -> bool {
         self.index_of(key)
             .is_some_and(|i| self.waiting[i].ringing.as_deref() == Some(operator))
     }
