@@ -38,9 +38,11 @@
 //!
 //! The queue decides and the rest of the PBX carries out: every function is a
 //! method on [`Queues`] that takes the time (`now`, `wall_ms`), reads what it
-//! needs from the PBX through [`QueueEnv`] and pushes [`QueueCommand`]s. It
-//! knows nothing of calls, SIP transactions or the media engine beyond a
-//! [`CallKey`]; `crate::queue_glue` is the one place that knows both.
+//! needs from the PBX through [`QueueEnv`] and pushes [`QueueCommand`]s (the
+//! few that can only change a record, such as an answer or a transfer note,
+//! return that record instead). It knows nothing of calls, SIP transactions or
+//! the media engine beyond a [`CallKey`]; `crate::queue_glue` is the one place
+//! that knows both.
 //!
 //! Files: `state` (the types and the questions they answer), `operators`
 //! (logins, pauses), `waiting` (entering and leaving, announcements),
