@@ -25,6 +25,7 @@ mod originate;
 mod placed;
 mod ports;
 mod queue;
+mod queue_glue;
 mod register;
 pub mod sdp;
 
@@ -453,7 +454,7 @@ impl Pbx {
 
     /// The operator queues now: who waits in which order, and what each operator does.
     pub fn queue_snapshot(&self, now: Instant, wall_ms: i64) -> QueueSnapshot {
-        queue::snapshot(self, now, wall_ms)
+        queue_glue::snapshot(self, now, wall_ms)
     }
 
     /// Restores operators who were paused when the server stopped (from the shift log).
@@ -465,7 +466,7 @@ impl Pbx {
         accounts: &[String],
     ) {
         for account in accounts {
-            queue::set_paused(self, now, wall_ms, ep, account, true);
+            queue_glue::set_paused(self, now, wall_ms, ep, account, true);
         }
     }
 

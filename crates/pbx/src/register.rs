@@ -100,7 +100,7 @@ pub(crate) fn handle(
     }
     apply(pbx, &outcome.changes);
     if aor == pbx.operator_position() && !outcome.changes.is_empty() {
-        crate::queue::operators_changed(pbx, now, wall_ms, ep);
+        crate::queue_glue::operators_changed(pbx, now, wall_ms, ep);
     }
     if outcome.changes.is_empty() {
         ep.respond(now, tx, outcome.response);

@@ -39,7 +39,7 @@ pub(crate) fn start(
         known = true;
         for b in pbx.bindings(&ext.number, wall_ms) {
             if ext.number == position
-                && crate::queue::is_paused(pbx, b.user.as_deref().unwrap_or(&b.contact))
+                && crate::queue_glue::is_paused(pbx, b.user.as_deref().unwrap_or(&b.contact))
             {
                 continue;
             }
@@ -342,8 +342,8 @@ pub(crate) fn on_fork_response(
     });
     call.forking = false;
     call.ring_deadline = None;
-    if crate::queue::is_waiting(pbx, key) {
-        crate::queue::answered(pbx, now, wall_ms, key);
+    if crate::queue_glue::is_waiting(pbx, key) {
+        crate::queue_glue::answered(pbx, now, wall_ms, key);
     }
     let call = pbx.calls.calls.get_mut(&key).expect("exists");
     let others: Vec<ClientTxId> = call
@@ -478,9 +478,9 @@ fn attempt_failed(
         return;
     }
     let has_ivr = call.ivr.is_some();
-    let queue = has_ivr.then(|| crate::queue::is_waiting(pbx, key));
+    let queue = has_ivr.then(|| crate::queue_glue::is_waiting(pbx, key));
     match queue {
-        Some(true) => crate::queue::ring_failed(pbx, now, wall_ms, ep, key),
+        Some(true) => crate::queue_glue::ring_failed(pbx, now, wall_ms, ep, key),
         Some(false) => ivr::feed(
             pbx,
             now,

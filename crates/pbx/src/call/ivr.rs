@@ -133,8 +133,10 @@ fn perform(
                 .err()
                 .map(|reason| Event::BridgeFailed { reason })
         }
-        Action::OperatorQueue { queue } => crate::queue::enter(pbx, now, wall_ms, ep, key, &queue)
-            .map(|reason| Event::QueueExited { reason }),
+        Action::OperatorQueue { queue } => {
+            crate::queue_glue::enter(pbx, now, wall_ms, ep, key, &queue)
+                .map(|reason| Event::QueueExited { reason })
+        }
         Action::Conference { room } => super::conference::join(pbx, wall_ms, key, &room)
             .err()
             .map(|_| Event::ConferenceFull),
@@ -213,12 +215,12 @@ fn feature_code(
         }
         Feature::OperatorPause => {
             log_operator(pbx, &operator, "pause", source, wall_ms);
-            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, true);
+            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, true);
             Some(FeatureResult::Paused)
         }
         Feature::OperatorUnpause => {
             log_operator(pbx, &operator, "unpause", source, wall_ms);
-            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, false);
+            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::Available)
         }
         Feature::OperatorLogout => {
@@ -247,7 +249,7 @@ fn feature_code(
                 });
             }
             log_operator(pbx, &operator, "logout", source, wall_ms);
-            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, false);
+            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::LoggedOut)
         }
     }

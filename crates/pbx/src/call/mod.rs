@@ -603,7 +603,7 @@ pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut
     for key in ivr_due {
         ivr::feed(pbx, now, wall_ms, ep, key, dialplan::Event::Timeout);
     }
-    crate::queue::handle_timeout(pbx, now, wall_ms, ep);
+    crate::queue_glue::handle_timeout(pbx, now, wall_ms, ep);
 }
 
 /// Frees media and forgets the call once it has ended and nothing is outstanding.

@@ -21,8 +21,8 @@
 use super::{
     CallKey, MediaSide, Outcome, Party, Phase, Purpose, Side, bridge, midcall, release_side,
 };
-use crate::queue;
 use crate::queue::view::TransferNote;
+use crate::queue_glue as queue;
 use crate::{Output, Pbx};
 use dialplan::FailReason;
 use media::MediaCommand;
