@@ -21,6 +21,7 @@ mod apps;
 mod call;
 mod ctx;
 mod directory;
+mod event;
 mod originate;
 mod placed;
 mod ports;
@@ -30,6 +31,7 @@ mod register;
 pub mod sdp;
 
 pub use call::{CallKey, CallSummary, CdrEvent, LegRole, Outcome, Party, RINGBACK_CLASS};
+pub use event::{ModeChange, OperatorChange, OperatorChangeKind, PbxEvent};
 pub use originate::{Announcement, CallOrigin, Originate, OriginateError, Purpose, PurposeKind};
 pub use queue::view::{
     OperatorActivity, OperatorStatus, QueueOutcome, QueueRecord, QueueSnapshot, TransferNote,
@@ -107,29 +109,16 @@ pub enum Output {
         /// The response to send once the write is durable.
         then: Option<(ServerTxId, Response)>,
     },
+    /// Something happened (a call record event, an operator's change, …): for the
+    /// store, the log and any other consumer.
+    Event(PbxEvent),
+}
+
+impl Output {
     /// A call record event.
-    Cdr(call::CdrEvent),
-    /// Store a setting (`None` deletes it).
-    SaveSetting {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: Option<String>,
-    },
-    /// Append to an operator's shift log.
-    OperatorEvent {
-        /// The operator's account (`op1`).
-        operator: String,
-        /// `login`, `logout`, `pause` or `unpause`.
-        event: &'static str,
-        /// Where the phone is.
-        source: String,
-        /// Wall-clock time, unix ms.
-        at_ms: i64,
-    },
-    /// The whole current record of a call that went through the operator queue: insert it
-    /// the first time its `call` is seen, update it afterwards.
-    QueueCall(QueueRecord),
+    pub(crate) fn call(event: CdrEvent) -> Output {
+        Output::Event(PbxEvent::Call(event))
+    }
 }
 
 /// The PBX: registrar, authentication and the B2BUA.
@@ -213,10 +202,8 @@ impl Pbx {
     /// Calls in progress keep the mode they started with.
     pub fn override_mode(&mut self, mode: Option<dialplan::Mode>) {
         self.mode_override = mode;
-        self.outputs.push_back(Output::SaveSetting {
-            key: MODE_OVERRIDE_KEY,
-            value: mode.map(|m| Self::mode_name(m).to_string()),
-        });
+        self.outputs
+            .push_back(Output::Event(PbxEvent::Mode(ModeChange { mode })));
     }
 
     /// The attendant mode new calls get at `wall_ms`, if a dialplan is installed.
@@ -445,7 +432,7 @@ impl Pbx {
                 Command::StopPlay(key) => placed.stop_play(&mut ctx, key),
                 Command::Digits(call, digits) => {
                     ctx.outputs
-                        .push_back(Output::Cdr(CdrEvent::Digits { call, digits }));
+                        .push_back(Output::call(CdrEvent::Digits { call, digits }));
                 }
                 Command::Hangup(key) => placed.hangup(&mut ctx, ep, now, wall_ms, key),
             }

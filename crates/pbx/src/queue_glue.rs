@@ -152,7 +152,9 @@ fn carry_out(
                 let event = dialplan::Event::QueueExited { reason };
                 ivr::feed(pbx, now, wall_ms, ep, call, event);
             }
-            QueueCommand::Record(record) => pbx.outputs.push_back(Output::QueueCall(record)),
+            QueueCommand::Record(record) => pbx
+                .outputs
+                .push_back(Output::Event(crate::PbxEvent::Queue(record))),
         }
     }
 }
@@ -233,7 +235,8 @@ pub(crate) fn transfer_result(pbx: &mut Pbx, key: CallKey, result: &str) {
 
 fn push_record(pbx: &mut Pbx, record: Option<crate::QueueRecord>) {
     if let Some(record) = record {
-        pbx.outputs.push_back(Output::QueueCall(record));
+        pbx.outputs
+            .push_back(Output::Event(crate::PbxEvent::Queue(record)));
     }
 }
 

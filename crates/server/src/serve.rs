@@ -364,30 +364,10 @@ impl Core<'_> {
                             now_ms: wall_ms(),
                         });
                     }
-                    Output::Cdr(ev) => {
-                        let _ = self.store.send(StoreRequest::Cdr(ev));
-                    }
-                    Output::QueueCall(record) => {
-                        let _ = self.store.send(StoreRequest::QueueCall(record));
-                    }
-                    Output::SaveSetting { key, value } => {
-                        let _ = self.store.send(StoreRequest::Setting {
-                            key,
-                            value,
-                            now_ms: wall_ms(),
-                        });
-                    }
-                    Output::OperatorEvent {
-                        operator,
-                        event,
-                        source,
-                        at_ms,
-                    } => {
-                        let _ = self.store.send(StoreRequest::OperatorEvent {
-                            operator,
+                    Output::Event(event) => {
+                        let _ = self.store.send(StoreRequest::Event {
                             event,
-                            source,
-                            at_ms,
+                            now_ms: wall_ms(),
                         });
                     }
                 }

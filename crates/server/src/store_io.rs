@@ -22,29 +22,12 @@ pub enum StoreRequest {
         /// Wall-clock time of the change, unix ms.
         now_ms: i64,
     },
-    /// A call record event.
-    Cdr(pbx::CdrEvent),
-    /// The current state of a queued call's record.
-    QueueCall(pbx::QueueRecord),
-    /// Store (or delete) a setting.
-    Setting {
-        /// The key.
-        key: &'static str,
-        /// The value; `None` deletes.
-        value: Option<String>,
-        /// Wall-clock time, unix ms.
+    /// Something that happened in the PBX that the database keeps.
+    Event {
+        /// What happened.
+        event: pbx::PbxEvent,
+        /// Wall-clock time it was handed over, unix ms.
         now_ms: i64,
-    },
-    /// An operator's login, logout or pause.
-    OperatorEvent {
-        /// The operator's account.
-        operator: String,
-        /// login, logout, pause, unpause.
-        event: &'static str,
-        /// Where the phone is.
-        source: String,
-        /// Wall-clock time, unix ms.
-        at_ms: i64,
     },
 }
 
@@ -160,35 +143,8 @@ pub fn start(
                         }
                     }
                 }
-                StoreRequest::Cdr(ev) => cdr(&store, &mut rows, ev).await,
-                StoreRequest::QueueCall(record) => queue_call(&store, &mut rows, record).await,
-                StoreRequest::Setting { key, value, now_ms } => {
-                    let r = match value {
-                        Some(v) => store.set_setting(key, &v, now_ms).await,
-                        None => store.delete_setting(key).await.map(|_| ()),
-                    };
-                    if let Err(e) = r {
-                        tracing::error!(key, error = %e, "setting could not be stored");
-                    }
-                }
-                StoreRequest::OperatorEvent {
-                    operator,
-                    event,
-                    source,
-                    at_ms,
-                } => {
-                    let kind = match event {
-                        "login" => store::OperatorEvent::Login,
-                        "logout" => store::OperatorEvent::Logout,
-                        "pause" => store::OperatorEvent::Pause,
-                        _ => store::OperatorEvent::Unpause,
-                    };
-                    if let Err(e) = store
-                        .log_operator_event(&operator, kind, &source, at_ms)
-                        .await
-                    {
-                        tracing::error!(error = %e, "operator shift record could not be stored");
-                    }
+                StoreRequest::Event { event, now_ms } => {
+                    event_write(&store, &mut rows, event, now_ms).await
                 }
             }
         }
@@ -217,6 +173,43 @@ impl Rows {
             if let Some(old) = self.ended.pop_front() {
                 self.ids.remove(&old);
                 self.quality.remove(&old);
+            }
+        }
+    }
+}
+
+/// Writes what the database keeps of one PBX event.
+async fn event_write(store: &Store, rows: &mut Rows, event: pbx::PbxEvent, now_ms: i64) {
+    use pbx::{OperatorChangeKind, PbxEvent};
+    match event {
+        PbxEvent::Call(ev) => cdr(store, rows, ev).await,
+        PbxEvent::Queue(record) => queue_call(store, rows, record).await,
+        PbxEvent::Operator(change) => {
+            let kind = match change.kind {
+                OperatorChangeKind::Login => store::OperatorEvent::Login,
+                OperatorChangeKind::Logout => store::OperatorEvent::Logout,
+                OperatorChangeKind::Pause => store::OperatorEvent::Pause,
+                OperatorChangeKind::Unpause => store::OperatorEvent::Unpause,
+            };
+            if let Err(e) = store
+                .log_operator_event(&change.operator, kind, &change.source, change.at_ms)
+                .await
+            {
+                tracing::error!(error = %e, "operator shift record could not be stored");
+            }
+        }
+        PbxEvent::Mode(change) => {
+            let key = pbx::MODE_OVERRIDE_KEY;
+            let r = match change.mode {
+                Some(mode) => {
+                    store
+                        .set_setting(key, pbx::Pbx::mode_name(mode), now_ms)
+                        .await
+                }
+                None => store.delete_setting(key).await.map(|_| ()),
+            };
+            if let Err(e) = r {
+                tracing::error!(key, error = %e, "setting could not be stored");
             }
         }
     }

@@ -365,7 +365,7 @@ pub(crate) fn finish(
         let ctx = ep.send_request(now, bye, peer);
         pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
     }
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Ended {
+    pbx.outputs.push_back(Output::call(CdrEvent::Ended {
         call: key,
         at_ms: wall_ms,
         outcome,

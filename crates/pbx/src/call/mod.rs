@@ -555,7 +555,7 @@ pub(crate) fn handle_media(
         MediaEvent::Quality { leg, report } => {
             let found = pbx.calls.ended_legs.remove(&leg);
             if let Some((call, which)) = found {
-                pbx.outputs.push_back(Output::Cdr(CdrEvent::Quality {
+                pbx.outputs.push_back(Output::call(CdrEvent::Quality {
                     call,
                     leg: which,
                     report,

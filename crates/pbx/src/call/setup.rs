@@ -153,7 +153,7 @@ pub(crate) fn handle_invite(
         leg: b_leg,
         port: b_port,
     });
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Started {
+    pbx.outputs.push_back(Output::call(CdrEvent::Started {
         call: key,
         call_id: req.headers.call_id().unwrap_or("").to_string(),
         caller: caller.clone(),
@@ -327,7 +327,7 @@ pub(crate) fn answer_a(
     pbx.calls
         .by_dialog
         .insert((a_call_id, a_tag), (key, super::Side::A));
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Answered {
+    pbx.outputs.push_back(Output::call(CdrEvent::Answered {
         call: key,
         at_ms: wall_ms,
     }));

@@ -139,7 +139,7 @@ impl PlacedCalls {
         }));
         call.leg_added = true;
         tracing::info!(call = key.0, "placed call answered");
-        ctx.outputs.push_back(Output::Cdr(CdrEvent::Answered {
+        ctx.outputs.push_back(Output::call(CdrEvent::Answered {
             call: key,
             at_ms: wall_ms,
         }));

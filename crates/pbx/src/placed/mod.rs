@@ -225,7 +225,7 @@ impl PlacedCalls {
             });
         }
         tracing::info!(call = key.0, target = %dial.callee, purpose = dial.purpose.as_str(), forks = forks.len(), "placing a call");
-        ctx.outputs.push_back(Output::Cdr(CdrEvent::Started {
+        ctx.outputs.push_back(Output::call(CdrEvent::Started {
             call: key,
             call_id,
             caller: dial.display,
@@ -346,7 +346,7 @@ impl PlacedCalls {
             }
             MediaEvent::Quality { leg, report } => {
                 if let Some(call) = self.ended_legs.remove(&leg) {
-                    ctx.outputs.push_back(Output::Cdr(CdrEvent::Quality {
+                    ctx.outputs.push_back(Output::call(CdrEvent::Quality {
                         call,
                         leg: LegRole::Callee,
                         report,
@@ -412,7 +412,7 @@ impl PlacedCalls {
         ctx.outputs.push_back(Output::CloseRtp { leg: call.leg });
         ctx.ports.release(call.port);
         self.by_leg.remove(&call.leg);
-        ctx.outputs.push_back(Output::Cdr(CdrEvent::Ended {
+        ctx.outputs.push_back(Output::call(CdrEvent::Ended {
             call: key,
             at_ms: wall_ms,
             outcome,
