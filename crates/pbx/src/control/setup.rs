@@ -4,18 +4,20 @@
 //! rung directly. Also the responses we send on the caller's INVITE and
 //! CANCEL handling.
 
-use super::{
-    Call, CallKey, CdrEvent, LegA, MediaSide, Outcome, Party, Phase, bridge, ivr, midcall, with_tag,
-};
+use super::calls::{Call, LegA, MediaSide, Phase, Side};
+use super::features::{Features, Turn};
+use super::{Core, bridge, midcall};
+use crate::headers::with_tag;
 use crate::sdp::{self, Direction, LocalDescription, SdpError};
-use crate::{Output, Pbx};
+use crate::{CallKey, CdrEvent, Outcome, Output, Party};
 use sip::auth::GuardDecision;
 use sip::endpoint::{Endpoint, Peer, ServerTxId};
 use sip::message::{Request, Response};
 use std::time::Instant;
 
 pub(crate) fn handle_invite(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -37,44 +39,44 @@ pub(crate) fn handle_invite(
 
     // Admission control (the call rate is counted after authentication, below, so a
     // challenged INVITE and its authenticated retry count once).
-    if pbx.calls.len() >= pbx.config.max_concurrent_calls {
+    if core.calls.len() >= core.config.max_concurrent_calls {
         let mut resp = Response::for_request(&req, 503);
         resp.headers
-            .push("Retry-After", pbx.config.retry_after_secs.to_string());
+            .push("Retry-After", core.config.retry_after_secs.to_string());
         resp.headers.set(
             "To",
             with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
         );
-        tracing::warn!(source = %from.addr, active = pbx.calls.len(), "call refused by admission control");
+        tracing::warn!(source = %from.addr, active = core.calls.len(), "call refused by admission control");
         ep.respond(now, tx, resp);
         return;
     }
 
     // Caller: INVITEs from a registered phone must authenticate; others are guests.
     let ip = from.addr.ip();
-    let registered_source = pbx
+    let registered_source = core
         .bindings
         .values()
         .flatten()
         .any(|b| b.source.addr == from.addr && b.expires_at_ms > wall_ms);
     let (caller, auth_user) = if registered_source {
-        if let GuardDecision::Refuse { .. } = pbx.guard.check(ip, now) {
+        if let GuardDecision::Refuse { .. } = core.guard.check(ip, now) {
             reject(ep, 403, None);
             return;
         }
         let Some(header) = req.headers.get("Proxy-Authorization").map(str::to_string) else {
-            proxy_challenge(pbx, now, ep, tx, &req, false);
+            proxy_challenge(core, now, ep, tx, &req, false);
             return;
         };
-        let directory = pbx.directory.clone();
+        let directory = core.directory.clone();
         let uri = req.uri.to_string();
-        match pbx
+        match core
             .auth
             .verify(now, "INVITE", &uri, &header, |u| directory.credential(u))
         {
             Ok(proof) => {
-                pbx.guard.record_success(ip, now);
-                let number = match pbx.directory.identity(proof.username()) {
+                core.guard.record_success(ip, now);
+                let number = match core.directory.identity(proof.username()) {
                     Some(id) => id.number,
                     None => proof.username().to_string(),
                 };
@@ -82,10 +84,10 @@ pub(crate) fn handle_invite(
             }
             Err(failure) => {
                 if failure.counts_against_source() {
-                    pbx.auth_failed(ip, now);
+                    core.auth_failed(ip, now);
                 }
                 tracing::info!(source = %from.addr, reason = %failure, "INVITE authentication failed");
-                proxy_challenge(pbx, now, ep, tx, &req, failure.is_stale());
+                proxy_challenge(core, now, ep, tx, &req, failure.is_stale());
                 return;
             }
         }
@@ -98,10 +100,10 @@ pub(crate) fn handle_invite(
             .unwrap_or_else(|| "anonymous".into());
         (user, None)
     };
-    if !pbx.rate.admit(now, pbx.config.max_calls_per_second) {
+    if !core.rate.admit(now, core.config.max_calls_per_second) {
         let mut resp = Response::for_request(&req, 503);
         resp.headers
-            .push("Retry-After", pbx.config.retry_after_secs.to_string());
+            .push("Retry-After", core.config.retry_after_secs.to_string());
         resp.headers.set(
             "To",
             with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
@@ -133,27 +135,27 @@ pub(crate) fn handle_invite(
             return;
         }
     };
-    if sdp::prefer(&offer.codecs, &pbx.config.codecs).is_empty() {
+    if sdp::prefer(&offer.codecs, &core.config.codecs).is_empty() {
         reject(ep, 488, Some("Not Acceptable Here (no common codec)"));
         return;
     }
-    let (Some(a_port), Some(b_port)) = (pbx.ports.allocate(), pbx.ports.allocate()) else {
+    let (Some(a_port), Some(b_port)) = (core.ports.allocate(), core.ports.allocate()) else {
         tracing::error!("no free RTP ports: refusing the call");
         reject(ep, 503, None);
         return;
     };
 
-    let key = pbx.calls.next_key();
-    let (a_leg, b_leg) = (pbx.new_leg(), pbx.new_leg());
-    pbx.outputs.push_back(Output::OpenRtp {
+    let key = core.calls.next_key();
+    let (a_leg, b_leg) = (core.new_leg(), core.new_leg());
+    core.outputs.push_back(Output::OpenRtp {
         leg: a_leg,
         port: a_port,
     });
-    pbx.outputs.push_back(Output::OpenRtp {
+    core.outputs.push_back(Output::OpenRtp {
         leg: b_leg,
         port: b_port,
     });
-    pbx.outputs.push_back(Output::call(CdrEvent::Started {
+    core.outputs.push_back(Output::call(CdrEvent::Started {
         call: key,
         call_id: req.headers.call_id().unwrap_or("").to_string(),
         caller: caller.clone(),
@@ -161,12 +163,6 @@ pub(crate) fn handle_invite(
         at_ms: wall_ms,
         origin: crate::CallOrigin::Caller,
     }));
-    let ivr = pbx.attendant.as_ref().map(|a| super::Ivr {
-        plan: a.plan.clone(),
-        prompts: a.prompts.clone(),
-        state: dialplan::CallState::new(pbx.mode_override),
-        auth_user: auth_user.clone(),
-    });
     let call = Call {
         key,
         caller: caller.clone(),
@@ -193,37 +189,25 @@ pub(crate) fn handle_invite(
         b_media: MediaSide::new(b_leg, b_port, None),
         offer,
         early_media: false,
-        ivr,
+        ivr: None,
         forking: false,
         attempt: 0,
         pending_ack: None,
         answered_awaiting_ack: false,
         transfer: None,
     };
-    let has_ivr = call.ivr.is_some();
-    pbx.calls.by_invite.insert(tx, key);
-    pbx.calls.calls.insert(key, call);
-    tracing::info!(call = key.0, caller = %caller, dialled = %dialled, attendant = has_ivr, "new call");
+    core.calls.by_invite.insert(tx, key);
+    core.calls.calls.insert(key, call);
+    tracing::info!(call = key.0, caller = %caller, dialled = %dialled, "new call");
 
-    if has_ivr {
-        ivr::feed(
-            pbx,
-            now,
-            wall_ms,
-            ep,
-            key,
-            dialplan::Event::Offered {
-                from: caller,
-                to: dialled,
-                authenticated_extension: auth_user,
-            },
-        );
-    } else {
-        let ring = pbx.config.ring_timeout;
-        if let Err(reason) = bridge::start(pbx, now, wall_ms, ep, key, vec![dialled], ring) {
+    if !f.offered(core, &mut Turn { now, wall_ms, ep }, key, auth_user) {
+        let ring = core.config.ring_timeout;
+        let started = bridge::start(core, f, now, wall_ms, ep, key, vec![dialled], ring);
+        if let Err(reason) = started {
             let (status, outcome) = bridge::fail_status(reason);
             midcall::finish(
-                pbx,
+                core,
+                f,
                 now,
                 wall_ms,
                 ep,
@@ -238,7 +222,7 @@ pub(crate) fn handle_invite(
 }
 
 fn proxy_challenge(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     ep: &mut Endpoint,
     tx: ServerTxId,
@@ -246,7 +230,7 @@ fn proxy_challenge(
     stale: bool,
 ) {
     let mut resp = Response::for_request(req, 407);
-    for value in pbx.auth.challenge(now, stale) {
+    for value in core.auth.challenge(now, stale) {
         resp.headers.push("Proxy-Authenticate", value);
     }
     resp.headers.set(
@@ -257,7 +241,7 @@ fn proxy_challenge(
 }
 
 /// A response to the caller's INVITE carrying our To tag (and Contact for 1xx/2xx).
-pub(crate) fn a_response(pbx: &Pbx, call: &Call, status: u16) -> Response {
+pub(crate) fn a_response(core: &Core, call: &Call, status: u16) -> Response {
     let mut resp = Response::for_request(&call.a.invite, status);
     resp.headers.set(
         "To",
@@ -268,7 +252,7 @@ pub(crate) fn a_response(pbx: &Pbx, call: &Call, status: u16) -> Response {
             "Contact",
             format!(
                 "<{}>",
-                pbx.contact_uri(call.a.peer.transport, Some(&call.callee))
+                core.contact_uri(call.a.peer.transport, Some(&call.callee))
             ),
         );
         resp.headers.push("Allow", crate::ALLOW);
@@ -278,13 +262,13 @@ pub(crate) fn a_response(pbx: &Pbx, call: &Call, status: u16) -> Response {
 
 /// Our SDP for the caller: one codec, our address and the caller-side port.
 pub(crate) fn answer_for_a(
-    pbx: &Pbx,
+    core: &Core,
     call: &Call,
     codec: sdp::Codec,
     direction: Direction,
 ) -> Vec<u8> {
     LocalDescription {
-        addr: pbx.config.public_ip,
+        addr: core.config.public_ip,
         port: call.a_media.port,
         codecs: vec![codec],
         telephone_event: call.offer.telephone_event,
@@ -298,7 +282,7 @@ pub(crate) fn answer_for_a(
 
 /// Sends the final 200 to the caller and records the dialog; returns false if already answered.
 pub(crate) fn answer_a(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -306,28 +290,28 @@ pub(crate) fn answer_a(
     codec: sdp::Codec,
     direction: Direction,
 ) -> bool {
-    let Some(call) = pbx.calls.calls.get(&key) else {
+    let Some(call) = core.calls.calls.get(&key) else {
         return false;
     };
     if call.a.final_sent {
         return false;
     }
-    let mut ok = a_response(pbx, call, 200);
+    let mut ok = a_response(core, call, 200);
     ok.headers.push("Content-Type", "application/sdp");
-    ok.body = answer_for_a(pbx, call, codec, direction);
+    ok.body = answer_for_a(core, call, codec, direction);
     let a_dialog = sip::dialog::Dialog::new_uas(&call.a.invite, &ok).ok();
     let a_tx = call.a.tx;
     let a_call_id = call.a.invite.headers.call_id().unwrap_or("").to_string();
     let a_tag = call.a.tag.clone();
     ep.respond(now, a_tx, ok);
-    let call = pbx.calls.calls.get_mut(&key).expect("exists");
+    let call = core.calls.calls.get_mut(&key).expect("exists");
     call.a.dialog = a_dialog;
     call.a.final_sent = true;
     call.phase = Phase::Answered;
-    pbx.calls
+    core.calls
         .by_dialog
-        .insert((a_call_id, a_tag), (key, super::Side::A));
-    pbx.outputs.push_back(Output::call(CdrEvent::Answered {
+        .insert((a_call_id, a_tag), (key, Side::A));
+    core.outputs.push_back(Output::call(CdrEvent::Answered {
         call: key,
         at_ms: wall_ms,
     }));
@@ -335,16 +319,17 @@ pub(crate) fn answer_a(
 }
 
 pub(crate) fn on_cancel(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     invite: ServerTxId,
 ) {
-    let Some(key) = pbx.calls.by_invite.get(&invite).copied() else {
+    let Some(key) = core.calls.by_invite.get(&invite).copied() else {
         return;
     };
-    let Some(call) = pbx.calls.calls.get(&key) else {
+    let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
     if call.phase != Phase::Ringing {
@@ -352,7 +337,8 @@ pub(crate) fn on_cancel(
     }
     tracing::info!(call = key.0, "caller cancelled");
     midcall::finish(
-        pbx,
+        core,
+        f,
         now,
         wall_ms,
         ep,
