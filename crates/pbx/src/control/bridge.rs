@@ -5,9 +5,9 @@
 //! for the caller.
 
 use super::calls::{Fork, LegB, Phase, Purpose, Side};
-use super::dispatch::maybe_remove;
 use super::features::{Features, Turn};
-use super::{Core, midcall, setup};
+use super::release::maybe_remove;
+use super::{Core, answer, midcall};
 use crate::sdp::{self, AudioOffer, Direction, LocalDescription};
 use crate::{CallKey, Outcome, Output, Party};
 use dialplan::FailReason;
@@ -287,13 +287,13 @@ pub(crate) fn on_fork_response(
                 let call = core.calls.calls.get_mut(&key).expect("exists");
                 call.early_media = true;
                 let call = core.calls.calls.get(&key).expect("exists");
-                let mut r = setup::a_response(core, call, 183);
+                let mut r = answer::a_response(core, call, 183);
                 r.headers.push("Content-Type", "application/sdp");
-                r.body = setup::answer_for_a(core, call, codec, dir);
+                r.body = answer::answer_for_a(core, call, codec, dir);
                 ep.respond(now, call.a.tx, r);
             }
             _ if !call.a.ringing_sent && !call.early_media => {
-                let r = setup::a_response(core, call, 180);
+                let r = answer::a_response(core, call, 180);
                 let a_tx = call.a.tx;
                 ep.respond(now, a_tx, r);
                 core.calls
@@ -383,7 +383,7 @@ pub(crate) fn on_fork_response(
         );
         return;
     };
-    setup::answer_a(core, now, wall_ms, ep, key, codec, dir);
+    answer::answer_a(core, now, wall_ms, ep, key, codec, dir);
     tracing::info!(call = key.0, "connected");
     let callee = fork_invite
         .headers

@@ -4,9 +4,9 @@
 //! answer is relayed back.
 
 use super::calls::{Call, PendingAck, Phase, Purpose, Side};
-use super::dispatch::{maybe_remove, release_media};
 use super::features::{Features, Turn};
-use super::{Core, setup};
+use super::release::{maybe_remove, release_media};
+use super::{Core, answer};
 use crate::sdp::{self, LocalDescription};
 use crate::{CallKey, CdrEvent, Outcome, Output, Party};
 use media::MediaCommand;
@@ -14,6 +14,7 @@ use sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId};
 use sip::message::{Method, Request, Response};
 use std::time::Instant;
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn handle_in_dialog(
     core: &mut Core,
     f: &mut dyn Features,
@@ -355,7 +356,7 @@ pub(crate) fn finish(
         ep.cancel(now, tx);
     }
     if !call.a.final_sent {
-        let resp = setup::a_response(core, call, status);
+        let resp = answer::a_response(core, call, status);
         ep.respond(now, call.a.tx, resp);
     }
     let call = core.calls.calls.get_mut(&key).expect("exists");

@@ -8,12 +8,15 @@
 //!
 //! - `calls`: the call model and the tables that find a call.
 //! - `setup`: a new INVITE (admission, caller authentication, offer, media ports).
+//! - `answer`: the responses and the 200 (with our SDP) the caller gets.
 //! - `bridge`: ringing extensions (forking), the first answer winning, failures.
 //! - `midcall`: requests inside dialogs, forwarding, and ending a call.
 //! - `dispatch`: responses, CANCEL, ACK, media events and timers to their call.
+//! - `release`: freeing a call's media and forgetting the call.
 //! - `register`: REGISTER with digest authentication and the throttling guard.
 //! - `placed`: calls the PBX places itself.
 
+pub(crate) mod answer;
 pub(crate) mod bridge;
 pub(crate) mod calls;
 pub(crate) mod dispatch;
@@ -21,6 +24,7 @@ pub(crate) mod features;
 pub(crate) mod midcall;
 pub(crate) mod placed;
 pub(crate) mod register;
+pub(crate) mod release;
 pub(crate) mod setup;
 
 pub use bridge::RINGBACK_CLASS;

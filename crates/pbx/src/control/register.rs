@@ -12,6 +12,7 @@ use sip::message::{Request, Response};
 use sip::registrar::{self, BindingChange, BindingSource, BindingTransport};
 use std::time::Instant;
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn handle(
     core: &mut Core,
     f: &mut dyn Features,

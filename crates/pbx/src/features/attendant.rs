@@ -6,7 +6,7 @@
 
 use super::{Apps, conference, queue_glue};
 use crate::control::calls::Phase;
-use crate::control::{Core, bridge, midcall, register, setup};
+use crate::control::{Core, answer, bridge, midcall, register};
 use crate::sdp::{self, Direction};
 use crate::{CallKey, Outcome, Party};
 use crate::{OperatorChangeKind, Output};
@@ -90,7 +90,7 @@ fn perform(
                 codec: sdp::media_codec(codec),
                 telephone_event_pt: call.a_media.telephone_event,
             }));
-            setup::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
+            answer::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
             // The greeting starts when the caller's ACK arrives: before it, the
             // caller's audio path may not be running yet and would clip the prompt.
             if let Some(call) = core.calls.calls.get_mut(&key) {

@@ -192,6 +192,7 @@ pub(crate) fn enter(
 
 /// A queued caller whose transfer failed comes back at the head of `queue`, hearing
 /// the prompt `lead` (for example `transfer_failed`) first.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn return_to_head(
     apps: &mut Apps,
     core: &mut Core,

@@ -21,7 +21,7 @@
 use super::Apps;
 use super::queue_glue as queue;
 use crate::control::calls::{MediaSide, Phase, Purpose, Side, Transferor};
-use crate::control::dispatch::release_side;
+use crate::control::release::release_side;
 use crate::control::{Core, bridge, midcall};
 use crate::queue::view::TransferNote;
 use crate::{CallKey, LegRole, Outcome, Output, Party};
