@@ -247,6 +247,45 @@ fn start_media(
     Some((codec_a, answer.direction))
 }
 
+/// A provisional answer from a ringing phone of the current attempt: the caller we have
+/// not answered hears ringing (180) or the phone's early media (183 with our SDP).
+fn on_provisional(core: &mut Core, now: Instant, ep: &mut Endpoint, key: CallKey, resp: &Response) {
+    let Some(call) = core.calls.calls.get(&key) else {
+        return;
+    };
+    let early = if resp.body.is_empty() {
+        None
+    } else {
+        sdp::parse_audio(&resp.body).ok()
+    };
+    match early {
+        Some(answer) if !call.early_media => {
+            let Some((codec, dir)) = start_media(core, key, &answer) else {
+                return;
+            };
+            let call = core.calls.calls.get_mut(&key).expect("exists");
+            call.early_media = true;
+            let call = core.calls.calls.get(&key).expect("exists");
+            let mut r = answer::a_response(core, call, 183);
+            r.headers.push("Content-Type", "application/sdp");
+            r.body = answer::answer_for_a(core, call, codec, dir);
+            ep.respond(now, call.a.tx, r);
+        }
+        _ if !call.a.ringing_sent && !call.early_media => {
+            let r = answer::a_response(core, call, 180);
+            let a_tx = call.a.tx;
+            ep.respond(now, a_tx, r);
+            core.calls
+                .calls
+                .get_mut(&key)
+                .expect("exists")
+                .a
+                .ringing_sent = true;
+        }
+        _ => {}
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn on_fork_response(
     core: &mut Core,
@@ -271,39 +310,8 @@ pub(crate) fn on_fork_response(
         && call.b.is_none();
     let status = resp.status;
     if status < 200 {
-        if !current || status == 100 || call.a.final_sent {
-            return;
-        }
-        let early = if resp.body.is_empty() {
-            None
-        } else {
-            sdp::parse_audio(&resp.body).ok()
-        };
-        match early {
-            Some(answer) if !call.early_media => {
-                let Some((codec, dir)) = start_media(core, key, &answer) else {
-                    return;
-                };
-                let call = core.calls.calls.get_mut(&key).expect("exists");
-                call.early_media = true;
-                let call = core.calls.calls.get(&key).expect("exists");
-                let mut r = answer::a_response(core, call, 183);
-                r.headers.push("Content-Type", "application/sdp");
-                r.body = answer::answer_for_a(core, call, codec, dir);
-                ep.respond(now, call.a.tx, r);
-            }
-            _ if !call.a.ringing_sent && !call.early_media => {
-                let r = answer::a_response(core, call, 180);
-                let a_tx = call.a.tx;
-                ep.respond(now, a_tx, r);
-                core.calls
-                    .calls
-                    .get_mut(&key)
-                    .expect("exists")
-                    .a
-                    .ringing_sent = true;
-            }
-            _ => {}
+        if current && status != 100 && !call.a.final_sent {
+            on_provisional(core, now, ep, key, &resp);
         }
         return;
     }
@@ -338,17 +346,50 @@ pub(crate) fn on_fork_response(
         core.calls.by_client.insert(ctx, (key, Purpose::Fire));
         return;
     }
-    let answer = sdp::parse_audio(&resp.body);
-    let b_call_id = dialog.id.call_id.clone();
-    let b_tag = dialog.id.local_tag.clone();
-    let attempt = call.attempt;
-    call.b = Some(LegB {
+    let callee = fork_invite
+        .headers
+        .to()
+        .ok()
+        .and_then(|to| to.uri.user_unescaped())
+        .unwrap_or_default();
+    let leg = LegB {
         dialog,
         peer: fork_peer,
-    });
+    };
+    let answer = sdp::parse_audio(&resp.body).ok();
+    connect(
+        core,
+        f,
+        &mut Turn { now, wall_ms, ep },
+        key,
+        leg,
+        answer,
+        &callee,
+    );
+}
+
+/// The first 2xx of the current attempt: the answering phone becomes the call's B leg,
+/// the other phones are cancelled, and the caller is connected to it (answered now if
+/// the attendant had not answered yet).
+fn connect(
+    core: &mut Core,
+    f: &mut dyn Features,
+    t: &mut Turn,
+    key: CallKey,
+    leg: LegB,
+    answer: Option<AudioOffer>,
+    callee: &str,
+) {
+    let Some(call) = core.calls.calls.get_mut(&key) else {
+        return;
+    };
+    let b_call_id = leg.dialog.id.call_id.clone();
+    let b_tag = leg.dialog.id.local_tag.clone();
+    let attempt = call.attempt;
+    call.b = Some(leg);
     call.forking = false;
     call.ring_deadline = None;
-    f.answered(core, &mut Turn { now, wall_ms, ep }, key);
+    f.answered(core, t, key);
     let call = core.calls.calls.get_mut(&key).expect("exists");
     let others: Vec<ClientTxId> = call
         .forks
@@ -357,41 +398,35 @@ pub(crate) fn on_fork_response(
         .map(|f| f.tx)
         .collect();
     for other in others {
-        ep.cancel(now, other);
+        t.ep.cancel(t.now, other);
     }
     core.calls
         .by_dialog
         .insert((b_call_id, b_tag), (key, Side::B));
-
-    let media = answer.ok().and_then(|a| start_media(core, key, &a));
+    let media = answer.and_then(|a| start_media(core, key, &a));
     let Some((codec, dir)) = media else {
         tracing::warn!(
             call = key.0,
             "callee answered without a usable SDP answer; hanging up"
         );
+        let by = Some(Party::System);
         midcall::finish(
             core,
             f,
-            now,
-            wall_ms,
-            ep,
+            t.now,
+            t.wall_ms,
+            t.ep,
             key,
             488,
             Outcome::Failed,
-            Some(Party::System),
+            by,
             None,
         );
         return;
     };
-    answer::answer_a(core, now, wall_ms, ep, key, codec, dir);
+    answer::answer_a(core, t.now, t.wall_ms, t.ep, key, codec, dir);
     tracing::info!(call = key.0, "connected");
-    let callee = fork_invite
-        .headers
-        .to()
-        .ok()
-        .and_then(|to| to.uri.user_unescaped())
-        .unwrap_or_default();
-    f.bridged(core, &mut Turn { now, wall_ms, ep }, key, &callee);
+    f.bridged(core, t, key, callee);
 }
 
 #[allow(clippy::too_many_arguments)]
