@@ -32,17 +32,10 @@ pub(crate) fn handle_in_dialog(
         .ok()
         .and_then(|t| t.tag().map(str::to_string))
         .unwrap_or_default();
-    let Some((key, side)) = core
-        .calls
-        .by_dialog
-        .get(&(call_id.clone(), to_tag.clone()))
-        .copied()
-    else {
-        let ended = core
-            .calls
-            .ended_dialogs
-            .contains_key(&(call_id.clone(), to_tag.clone()));
+    let id = (call_id.clone(), to_tag.clone());
+    let Some((key, side)) = core.calls.by_dialog.get(&id).copied() else {
         // A BYE crossing the one we sent in a dialog we ended is simply confirmed.
+        let ended = core.calls.ended_dialogs.contains_key(&id);
         let status = if ended && req.method == Method::Bye {
             200
         } else {
@@ -113,21 +106,9 @@ pub(crate) fn handle_in_dialog(
         Method::Notify => ep.respond(now, tx, Response::for_request(&req, 200)),
         Method::Info if side == Side::A && call.b.is_none() && call.ivr.is_some() => {
             // The attendant is listening: SIP INFO carries the caller's digits (RFC 2976 style).
-            let content_type = req.headers.get("Content-Type").unwrap_or("").to_string();
-            let body = String::from_utf8_lossy(&req.body).into_owned();
-            match media::dtmf::parse_sip_info(&content_type, &body) {
-                Ok(dtmf) => {
-                    ep.respond(now, tx, Response::for_request(&req, 200));
-                    let leg = call.a_media.leg;
-                    f.digit(core, &mut Turn { now, wall_ms, ep }, leg, dtmf.digit);
-                }
-                Err(e) => {
-                    let mut resp = Response::for_request(&req, 415);
-                    resp.reason = format!("Unsupported Media Type ({e})");
-                    resp.headers
-                        .push("Accept", "application/dtmf-relay, application/dtmf");
-                    ep.respond(now, tx, resp);
-                }
+            let leg = call.a_media.leg;
+            if let Some(digit) = info_digit(now, ep, tx, &req) {
+                f.digit(core, &mut Turn { now, wall_ms, ep }, leg, digit);
             }
         }
         _ if call.b.is_none() => {
@@ -145,6 +126,27 @@ pub(crate) fn handle_in_dialog(
             }
         }
         _ => forward(core, now, ep, key, side, tx, req),
+    }
+}
+
+/// The digit of a SIP INFO (`application/dtmf-relay` or `application/dtmf`), answered
+/// 200; any other body is answered 415 and gives no digit.
+fn info_digit(now: Instant, ep: &mut Endpoint, tx: ServerTxId, req: &Request) -> Option<char> {
+    let content_type = req.headers.get("Content-Type").unwrap_or("");
+    let body = String::from_utf8_lossy(&req.body);
+    match media::dtmf::parse_sip_info(content_type, &body) {
+        Ok(dtmf) => {
+            ep.respond(now, tx, Response::for_request(req, 200));
+            Some(dtmf.digit)
+        }
+        Err(e) => {
+            let mut resp = Response::for_request(req, 415);
+            resp.reason = format!("Unsupported Media Type ({e})");
+            resp.headers
+                .push("Accept", "application/dtmf-relay, application/dtmf");
+            ep.respond(now, tx, resp);
+            None
+        }
     }
 }
 
