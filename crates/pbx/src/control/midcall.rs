@@ -57,33 +57,11 @@ pub(crate) fn handle_in_dialog(
     {
         return;
     }
-    let Some(call) = core.calls.calls.get_mut(&key) else {
-        ep.respond(now, tx, Response::for_request(&req, 481));
-        return;
-    };
-    let dialog = match side {
-        Side::A => call.a.dialog.as_mut(),
-        Side::B => call.b.as_mut().map(|b| &mut b.dialog),
-    };
-    match dialog {
-        Some(d) => {
-            if let Err(status) = d.accept_incoming(&req) {
-                ep.respond(now, tx, Response::for_request(&req, status));
-                return;
-            }
-        }
-        // A B-side request with no B leg now: a dialog that ended (a transferor's, or
-        // a forked answer we let go) while the call goes on.
-        None if side == Side::B => {
-            ep.respond(now, tx, Response::for_request(&req, 481));
-            return;
-        }
-        None => {}
-    }
-    if call.phase == Phase::Ended {
-        ep.respond(now, tx, Response::for_request(&req, 481));
+    if let Err(status) = accept(core, key, side, &req) {
+        ep.respond(now, tx, Response::for_request(&req, status));
         return;
     }
+    let call = core.calls.calls.get_mut(&key).expect("accepted");
     match req.method {
         Method::Bye => {
             ep.respond(now, tx, Response::for_request(&req, 200));
@@ -127,6 +105,27 @@ pub(crate) fn handle_in_dialog(
         }
         _ => forward(core, now, ep, key, side, tx, req),
     }
+}
+
+/// Checks a request against the dialog of `side` of call `key` (CSeq order, target
+/// refresh): the status to refuse it with, 481 when that leg or the call is over.
+fn accept(core: &mut Core, key: CallKey, side: Side, req: &Request) -> Result<(), u16> {
+    let call = core.calls.calls.get_mut(&key).ok_or(481u16)?;
+    let dialog = match side {
+        Side::A => call.a.dialog.as_mut(),
+        Side::B => call.b.as_mut().map(|b| &mut b.dialog),
+    };
+    match dialog {
+        Some(d) => d.accept_incoming(req)?,
+        // A B-side request with no B leg now: a dialog that ended (a transferor's, or
+        // a forked answer we let go) while the call goes on.
+        None if side == Side::B => return Err(481),
+        None => {}
+    }
+    if call.phase == Phase::Ended {
+        return Err(481);
+    }
+    Ok(())
 }
 
 /// The digit of a SIP INFO (`application/dtmf-relay` or `application/dtmf`), answered
