@@ -64,7 +64,7 @@ pub(crate) fn answer_a(
     let Some(call) = core.calls.calls.get(&key) else {
         return false;
     };
-    if call.a.final_sent {
+    if call.final_sent() {
         return false;
     }
     let mut ok = a_response(core, call, 200);
@@ -77,7 +77,6 @@ pub(crate) fn answer_a(
     ep.respond(now, a_tx, ok);
     let call = core.calls.calls.get_mut(&key).expect("exists");
     call.a.dialog = a_dialog;
-    call.a.final_sent = true;
     call.phase = Phase::Answered;
     core.calls
         .by_dialog

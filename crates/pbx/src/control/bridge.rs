@@ -4,7 +4,7 @@
 //! reason (busy, no answer, unavailable, not found) for the attendant or
 //! for the caller.
 
-use super::calls::{Fork, LegB, Phase, Purpose, Side};
+use super::calls::{Alerting, Fork, LegB, Phase, Purpose, Side};
 use super::features::{Features, Turn};
 use super::release::maybe_remove;
 use super::{Core, answer, midcall};
@@ -158,9 +158,8 @@ fn ring_targets(
             .insert(ctx, (key, Purpose::Fork(index)));
     }
     call.attempt = attempt;
-    call.forking = true;
-    call.ring_deadline = Some(now + ring);
-    if call.a.final_sent && ringback {
+    call.ringing_until = Some(now + ring);
+    if call.final_sent() && ringback {
         // The attendant answered: the caller hears ringback (after any prompt still playing).
         let leg = call.a_media.leg;
         core.outputs
@@ -243,28 +242,24 @@ fn on_provisional(core: &mut Core, now: Instant, ep: &mut Endpoint, key: CallKey
         sdp::parse_audio(&resp.body).ok()
     };
     match early {
-        Some(answer) if !call.early_media => {
+        Some(answer) if call.phase != Phase::Ringing(Alerting::EarlyMedia) => {
             let Some((codec, dir)) = start_media(core, key, &answer) else {
                 return;
             };
             let call = core.calls.calls.get_mut(&key).expect("exists");
-            call.early_media = true;
+            call.phase = Phase::Ringing(Alerting::EarlyMedia);
             let call = core.calls.calls.get(&key).expect("exists");
             let mut r = answer::a_response(core, call, 183);
             r.headers.push("Content-Type", "application/sdp");
             r.body = answer::answer_for_a(core, call, codec, dir);
             ep.respond(now, call.a.tx, r);
         }
-        _ if !call.a.ringing_sent && !call.early_media => {
+        _ if call.phase == Phase::Ringing(Alerting::Quiet) => {
             let r = answer::a_response(core, call, 180);
             let a_tx = call.a.tx;
             ep.respond(now, a_tx, r);
-            core.calls
-                .calls
-                .get_mut(&key)
-                .expect("exists")
-                .a
-                .ringing_sent = true;
+            core.calls.calls.get_mut(&key).expect("exists").phase =
+                Phase::Ringing(Alerting::Alerted);
         }
         _ => {}
     }
@@ -289,12 +284,12 @@ pub(crate) fn on_fork_response(
         return;
     };
     let current = fork.attempt == call.attempt
-        && call.forking
+        && call.ringing_until.is_some()
         && call.phase != Phase::Ended
         && call.b.is_none();
     let status = resp.status;
     if status < 200 {
-        if current && status != 100 && !call.a.final_sent {
+        if current && status != 100 && !call.final_sent() {
             on_provisional(core, now, ep, key, &resp);
         }
         return;
@@ -371,8 +366,7 @@ fn connect(
     let b_tag = leg.dialog.id.local_tag.clone();
     let attempt = call.attempt;
     call.b = Some(leg);
-    call.forking = false;
-    call.ring_deadline = None;
+    call.ringing_until = None;
     f.answered(core, t, key);
     let call = core.calls.calls.get_mut(&key).expect("exists");
     let others: Vec<ClientTxId> = call
@@ -434,7 +428,7 @@ pub(crate) fn on_fork_failed(
     };
     fork.final_status.get_or_insert(status);
     let current = fork.attempt == call.attempt
-        && call.forking
+        && call.ringing_until.is_some()
         && call.phase != Phase::Ended
         && call.b.is_none();
     if !current {
@@ -486,9 +480,8 @@ fn attempt_failed(
     let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
-    call.forking = false;
-    call.ring_deadline = None;
-    if call.a.final_sent {
+    call.ringing_until = None;
+    if call.final_sent() {
         core.outputs
             .push_back(Output::Media(MediaCommand::StopMoh(call.a_media.leg)));
     }
@@ -515,7 +508,7 @@ pub(crate) fn cancel_attempt(core: &mut Core, now: Instant, ep: &mut Endpoint, k
     let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
-    if !call.forking {
+    if call.ringing_until.is_none() {
         return;
     }
     let attempt = call.attempt;
@@ -525,8 +518,7 @@ pub(crate) fn cancel_attempt(core: &mut Core, now: Instant, ep: &mut Endpoint, k
         .filter(|f| f.attempt == attempt && f.final_status.is_none())
         .map(|f| f.tx)
         .collect();
-    call.forking = false;
-    call.ring_deadline = None;
+    call.ringing_until = None;
     for tx in pending {
         ep.cancel(now, tx);
     }

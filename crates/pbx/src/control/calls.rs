@@ -27,11 +27,32 @@ impl Side {
     }
 }
 
+/// Where a call is, seen from the caller's INVITE (we are its UAS).
+///
+/// ```text
+///  Ringing(Quiet) ── 180 ──▶ Ringing(Alerted) ─┐
+///       │ └── 183 + SDP ──▶ Ringing(EarlyMedia)┤── 200 ──▶ Answered ── BYE / hang-up ──▶ Ended
+///       └── final error, CANCEL, hang-up ──────┴──────────────────────────────────────▶ Ended
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    Ringing,
+    /// No final response yet; what the caller has been told so far.
+    Ringing(Alerting),
+    /// We answered 200: the caller's dialog exists.
     Answered,
+    /// A final response or BYE went out; only outstanding transactions keep the call.
     Ended,
+}
+
+/// What an unanswered caller has been told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alerting {
+    /// Nothing but 100 Trying.
+    Quiet,
+    /// 180 Ringing.
+    Alerted,
+    /// 183 with our SDP: the callee's early media is relayed.
+    EarlyMedia,
 }
 
 /// One side's media: the engine leg, our RTP port, the peer's offer/answer.
@@ -75,8 +96,6 @@ pub(crate) struct LegA {
     pub peer: Peer,
     pub tag: String,
     pub dialog: Option<Dialog>,
-    pub final_sent: bool,
-    pub ringing_sent: bool,
 }
 
 #[derive(Debug)]
@@ -105,6 +124,8 @@ pub(crate) struct Ivr {
     pub state: dialplan::CallState,
     /// The digest user who placed the call (for feature codes).
     pub auth_user: Option<String>,
+    /// The attendant answered and waits for the caller's ACK (or a key) before it speaks.
+    pub awaiting_ack: bool,
 }
 
 impl std::fmt::Debug for Ivr {
@@ -125,24 +146,27 @@ pub(crate) struct Call {
     pub a: LegA,
     pub forks: Vec<Fork>,
     pub b: Option<LegB>,
-    pub ring_deadline: Option<Instant>,
     pub codec: Option<Codec>,
     pub a_media: MediaSide,
     pub b_media: MediaSide,
     pub offer: AudioOffer,
-    pub early_media: bool,
     /// The attendant's interpreter, for calls the dialplan handles.
     pub ivr: Option<Ivr>,
-    /// Whether a bridge attempt (forks) is in progress.
-    pub forking: bool,
-    /// The number of the current bridge attempt.
+    /// Until when the current bridge attempt rings, while it does (its forks are out).
+    pub ringing_until: Option<Instant>,
+    /// The number of the current (or last) bridge attempt.
     pub attempt: u32,
     /// An ACK owed to one leg until the other answers a delayed offer.
     pub pending_ack: Option<PendingAck>,
-    /// The attendant answered and waits for the caller's ACK before it speaks.
-    pub answered_awaiting_ack: bool,
     /// A transfer in progress: the transferor's leg, set aside.
     pub transfer: Option<Transferor>,
+}
+
+impl Call {
+    /// Whether the caller's INVITE has had its final response (an answer or a refusal).
+    pub fn final_sent(&self) -> bool {
+        !matches!(self.phase, Phase::Ringing(_))
+    }
 }
 
 /// What a client transaction of ours is for.
@@ -202,8 +226,7 @@ impl Calls {
         self.calls
             .values()
             .filter(|c| c.phase != Phase::Ended)
-            .filter(|c| c.forking)
-            .filter_map(|c| c.ring_deadline)
+            .filter_map(|c| c.ringing_until)
             .min()
     }
 
@@ -216,7 +239,7 @@ impl Calls {
                 caller: c.caller.clone(),
                 callee: c.callee.clone(),
                 state: match c.phase {
-                    Phase::Ringing => "ringing",
+                    Phase::Ringing(_) => "ringing",
                     Phase::Answered => "answered",
                     Phase::Ended => "ending",
                 },

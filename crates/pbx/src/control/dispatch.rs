@@ -85,15 +85,9 @@ pub(crate) fn handle_event(
                 .and_then(|t| t.tag().map(str::to_string))
                 .unwrap_or_default();
             if let Some((key, side)) = core.calls.by_dialog.get(&(call_id, to_tag)).copied() {
-                let attendant_waits = side == Side::A
-                    && core
-                        .calls
-                        .calls
-                        .get_mut(&key)
-                        .is_some_and(|c| std::mem::take(&mut c.answered_awaiting_ack));
-                if attendant_waits {
-                    f.acknowledged(core, &mut Turn { now, wall_ms, ep }, key);
-                } else {
+                let taken =
+                    side == Side::A && f.acknowledged(core, &mut Turn { now, wall_ms, ep }, key);
+                if !taken {
                     midcall::on_ack(core, key, side, &req, ep);
                 }
             }
@@ -203,9 +197,7 @@ pub(crate) fn handle_timeout(
         .calls
         .calls
         .values()
-        .filter(|c| {
-            c.phase != Phase::Ended && c.forking && c.ring_deadline.is_some_and(|d| d <= now)
-        })
+        .filter(|c| c.phase != Phase::Ended && c.ringing_until.is_some_and(|d| d <= now))
         .map(|c| c.key)
         .collect();
     for key in ring_due {

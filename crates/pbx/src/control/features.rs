@@ -34,8 +34,10 @@ pub(crate) trait Features {
         auth_user: Option<String>,
     ) -> bool;
 
-    /// The caller acknowledged the 200 a feature answered with.
-    fn acknowledged(&mut self, core: &mut Core, t: &mut Turn, key: CallKey);
+    /// The caller's ACK to our 200 arrived. Returns whether a feature was waiting for it
+    /// (the attendant speaks only once the caller's audio runs); otherwise call control
+    /// treats it as the ACK of a relayed re-INVITE.
+    fn acknowledged(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) -> bool;
 
     /// A digit on a media leg (RFC 4733 or in-band), or in a SIP INFO on a call's caller leg.
     fn digit(&mut self, core: &mut Core, t: &mut Turn, leg: LegId, digit: char);

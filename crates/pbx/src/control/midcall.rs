@@ -356,13 +356,13 @@ pub(crate) fn finish(
     for tx in pending {
         ep.cancel(now, tx);
     }
-    if !call.a.final_sent {
+    if !call.final_sent() {
         let resp = answer::a_response(core, call, status);
         ep.respond(now, call.a.tx, resp);
     }
     let call = core.calls.calls.get_mut(&key).expect("exists");
     let mut byes = Vec::new();
-    if call.a.final_sent
+    if call.final_sent()
         && skip != Some(Side::A)
         && let Some(d) = call.a.dialog.as_mut()
     {
@@ -373,10 +373,8 @@ pub(crate) fn finish(
     {
         byes.push((b.dialog.new_request(Method::Bye), b.peer));
     }
-    call.a.final_sent = true;
     call.phase = Phase::Ended;
-    call.forking = false;
-    call.ring_deadline = None;
+    call.ringing_until = None;
     for (bye, peer) in byes {
         let ctx = ep.send_request(now, bye, peer);
         core.calls.by_client.insert(ctx, (key, Purpose::Fire));
@@ -406,7 +404,7 @@ pub(crate) fn hangup(
     let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
-    let outcome = if call.a.final_sent {
+    let outcome = if call.final_sent() {
         Outcome::Answered
     } else {
         Outcome::Failed

@@ -4,7 +4,7 @@
 //! rung directly. Also the responses we send on the caller's INVITE and
 //! CANCEL handling.
 
-use super::calls::{Call, LegA, MediaSide, Phase};
+use super::calls::{Alerting, Call, LegA, MediaSide, Phase};
 use super::features::{Features, Turn};
 use super::{Core, bridge, midcall};
 use crate::headers::with_tag;
@@ -69,19 +69,16 @@ pub(crate) fn handle_invite(
         caller,
         callee: dialled.clone(),
         started_ms: wall_ms,
-        phase: Phase::Ringing,
+        phase: Phase::Ringing(Alerting::Quiet),
         a: LegA {
             tx,
             invite: req,
             peer: from,
             tag: ep.new_tag(),
             dialog: None,
-            final_sent: false,
-            ringing_sent: false,
         },
         forks: Vec::new(),
         b: None,
-        ring_deadline: None,
         codec: None,
         a_media: MediaSide {
             telephone_event: offer.telephone_event,
@@ -89,12 +86,10 @@ pub(crate) fn handle_invite(
         },
         b_media: MediaSide::new(b_leg, b_port, None),
         offer,
-        early_media: false,
         ivr: None,
-        forking: false,
+        ringing_until: None,
         attempt: 0,
         pending_ack: None,
-        answered_awaiting_ack: false,
         transfer: None,
     };
     core.calls.by_invite.insert(tx, key);
@@ -284,7 +279,7 @@ pub(crate) fn on_cancel(
     let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
-    if call.phase != Phase::Ringing {
+    if call.final_sent() {
         return;
     }
     tracing::info!(call = key.0, "caller cancelled");

@@ -122,7 +122,7 @@ fn perform(
             None
         }
         Action::Hangup => {
-            let outcome = if call.a.final_sent {
+            let outcome = if call.final_sent() {
                 Outcome::Answered
             } else {
                 Outcome::Rejected
@@ -153,7 +153,7 @@ fn answer(
     key: CallKey,
 ) -> Option<Event> {
     let call = core.calls.calls.get_mut(&key)?;
-    if call.a.final_sent {
+    if call.final_sent() {
         return Some(Event::Answered);
     }
     let codec = sdp::prefer(&call.offer.codecs, &core.config.codecs)
@@ -170,8 +170,8 @@ fn answer(
     answer::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
     // The greeting starts when the caller's ACK arrives: before it, the
     // caller's audio path may not be running yet and would clip the prompt.
-    if let Some(call) = core.calls.calls.get_mut(&key) {
-        call.answered_awaiting_ack = true;
+    if let Some(ivr) = core.calls.calls.get_mut(&key).and_then(|c| c.ivr.as_mut()) {
+        ivr.awaiting_ack = true;
     }
     None
 }
@@ -330,7 +330,8 @@ pub(crate) fn on_digit(
             .calls
             .calls
             .get_mut(&key)
-            .is_some_and(|c| std::mem::take(&mut c.answered_awaiting_ack));
+            .and_then(|c| c.ivr.as_mut())
+            .is_some_and(|i| std::mem::take(&mut i.awaiting_ack));
         if waiting {
             feed(apps, core, now, wall_ms, ep, key, Event::Answered);
         }

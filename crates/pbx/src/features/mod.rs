@@ -145,6 +145,7 @@ impl Features for Apps {
             prompts: a.prompts.clone(),
             state: dialplan::CallState::new(self.mode_override),
             auth_user: auth_user.clone(),
+            awaiting_ack: false,
         });
         let event = dialplan::Event::Offered {
             from: call.caller.clone(),
@@ -155,9 +156,18 @@ impl Features for Apps {
         true
     }
 
-    fn acknowledged(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) {
-        let event = dialplan::Event::Answered;
-        attendant::feed(self, core, t.now, t.wall_ms, t.ep, key, event);
+    fn acknowledged(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) -> bool {
+        let waited = core
+            .calls
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.ivr.as_mut())
+            .is_some_and(|i| std::mem::take(&mut i.awaiting_ack));
+        if waited {
+            let event = dialplan::Event::Answered;
+            attendant::feed(self, core, t.now, t.wall_ms, t.ep, key, event);
+        }
+        waited
     }
 
     fn digit(&mut self, core: &mut Core, t: &mut Turn, leg: LegId, digit: char) {

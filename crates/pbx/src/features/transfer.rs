@@ -83,7 +83,7 @@ pub(crate) fn on_refer(
     if call.phase != Phase::Answered || call.b.is_none() {
         return refuse(ep, now, tx, &req, 491, "the call is not connected");
     }
-    if call.transfer.is_some() || call.forking {
+    if call.transfer.is_some() || call.ringing_until.is_some() {
         return refuse(ep, now, tx, &req, 491, "a transfer is already in progress");
     }
     if let Some(replaces) = replaces {
