@@ -40,7 +40,7 @@ pub(crate) fn answer_for_a(
 ) -> Vec<u8> {
     LocalDescription {
         addr: core.config.public_ip,
-        port: call.a_media.port,
+        port: call.a_media.sdp_port(),
         codecs: vec![codec],
         telephone_event: call.offer.telephone_event,
         direction,

@@ -109,7 +109,7 @@ fn ring_targets(
     call.b_media.sdp_version += 1;
     let offer = LocalDescription {
         addr: public_ip,
-        port: call.b_media.port,
+        port: call.b_media.sdp_port(),
         codecs,
         telephone_event: call.offer.telephone_event.map(|_| 101),
         direction: Direction::SendRecv,

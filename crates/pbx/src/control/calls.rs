@@ -59,9 +59,12 @@ pub(crate) enum Alerting {
 #[derive(Debug)]
 pub(crate) struct MediaSide {
     pub leg: LegId,
-    pub port: u16,
+    /// Our RTP socket's port; `None` once the socket was given back, or moved to
+    /// another call with the leg (an attended transfer's donor call).
+    pub port: Option<u16>,
     pub remote: Option<std::net::SocketAddr>,
     pub telephone_event: Option<u8>,
+    /// Whether the media engine has the leg.
     pub added: bool,
     pub sdp_version: u64,
 }
@@ -71,7 +74,7 @@ impl MediaSide {
     pub fn new(leg: LegId, port: u16, remote: Option<std::net::SocketAddr>) -> Self {
         MediaSide {
             leg,
-            port,
+            port: Some(port),
             remote,
             telephone_event: None,
             added: false,
@@ -79,13 +82,23 @@ impl MediaSide {
         }
     }
 
-    /// The side left behind when its leg moved elsewhere: no port, nothing to release.
-    pub fn moved_away() -> Self {
+    /// The side left behind when its leg moved elsewhere (or was released): it keeps the
+    /// leg's id, for late media events that still name it, and nothing to release.
+    pub fn moved_away(leg: LegId) -> Self {
         MediaSide {
-            port: 0,
+            leg,
+            port: None,
+            remote: None,
+            telephone_event: None,
+            added: false,
             sdp_version: 0,
-            ..MediaSide::new(LegId(0), 0, None)
         }
+    }
+
+    /// The port to write in our SDP for this side (0, a disabled stream, when it has no
+    /// socket; a side is only described while it has one).
+    pub fn sdp_port(&self) -> u16 {
+        self.port.unwrap_or(0)
     }
 }
 

@@ -143,10 +143,10 @@ pub(crate) fn handle_media(
             }
         }
         MediaEvent::RtpTimeout { leg } => {
+            // A call that ended (or gave its leg to another call) has nothing left to hang up.
             let key = core
                 .calls
-                .calls
-                .values()
+                .live()
                 .find(|c| c.a_media.leg == leg || c.b_media.leg == leg)
                 .map(|c| c.key);
             if let Some(key) = key {

@@ -491,7 +491,7 @@ fn relay_description(
     to_media.sdp_version += 1;
     LocalDescription {
         addr: public_ip,
-        port: to_media.port,
+        port: to_media.sdp_port(),
         codecs: vec![codec],
         telephone_event: to_media.telephone_event,
         direction: desc.direction,

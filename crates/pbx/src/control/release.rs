@@ -31,13 +31,9 @@ pub(crate) fn release_media(core: &mut Core, key: CallKey) {
         return;
     };
     // The sides keep their leg ids (late media events still name them), nothing else.
-    let emptied = |leg| MediaSide {
-        leg,
-        ..MediaSide::moved_away()
-    };
     let (a_leg, b_leg) = (call.a_media.leg, call.b_media.leg);
-    let a = std::mem::replace(&mut call.a_media, emptied(a_leg));
-    let b = std::mem::replace(&mut call.b_media, emptied(b_leg));
+    let a = std::mem::replace(&mut call.a_media, MediaSide::moved_away(a_leg));
+    let b = std::mem::replace(&mut call.b_media, MediaSide::moved_away(b_leg));
     release_side(core, key, a, LegRole::Caller);
     release_side(core, key, b, LegRole::Callee);
 }
@@ -46,14 +42,14 @@ pub(crate) fn release_media(core: &mut Core, key: CallKey) {
 /// engine answers with the leg's final quality report, kept for the record as `which`),
 /// closes its socket and gives its port back. A side without a port is nothing to free.
 pub(crate) fn release_side(core: &mut Core, key: CallKey, side: MediaSide, which: LegRole) {
-    if side.port == 0 {
+    let Some(port) = side.port else {
         return;
-    }
+    };
     if side.added {
         core.outputs
             .push_back(Output::Media(MediaCommand::RemoveLeg(side.leg)));
         core.calls.ended_legs.insert(side.leg, (key, which));
     }
     core.outputs.push_back(Output::CloseRtp { leg: side.leg });
-    core.ports.release(side.port);
+    core.ports.release(port);
 }

@@ -98,7 +98,7 @@ pub(crate) fn on_operator_reinvite(
     call.b_media.sdp_version += 1;
     let answer = LocalDescription {
         addr: public_ip,
-        port: call.b_media.port,
+        port: call.b_media.sdp_port(),
         codecs: vec![codec],
         telephone_event: offer.telephone_event,
         direction,

@@ -371,7 +371,8 @@ pub(crate) fn on_transferor_request(
             ep.respond(now, tx, Response::for_request(req, 200));
             tracing::info!(call = key.0, "transferor hung up; the transfer goes on");
             t.gone = true;
-            let media = std::mem::replace(&mut t.media, MediaSide::moved_away());
+            let leg = t.media.leg;
+            let media = std::mem::replace(&mut t.media, MediaSide::moved_away(leg));
             release_side(core, key, media, LegRole::Transferor);
             queue::operator_released(apps, core, now, wall_ms, ep, key);
         }
@@ -455,7 +456,9 @@ fn attended(
     let donor_call = core.calls.calls.get_mut(&donor).expect("checked");
     let target = donor_call.callee.clone();
     let new_b = donor_call.b.take().expect("checked");
-    let new_b_media = std::mem::replace(&mut donor_call.b_media, MediaSide::moved_away());
+    let donor_b_leg = donor_call.b_media.leg;
+    let new_b_media =
+        std::mem::replace(&mut donor_call.b_media, MediaSide::moved_away(donor_b_leg));
     let donor_a_leg = donor_call.a_media.leg;
     let new_b_id = (
         new_b.dialog.id.call_id.clone(),
