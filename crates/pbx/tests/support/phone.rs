@@ -5,6 +5,7 @@
 //! the test takes it with one of the `expect_*` / `take_*` methods.
 
 use super::World;
+use super::keypad::{Heard, Keypad};
 use sip::auth::respond_to_challenge;
 use sip::dialog::Dialog;
 use sip::endpoint::{ClientTxId, Endpoint, EndpointConfig, Event, Peer, ServerTxId, Transport};
@@ -31,9 +32,30 @@ pub(crate) struct Phone {
     nc: u32,
     /// The SDP this phone offers in its INVITEs, when not the default G.711 one.
     pub offer: Option<Vec<u8>>,
+    /// Whether its SDP lists telephone-event (else its digits go in-band).
+    pub telephone_event: bool,
+    /// What it heard over RTP.
+    pub heard: Heard,
+    /// Its RTP sender.
+    pub keypad: Keypad,
 }
 
 impl Phone {
+    /// Its SDP with `direction`.
+    pub(crate) fn sdp(&self, direction: &str) -> Vec<u8> {
+        let sdp = phone_sdp(self.rtp, direction);
+        if self.telephone_event {
+            return sdp;
+        }
+        String::from_utf8_lossy(&sdp)
+            .replace(" 0 8 101\r\n", " 0 8\r\n")
+            .replace(
+                "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n",
+                "",
+            )
+            .into_bytes()
+    }
+
     pub(crate) fn pull_events(&mut self) {
         while let Some(ev) = self.ep.poll_event() {
             self.inbox.push_back(ev);
@@ -123,6 +145,9 @@ impl World {
             reg_cseq: 0,
             nc: 0,
             offer: None,
+            telephone_event: true,
+            heard: Heard::default(),
+            keypad: Keypad::new(seed),
         });
         PhoneId(self.phones.len() - 1)
     }
@@ -285,6 +310,11 @@ impl World {
             .collect()
     }
 
+    /// Makes phone `p` leave telephone-event out of its SDP from now on (its keys go in-band).
+    pub fn without_telephone_event(&mut self, p: PhoneId) {
+        self.phones[p.0].telephone_event = false;
+    }
+
     /// Makes phone `p` offer `sdp` in its INVITEs from now on.
     pub fn set_offer(&mut self, p: PhoneId, sdp: Vec<u8>) {
         self.phones[p.0].offer = Some(sdp);
@@ -312,10 +342,7 @@ impl World {
         req.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         req.headers.push("Content-Type", "application/sdp");
-        req.body = phone
-            .offer
-            .clone()
-            .unwrap_or_else(|| phone_sdp(phone.rtp, "sendrecv"));
+        req.body = phone.offer.clone().unwrap_or_else(|| phone.sdp("sendrecv"));
         let tx = self.send_from(p, req.clone());
         Outgoing { phone: p, tx, req }
     }
@@ -366,7 +393,7 @@ impl World {
         let seq = ok.headers.cseq().expect("CSeq").seq;
         let mut ack = dialog.ack_for(seq);
         ack.headers.push("Content-Type", "application/sdp");
-        ack.body = phone_sdp(self.phones[out.phone.0].rtp, "sendrecv");
+        ack.body = self.phones[out.phone.0].sdp("sendrecv");
         self.phones[out.phone.0].ep.send_ack(ack, World::pbx_peer());
         self.collect_phones();
     }
@@ -449,7 +476,7 @@ impl World {
         resp.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         resp.headers.push("Content-Type", "application/sdp");
-        resp.body = phone_sdp(phone.rtp, "sendrecv");
+        resp.body = phone.sdp("sendrecv");
         self.phones[inc.phone.0].ep.respond(self.now, inc.tx, resp);
         self.collect_phones();
     }
@@ -462,7 +489,7 @@ impl World {
         ok.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         ok.headers.push("Content-Type", "application/sdp");
-        ok.body = phone_sdp(phone.rtp, direction);
+        ok.body = phone.sdp(direction);
         let dialog = Dialog::new_uas(&inc.req, &ok)
             .unwrap_or_else(|e| self.fail(&format!("expected a dialog from our 200: {e:?}")));
         self.phones[inc.phone.0].ep.respond(self.now, inc.tx, ok);
@@ -530,7 +557,7 @@ impl World {
     pub fn reinvite(&mut self, leg: &mut Leg, direction: &str) -> Outgoing {
         let mut req = leg.dialog.new_request(Method::Invite);
         req.headers.push("Content-Type", "application/sdp");
-        req.body = phone_sdp(self.phones[leg.phone.0].rtp, direction);
+        req.body = self.phones[leg.phone.0].sdp(direction);
         let tx = self.send_from(leg.phone, req.clone());
         Outgoing {
             phone: leg.phone,
