@@ -96,8 +96,9 @@ impl Keypad {
         }
     }
 
-    /// Remembers the PBX's media description if `bytes` (a SIP message from the PBX) has one.
-    pub(crate) fn learn(&mut self, bytes: &[u8]) {
+    /// Remembers the PBX's media description if `bytes` (a SIP message from the PBX) has one,
+    /// as negotiated with this phone's SDP (G.711 only; telephone-event if `events`).
+    pub(crate) fn learn(&mut self, bytes: &[u8], events: bool) {
         let Ok(msg) = sip::message::Message::parse(bytes) else {
             return;
         };
@@ -108,13 +109,15 @@ impl Keypad {
         if body.is_empty() {
             return;
         }
-        if let Ok(audio) = pbx::sdp::parse_audio(body)
-            && let (Some(addr), Some(codec)) = (audio.rtp, audio.codecs.first())
-        {
+        let Ok(audio) = pbx::sdp::parse_audio(body) else {
+            return;
+        };
+        let codec = audio.codecs.iter().find(|c| c.is_g711());
+        if let (Some(addr), Some(codec)) = (audio.rtp, codec) {
             self.pbx = Some(PbxMedia {
                 addr,
                 codec: *codec,
-                telephone_event: audio.telephone_event,
+                telephone_event: audio.telephone_event.filter(|_| events),
             });
         }
     }

@@ -423,7 +423,7 @@ impl World {
         match self.phones.iter_mut().find(|p| p.addr == to) {
             Some(p) => {
                 if from == World::pbx_addr() {
-                    p.keypad.learn(bytes);
+                    p.keypad.learn(bytes, p.telephone_event);
                 }
                 p.ep.handle_bytes(self.now, peer, bytes);
                 p.pull_events();
