@@ -218,20 +218,6 @@ impl World {
         self.settle();
     }
 
-    /// A digit pressed on `leg`, as the media engine reports RFC 4733 events.
-    pub fn dtmf(&mut self, leg: LegId, digit: char) {
-        self.media_event(MediaEvent::Dtmf {
-            leg,
-            digit,
-            duration_ms: 160,
-        });
-    }
-
-    /// The prompt playing on `leg` ended.
-    pub fn play_finished(&mut self, leg: LegId) {
-        self.media_event(MediaEvent::PlayFinished { leg });
-    }
-
     /// Media commands issued since the last call (after the network settled),
     /// as one-line descriptions.
     pub fn take_media(&mut self) -> Vec<String> {
