@@ -1,4 +1,4 @@
-//! Phones' RTP: what they send (key presses as RFC 4733 events or in-band
+//! Phones' media: their SDP, and their RTP: what they send (key presses as RFC 4733 events or in-band
 //! tones, or any packet a test builds) and what they hear.
 //!
 //! A phone learns where to send from the SDP the PBX sent it last (address,
@@ -123,6 +123,35 @@ impl Keypad {
     }
 }
 
+/// A phone's SDP: G.711 both laws and telephone-event, at `rtp`, with `direction`.
+pub fn phone_sdp(rtp: SocketAddr, direction: &str) -> Vec<u8> {
+    format!(
+        "v=0\r\no=phone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na={direction}\r\n",
+        ip = rtp.ip(),
+        port = rtp.port()
+    )
+    .into_bytes()
+}
+
+impl super::phone::Phone {
+    /// Its SDP with `direction`.
+    pub(crate) fn sdp(&self, direction: &str) -> Vec<u8> {
+        let sdp = phone_sdp(self.rtp, direction);
+        if self.telephone_event {
+            return sdp;
+        }
+        String::from_utf8_lossy(&sdp)
+            .replace(" 0 8 101\r\n", " 0 8\r\n")
+            .replace(
+                "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n",
+                "",
+            )
+            .into_bytes()
+    }
+}
+
 /// The row and column frequencies of a DTMF key.
 fn tones(digit: char) -> Option<(f64, f64)> {
     const ROWS: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
@@ -136,6 +165,11 @@ fn tones(digit: char) -> Option<(f64, f64)> {
 }
 
 impl World {
+    /// Makes phone `p` leave telephone-event out of its SDP from now on (its keys go in-band).
+    pub fn without_telephone_event(&mut self, p: PhoneId) {
+        self.phones[p.0].telephone_event = false;
+    }
+
     /// What phone `p` received over RTP so far.
     pub fn heard(&self, p: PhoneId) -> Heard {
         self.phones[p.0].heard.clone()

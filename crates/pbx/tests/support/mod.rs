@@ -35,7 +35,7 @@ pub use plan::{LoadPrompts, default_plan, pbx_config, plan_from_str, repo_root};
 
 pub use directory::PlanDirectory;
 #[allow(unused_imports)]
-pub use phone::phone_sdp;
+pub use keypad::phone_sdp;
 #[allow(unused_imports)]
 pub use phone::{Incoming, Leg, Outgoing, PhoneId};
 

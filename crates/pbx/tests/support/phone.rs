@@ -41,21 +41,6 @@ pub(crate) struct Phone {
 }
 
 impl Phone {
-    /// Its SDP with `direction`.
-    pub(crate) fn sdp(&self, direction: &str) -> Vec<u8> {
-        let sdp = phone_sdp(self.rtp, direction);
-        if self.telephone_event {
-            return sdp;
-        }
-        String::from_utf8_lossy(&sdp)
-            .replace(" 0 8 101\r\n", " 0 8\r\n")
-            .replace(
-                "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n",
-                "",
-            )
-            .into_bytes()
-    }
-
     pub(crate) fn pull_events(&mut self) {
         while let Some(ev) = self.ep.poll_event() {
             self.inbox.push_back(ev);
@@ -94,18 +79,6 @@ pub struct Leg {
     pub phone: PhoneId,
     /// The dialog.
     pub dialog: Dialog,
-}
-
-/// A phone's SDP: G.711 both laws and telephone-event, at `rtp`, with `direction`.
-pub fn phone_sdp(rtp: SocketAddr, direction: &str) -> Vec<u8> {
-    format!(
-        "v=0\r\no=phone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
-m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na={direction}\r\n",
-        ip = rtp.ip(),
-        port = rtp.port()
-    )
-    .into_bytes()
 }
 
 impl World {
@@ -308,11 +281,6 @@ impl World {
                 r.status
             })
             .collect()
-    }
-
-    /// Makes phone `p` leave telephone-event out of its SDP from now on (its keys go in-band).
-    pub fn without_telephone_event(&mut self, p: PhoneId) {
-        self.phones[p.0].telephone_event = false;
     }
 
     /// Makes phone `p` offer `sdp` in its INVITEs from now on.
