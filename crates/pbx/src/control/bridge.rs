@@ -13,8 +13,8 @@ use crate::{CallKey, Outcome, Output, Party};
 use dialplan::FailReason;
 use media::MediaCommand;
 use sip::dialog::Dialog;
-use sip::endpoint::{ClientTxId, Endpoint, Transport};
-use sip::message::{Method, NameAddr, Request, Response, Uri};
+use sip::endpoint::{ClientTxId, Endpoint};
+use sip::message::{Method, Response};
 use std::time::{Duration, Instant};
 
 /// The class of looping audio played to an answered caller while a target rings.
@@ -78,7 +78,7 @@ pub(crate) fn ring_bindings(
     ring_targets(core, now, ep, key, targets, ring_for, false)
 }
 
-use crate::ctx::{RingTarget, ring_target as target_of};
+use crate::ctx::{Caller, RingTarget, invite_to, ring_target as target_of};
 
 /// Sends our INVITE to every target at once (a new bridge attempt of the call).
 fn ring_targets(
@@ -99,16 +99,8 @@ fn ring_targets(
         // The caller's codecs first (relayed untouched), then the admin's others (transcoded).
         sdp::callee_offer(&call.offer.codecs, &core.config.codecs)
     };
-    let contact_for = |core: &Core, t: Transport, user: &str| core.contact_uri(t, Some(user));
     let tag = ep.new_tag();
     let call_id = ep.new_call_id();
-    let contacts: Vec<String> = targets
-        .iter()
-        .map(|(_, peer, _)| {
-            let call = core.calls.calls.get(&key).expect("checked");
-            format!("<{}>", contact_for(core, peer.transport, &call.caller))
-        })
-        .collect();
     let call = core
         .calls
         .calls
@@ -124,36 +116,28 @@ fn ring_targets(
         session_id: key.0,
         version: call.b_media.sdp_version,
         ptime: call.offer.ptime,
+    }
+    .to_sdp();
+    let from = Caller {
+        user: &call.caller,
+        display: call.a.invite.headers.from().ok().and_then(|f| f.display),
+        tag: &tag,
     };
-    let caller_display = call.a.invite.headers.from().ok().and_then(|f| f.display);
     let attempt = call
         .forks
         .iter()
         .map(|f| f.attempt)
         .max()
         .map_or(1, |a| a + 1);
-    let mut new_forks = Vec::new();
-    for ((uri, peer, ext), contact) in targets.into_iter().zip(contacts) {
-        let mut invite = Request::new(Method::Invite, uri);
-        let mut from = NameAddr::new(Uri::sip(Some(&call.caller), public_ip.into(), None));
-        from.display = caller_display.clone();
-        from.params.set("tag", Some(&tag));
-        invite.headers.push("From", from.to_string());
-        let to = NameAddr {
-            display: ext.display.clone(),
-            uri: Uri::sip(Some(&ext.number), public_ip.into(), None),
-            params: Default::default(),
-        };
-        invite.headers.push("To", to.to_string());
-        invite.headers.push("Call-ID", call_id.clone());
-        invite.headers.push("CSeq", "1 INVITE");
-        invite.headers.push("Max-Forwards", "70");
-        invite.headers.push("Contact", contact);
-        invite.headers.push("Allow", crate::ALLOW);
-        invite.headers.push("Content-Type", "application/sdp");
-        invite.body = offer.to_sdp();
-        new_forks.push((invite, peer));
-    }
+    let new_forks: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            (
+                invite_to(&core.config, t, &from, &call_id, offer.clone()),
+                t.1,
+            )
+        })
+        .collect();
     let mut sent = Vec::new();
     for (invite, peer) in new_forks {
         let ctx = ep.send_request(now, invite.clone(), peer);

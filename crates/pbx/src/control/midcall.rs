@@ -32,17 +32,10 @@ pub(crate) fn handle_in_dialog(
         .ok()
         .and_then(|t| t.tag().map(str::to_string))
         .unwrap_or_default();
-    let Some((key, side)) = core
-        .calls
-        .by_dialog
-        .get(&(call_id.clone(), to_tag.clone()))
-        .copied()
-    else {
-        let ended = core
-            .calls
-            .ended_dialogs
-            .contains_key(&(call_id.clone(), to_tag.clone()));
+    let id = (call_id.clone(), to_tag.clone());
+    let Some((key, side)) = core.calls.by_dialog.get(&id).copied() else {
         // A BYE crossing the one we sent in a dialog we ended is simply confirmed.
+        let ended = core.calls.ended_dialogs.contains_key(&id);
         let status = if ended && req.method == Method::Bye {
             200
         } else {
@@ -64,33 +57,11 @@ pub(crate) fn handle_in_dialog(
     {
         return;
     }
-    let Some(call) = core.calls.calls.get_mut(&key) else {
-        ep.respond(now, tx, Response::for_request(&req, 481));
-        return;
-    };
-    let dialog = match side {
-        Side::A => call.a.dialog.as_mut(),
-        Side::B => call.b.as_mut().map(|b| &mut b.dialog),
-    };
-    match dialog {
-        Some(d) => {
-            if let Err(status) = d.accept_incoming(&req) {
-                ep.respond(now, tx, Response::for_request(&req, status));
-                return;
-            }
-        }
-        // A B-side request with no B leg now: a dialog that ended (a transferor's, or
-        // a forked answer we let go) while the call goes on.
-        None if side == Side::B => {
-            ep.respond(now, tx, Response::for_request(&req, 481));
-            return;
-        }
-        None => {}
-    }
-    if call.phase == Phase::Ended {
-        ep.respond(now, tx, Response::for_request(&req, 481));
+    if let Err(status) = accept(core, key, side, &req) {
+        ep.respond(now, tx, Response::for_request(&req, status));
         return;
     }
+    let call = core.calls.calls.get_mut(&key).expect("accepted");
     match req.method {
         Method::Bye => {
             ep.respond(now, tx, Response::for_request(&req, 200));
@@ -113,21 +84,9 @@ pub(crate) fn handle_in_dialog(
         Method::Notify => ep.respond(now, tx, Response::for_request(&req, 200)),
         Method::Info if side == Side::A && call.b.is_none() && call.ivr.is_some() => {
             // The attendant is listening: SIP INFO carries the caller's digits (RFC 2976 style).
-            let content_type = req.headers.get("Content-Type").unwrap_or("").to_string();
-            let body = String::from_utf8_lossy(&req.body).into_owned();
-            match media::dtmf::parse_sip_info(&content_type, &body) {
-                Ok(dtmf) => {
-                    ep.respond(now, tx, Response::for_request(&req, 200));
-                    let leg = call.a_media.leg;
-                    f.digit(core, &mut Turn { now, wall_ms, ep }, leg, dtmf.digit);
-                }
-                Err(e) => {
-                    let mut resp = Response::for_request(&req, 415);
-                    resp.reason = format!("Unsupported Media Type ({e})");
-                    resp.headers
-                        .push("Accept", "application/dtmf-relay, application/dtmf");
-                    ep.respond(now, tx, resp);
-                }
+            let leg = call.a_media.leg;
+            if let Some(digit) = info_digit(now, ep, tx, &req) {
+                f.digit(core, &mut Turn { now, wall_ms, ep }, leg, digit);
             }
         }
         _ if call.b.is_none() => {
@@ -145,6 +104,48 @@ pub(crate) fn handle_in_dialog(
             }
         }
         _ => forward(core, now, ep, key, side, tx, req),
+    }
+}
+
+/// Checks a request against the dialog of `side` of call `key` (CSeq order, target
+/// refresh): the status to refuse it with, 481 when that leg or the call is over.
+fn accept(core: &mut Core, key: CallKey, side: Side, req: &Request) -> Result<(), u16> {
+    let call = core.calls.calls.get_mut(&key).ok_or(481u16)?;
+    let dialog = match side {
+        Side::A => call.a.dialog.as_mut(),
+        Side::B => call.b.as_mut().map(|b| &mut b.dialog),
+    };
+    match dialog {
+        Some(d) => d.accept_incoming(req)?,
+        // A B-side request with no B leg now: a dialog that ended (a transferor's, or
+        // a forked answer we let go) while the call goes on.
+        None if side == Side::B => return Err(481),
+        None => {}
+    }
+    if call.phase == Phase::Ended {
+        return Err(481);
+    }
+    Ok(())
+}
+
+/// The digit of a SIP INFO (`application/dtmf-relay` or `application/dtmf`), answered
+/// 200; any other body is answered 415 and gives no digit.
+fn info_digit(now: Instant, ep: &mut Endpoint, tx: ServerTxId, req: &Request) -> Option<char> {
+    let content_type = req.headers.get("Content-Type").unwrap_or("");
+    let body = String::from_utf8_lossy(&req.body);
+    match media::dtmf::parse_sip_info(content_type, &body) {
+        Ok(dtmf) => {
+            ep.respond(now, tx, Response::for_request(req, 200));
+            Some(dtmf.digit)
+        }
+        Err(e) => {
+            let mut resp = Response::for_request(req, 415);
+            resp.reason = format!("Unsupported Media Type ({e})");
+            resp.headers
+                .push("Accept", "application/dtmf-relay, application/dtmf");
+            ep.respond(now, tx, resp);
+            None
+        }
     }
 }
 

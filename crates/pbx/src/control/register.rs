@@ -35,30 +35,8 @@ pub(crate) fn handle(
         ep.respond(now, tx, resp);
         return;
     };
-    let Some(auth_header) = req.headers.get("Authorization").map(str::to_string) else {
-        challenge(core, now, ep, tx, &req, false);
+    let Some(proof) = authenticate(core, now, ep, tx, &req, from, &aor) else {
         return;
-    };
-    let directory = core.directory.clone();
-    let method = req.method.to_string();
-    let uri = req.uri.to_string();
-    let verified = core.auth.verify(now, &method, &uri, &auth_header, |user| {
-        directory.credential(user)
-    });
-    let proof = match verified {
-        Ok(p) => p,
-        Err(failure) => {
-            if failure.is_stale() {
-                challenge(core, now, ep, tx, &req, true);
-                return;
-            }
-            if failure.counts_against_source() {
-                core.auth_failed(ip, now);
-            }
-            tracing::info!(source = %from.addr, aor = %aor, reason = %failure, "REGISTER authentication failed");
-            challenge(core, now, ep, tx, &req, false);
-            return;
-        }
     };
     core.guard.record_success(ip, now);
     if !core.directory.may_register(proof.username(), &aor) {
@@ -114,6 +92,44 @@ pub(crate) fn handle(
             changes: outcome.changes,
             then: Some((tx, outcome.response)),
         });
+    }
+}
+
+/// The digest proof of a REGISTER, or `None` when it was answered with a (new)
+/// challenge; a failure that is the sender's fault counts against its address.
+fn authenticate(
+    core: &mut Core,
+    now: Instant,
+    ep: &mut Endpoint,
+    tx: ServerTxId,
+    req: &Request,
+    from: Peer,
+    aor: &str,
+) -> Option<sip::auth::Authenticated> {
+    let Some(auth_header) = req.headers.get("Authorization").map(str::to_string) else {
+        challenge(core, now, ep, tx, req, false);
+        return None;
+    };
+    let directory = core.directory.clone();
+    let method = req.method.to_string();
+    let uri = req.uri.to_string();
+    let verified = core.auth.verify(now, &method, &uri, &auth_header, |user| {
+        directory.credential(user)
+    });
+    match verified {
+        Ok(p) => Some(p),
+        Err(failure) => {
+            if failure.is_stale() {
+                challenge(core, now, ep, tx, req, true);
+                return None;
+            }
+            if failure.counts_against_source() {
+                core.auth_failed(from.addr.ip(), now);
+            }
+            tracing::info!(source = %from.addr, aor = %aor, reason = %failure, "REGISTER authentication failed");
+            challenge(core, now, ep, tx, req, false);
+            None
+        }
     }
 }
 

@@ -75,51 +75,8 @@ fn perform(
     let call = core.calls.calls.get_mut(&key)?;
     let a_leg = call.a_media.leg;
     match action {
-        Action::Answer => {
-            if call.a.final_sent {
-                return Some(Event::Answered);
-            }
-            let codec = sdp::prefer(&call.offer.codecs, &core.config.codecs)
-                .first()
-                .copied()?;
-            call.codec = Some(codec);
-            call.a_media.added = true;
-            core.outputs.push_back(Output::Media(MediaCommand::AddLeg {
-                leg: a_leg,
-                remote: call.a_media.remote,
-                codec: sdp::media_codec(codec),
-                telephone_event_pt: call.a_media.telephone_event,
-            }));
-            answer::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
-            // The greeting starts when the caller's ACK arrives: before it, the
-            // caller's audio path may not be running yet and would clip the prompt.
-            if let Some(call) = core.calls.calls.get_mut(&key) {
-                call.answered_awaiting_ack = true;
-            }
-            None
-        }
-        Action::Play { prompts, .. } => {
-            let ivr = call.ivr.as_ref()?;
-            let decoded: Vec<_> = prompts
-                .iter()
-                .filter_map(|p| {
-                    let found = ivr.prompts.get(p);
-                    if found.is_none() {
-                        tracing::error!(prompt = %p.display(), "prompt was not loaded with the dialplan; skipping it");
-                    }
-                    found
-                })
-                .collect();
-            if decoded.is_empty() {
-                return Some(Event::PlayFinished);
-            }
-            core.outputs.push_back(Output::Media(MediaCommand::Play {
-                leg: a_leg,
-                prompts: decoded,
-                loop_: false,
-            }));
-            None
-        }
+        Action::Answer => answer(core, now, wall_ms, ep, key),
+        Action::Play { prompts, .. } => play(core, key, &prompts),
         Action::StopPlay => {
             core.outputs
                 .push_back(Output::Media(MediaCommand::StopPlay(a_leg)));
@@ -185,6 +142,63 @@ fn perform(
             None
         }
     }
+}
+
+/// Answers the caller (once); the greeting waits for the caller's ACK, or for a key.
+fn answer(
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+) -> Option<Event> {
+    let call = core.calls.calls.get_mut(&key)?;
+    if call.a.final_sent {
+        return Some(Event::Answered);
+    }
+    let codec = sdp::prefer(&call.offer.codecs, &core.config.codecs)
+        .first()
+        .copied()?;
+    call.codec = Some(codec);
+    call.a_media.added = true;
+    core.outputs.push_back(Output::Media(MediaCommand::AddLeg {
+        leg: call.a_media.leg,
+        remote: call.a_media.remote,
+        codec: sdp::media_codec(codec),
+        telephone_event_pt: call.a_media.telephone_event,
+    }));
+    answer::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
+    // The greeting starts when the caller's ACK arrives: before it, the
+    // caller's audio path may not be running yet and would clip the prompt.
+    if let Some(call) = core.calls.calls.get_mut(&key) {
+        call.answered_awaiting_ack = true;
+    }
+    None
+}
+
+/// Plays the plan's prompts to the caller; a sequence with nothing loaded ends at once.
+fn play(core: &mut Core, key: CallKey, prompts: &[std::path::PathBuf]) -> Option<Event> {
+    let call = core.calls.calls.get(&key)?;
+    let ivr = call.ivr.as_ref()?;
+    let decoded: Vec<_> = prompts
+        .iter()
+        .filter_map(|p| {
+            let found = ivr.prompts.get(p);
+            if found.is_none() {
+                tracing::error!(prompt = %p.display(), "prompt was not loaded with the dialplan; skipping it");
+            }
+            found
+        })
+        .collect();
+    if decoded.is_empty() {
+        return Some(Event::PlayFinished);
+    }
+    core.outputs.push_back(Output::Media(MediaCommand::Play {
+        leg: call.a_media.leg,
+        prompts: decoded,
+        loop_: false,
+    }));
+    None
 }
 
 /// Carries out a feature code dialled from an operator's phone.

@@ -22,6 +22,7 @@ pub(crate) mod conference;
 pub(crate) mod hold;
 pub(crate) mod queue_glue;
 pub(crate) mod recording;
+pub(crate) mod replaces;
 pub(crate) mod transfer;
 
 use crate::control::Core;

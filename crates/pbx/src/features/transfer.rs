@@ -20,6 +20,7 @@
 
 use super::Apps;
 use super::queue_glue as queue;
+use super::replaces::{Replaces, parse_replaces};
 use crate::control::calls::{MediaSide, Phase, Purpose, Side, Transferor};
 use crate::control::release::release_side;
 use crate::control::{Core, bridge, midcall};
@@ -37,50 +38,6 @@ fn refuse(ep: &mut Endpoint, now: Instant, tx: ServerTxId, req: &Request, status
     let mut resp = Response::for_request(req, status);
     resp.reason = format!("{} ({why})", resp.reason);
     ep.respond(now, tx, resp);
-}
-
-/// The parts of a Replaces value (RFC 3891): Call-ID, to-tag, from-tag.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Replaces {
-    pub call_id: String,
-    pub to_tag: String,
-    pub from_tag: String,
-}
-
-/// Parses the `Replaces=` header of a Refer-To URI (percent-encoded).
-pub(crate) fn parse_replaces(uri_headers: &str) -> Result<Option<Replaces>, String> {
-    for part in uri_headers.split('&') {
-        let Some((name, value)) = part.split_once('=') else {
-            continue;
-        };
-        if !name.eq_ignore_ascii_case("replaces") {
-            continue;
-        }
-        let value = sip::message::percent_decode(value);
-        let mut fields = value.split(';');
-        let call_id = fields.next().unwrap_or("").trim().to_string();
-        let (mut to_tag, mut from_tag) = (None, None);
-        for f in fields {
-            if let Some((k, v)) = f.split_once('=') {
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "to-tag" => to_tag = Some(v.trim().to_string()),
-                    "from-tag" => from_tag = Some(v.trim().to_string()),
-                    _ => {}
-                }
-            }
-        }
-        return match (call_id.is_empty(), to_tag, from_tag) {
-            (false, Some(to_tag), Some(from_tag)) => Ok(Some(Replaces {
-                call_id,
-                to_tag,
-                from_tag,
-            })),
-            _ => Err(format!(
-                "expected Replaces=call-id;to-tag=…;from-tag=…, found `{value}`"
-            )),
-        };
-    }
-    Ok(None)
 }
 
 /// A REFER inside the dialog of `side` of call `key`.
@@ -427,6 +384,54 @@ pub(crate) fn on_transferor_request(
     true
 }
 
+/// The two calls of an attended transfer: the one to keep (the transferor is its called
+/// party) and the donor (the call the transferor placed, whose far end moves over), or
+/// the status and reason to refuse the REFER with.
+fn pair_calls(
+    core: &Core,
+    key: CallKey,
+    side: Side,
+    replaces: &Replaces,
+) -> Result<(CallKey, CallKey), (u16, &'static str)> {
+    // The replaced dialog is ours towards the transferor: its local tag is one of the two.
+    let found = [&replaces.to_tag, &replaces.from_tag]
+        .into_iter()
+        .find_map(|tag| {
+            core.calls
+                .by_dialog
+                .get(&(replaces.call_id.clone(), tag.clone()))
+                .copied()
+        });
+    let Some((other, other_side)) = found else {
+        return Err((481, "the call named in Replaces does not exist"));
+    };
+    if other == key {
+        return Err((400, "Replaces names the call the REFER came in"));
+    }
+    // Keep the call where the transferor is the called party (B) and take the far end
+    // (B) of the call the transferor placed (A).
+    let (keep, donor) = match (side, other_side) {
+        (Side::B, Side::A) => (key, other),
+        (Side::A, Side::B) => (other, key),
+        _ => {
+            return Err((
+                501,
+                "attended transfer needs one call answered by and one call placed by the transferor",
+            ));
+        }
+    };
+    let ready = |k: CallKey| {
+        core.calls
+            .calls
+            .get(&k)
+            .is_some_and(|c| c.phase == Phase::Answered && c.b.is_some() && c.transfer.is_none())
+    };
+    if !ready(keep) || !ready(donor) {
+        return Err((491, "both calls must be connected"));
+    }
+    Ok((keep, donor))
+}
+
 /// REFER with Replaces: connect the far ends of the transferor's two calls.
 #[allow(clippy::too_many_arguments)]
 fn attended(
@@ -441,60 +446,10 @@ fn attended(
     side: Side,
     replaces: &Replaces,
 ) {
-    // The replaced dialog is ours towards the transferor: its local tag is one of the two.
-    let found = [&replaces.to_tag, &replaces.from_tag]
-        .into_iter()
-        .find_map(|tag| {
-            core.calls
-                .by_dialog
-                .get(&(replaces.call_id.clone(), tag.clone()))
-                .copied()
-        });
-    let Some((other, other_side)) = found else {
-        return refuse(
-            ep,
-            now,
-            tx,
-            req,
-            481,
-            "the call named in Replaces does not exist",
-        );
+    let (keep, donor) = match pair_calls(core, key, side, replaces) {
+        Ok(pair) => pair,
+        Err((status, why)) => return refuse(ep, now, tx, req, status, why),
     };
-    if other == key {
-        return refuse(
-            ep,
-            now,
-            tx,
-            req,
-            400,
-            "Replaces names the call the REFER came in",
-        );
-    }
-    // Keep the call where the transferor is the called party (B) and take the far end
-    // (B) of the call the transferor placed (A).
-    let (keep, donor) = match (side, other_side) {
-        (Side::B, Side::A) => (key, other),
-        (Side::A, Side::B) => (other, key),
-        _ => {
-            return refuse(
-                ep,
-                now,
-                tx,
-                req,
-                501,
-                "attended transfer needs one call answered by and one call placed by the transferor",
-            );
-        }
-    };
-    let ready = |k: CallKey| {
-        core.calls
-            .calls
-            .get(&k)
-            .is_some_and(|c| c.phase == Phase::Answered && c.b.is_some() && c.transfer.is_none())
-    };
-    if !ready(keep) || !ready(donor) {
-        return refuse(ep, now, tx, req, 491, "both calls must be connected");
-    }
     accept(ep, now, tx, req);
     let by = transferor_name(apps, core, keep);
     let donor_call = core.calls.calls.get_mut(&donor).expect("checked");
@@ -567,39 +522,4 @@ fn attended(
         core.calls.ended_dialogs.insert(id, keep);
     }
     answered(apps, core, now, wall_ms, ep, keep);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_is_decoded_from_the_refer_to_uri() {
-        let r = parse_replaces("Replaces=abc%40host%3Bto-tag%3D12%3Bfrom-tag%3D34")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            r,
-            Replaces {
-                call_id: "abc@host".into(),
-                to_tag: "12".into(),
-                from_tag: "34".into()
-            }
-        );
-    }
-
-    #[test]
-    fn replaces_tags_may_come_in_any_order_and_other_headers_are_skipped() {
-        let r = parse_replaces("Require=replaces&Replaces=x%3Bfrom-tag%3Df%3Bto-tag%3Dt")
-            .unwrap()
-            .unwrap();
-        assert_eq!((r.to_tag.as_str(), r.from_tag.as_str()), ("t", "f"));
-    }
-
-    #[test]
-    fn replaces_without_tags_is_an_error_naming_what_was_found() {
-        let e = parse_replaces("Replaces=only-call-id").unwrap_err();
-        assert!(e.contains("only-call-id"), "{e}");
-        assert_eq!(parse_replaces("Priority=urgent").unwrap(), None);
-    }
 }
