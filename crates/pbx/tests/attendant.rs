@@ -119,6 +119,19 @@ fn outside_caller_dials_201_with_rfc4733_digits() {
 }
 
 #[test]
+fn outside_caller_without_telephone_event_dials_201_with_in_band_tones() {
+    let mut h = hotel();
+    h.w.without_telephone_event(h.guest);
+    let (_, _guest, a) = guest_reaches_the_greeting(&mut h);
+    assert_eq!(h.w.pbx_media_of(h.guest).telephone_event, None);
+    h.w.press_inband(h.guest, '2');
+    assert_eq!(h.w.take_media(), [format!("StopPlay {}", a.0)]);
+    h.w.press_inband(h.guest, '0');
+    h.w.press_inband(h.guest, '1');
+    desk_answers_after_please_hold(&mut h, a);
+}
+
+#[test]
 fn outside_caller_dials_201_with_sip_info_digits() {
     let mut h = hotel();
     let (_, mut guest, a) = guest_reaches_the_greeting(&mut h);

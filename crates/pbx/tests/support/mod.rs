@@ -296,8 +296,9 @@ impl World {
     /// Panics with `msg` and the network transcript.
     pub fn fail(&self, msg: &str) -> ! {
         panic!(
-            "{msg}\n--- network transcript ---\n{}\n--- media ---\n{}",
+            "{msg}\n--- network transcript ---\n{}\n--- rtp ---\n{:?}\n--- media ---\n{}",
             self.log.join("\n"),
+            self.audio.counters,
             self.media
                 .iter()
                 .map(describe_media)
