@@ -4,8 +4,8 @@
 //! the front desk; an operator switches to manual mode with *28, after which
 //! outside calls ring the operator position directly.
 //!
-//! The media engine is played by the test: it reads the commands the PBX
-//! issued and feeds back digits and the ends of prompts.
+//! The world runs the real media engine: the guest's keys travel as RTP,
+//! and prompts end when their audio has been played.
 
 mod support;
 
@@ -61,7 +61,7 @@ fn desk_answers_after_please_hold(h: &mut Hotel, a: LegId) -> Leg {
         !w.has_request(h.desk, Method::Invite),
         "201 rings only after the prompt"
     );
-    w.play_finished(a);
+    w.play_out(a);
     let inc = w.expect_invite(h.desk);
     let from = inc.req.headers.from().expect("From");
     assert_eq!(
@@ -97,10 +97,10 @@ fn outside_caller_dials_201_with_rfc4733_digits() {
     let mut h = hotel();
     let (_, mut guest, a) = guest_reaches_the_greeting(&mut h);
     // Barge-in: the first key stops the greeting.
-    h.w.dtmf(a, '2');
+    h.w.press(h.guest, '2');
     assert_eq!(h.w.take_media(), [format!("StopPlay {}", a.0)]);
-    h.w.dtmf(a, '0');
-    h.w.dtmf(a, '1');
+    h.w.press(h.guest, '0');
+    h.w.press(h.guest, '1');
     let mut desk = desk_answers_after_please_hold(&mut h, a);
 
     // The guest hangs up; the desk phone gets BYE.
@@ -116,6 +116,19 @@ fn outside_caller_dials_201_with_rfc4733_digits() {
             "Ended answered by caller"
         ]
     );
+}
+
+#[test]
+fn outside_caller_without_telephone_event_dials_201_with_in_band_tones() {
+    let mut h = hotel();
+    h.w.without_telephone_event(h.guest);
+    let (_, _guest, a) = guest_reaches_the_greeting(&mut h);
+    assert_eq!(h.w.pbx_media_of(h.guest).telephone_event, None);
+    h.w.press_inband(h.guest, '2');
+    assert_eq!(h.w.take_media(), [format!("StopPlay {}", a.0)]);
+    h.w.press_inband(h.guest, '0');
+    h.w.press_inband(h.guest, '1');
+    desk_answers_after_please_hold(&mut h, a);
 }
 
 #[test]
@@ -142,7 +155,7 @@ fn outside_caller_dials_201_with_sip_info_digits() {
         plays.last().map(String::as_str),
         Some(format!("Play {} [please_hold]", a.0).as_str())
     );
-    h.w.play_finished(a);
+    h.w.play_out(a);
     let inc = h.w.expect_invite(h.desk);
     let _desk = h.w.answer(&inc);
     h.w.expect_ack(h.desk);
@@ -173,14 +186,14 @@ fn silence_leads_through_the_retries_to_the_operator_fallback() {
     let w = &mut h.w;
     // Each round: the greeting ends, 5 s of silence, "no_input", the greeting again.
     for round in 1..=3 {
-        w.play_finished(a);
+        w.play_out(a);
         w.advance(Duration::from_secs(5));
         assert_eq!(
             w.take_media(),
             [format!("Play {} [no_input]", a.0)],
             "round {round}"
         );
-        w.play_finished(a);
+        w.play_out(a);
         assert_eq!(
             w.take_media(),
             [format!("Play {} {GREETING}", a.0)],
@@ -188,13 +201,13 @@ fn silence_leads_through_the_retries_to_the_operator_fallback() {
         );
     }
     // The fourth silence exhausts the retries: the operator queue, where nobody is logged in.
-    w.play_finished(a);
+    w.play_out(a);
     w.advance(Duration::from_secs(5));
     assert_eq!(
         w.take_media(),
         [format!("Play {} [operator_unavailable goodbye]", a.0)]
     );
-    w.play_finished(a);
+    w.play_out(a);
     w.expect_bye(&mut guest);
     assert_eq!(
         w.cdr_lines(),
@@ -231,7 +244,7 @@ fn operator_switches_to_manual_and_outside_calls_ring_the_operator() {
         media.last().map(String::as_str),
         Some(format!("Play {} [mode_manual]", op_media.0).as_str())
     );
-    w.play_finished(op_media);
+    w.play_out(op_media);
     w.expect_bye(&mut op_leg);
     assert_eq!(
         w.cdr_lines(),
@@ -286,7 +299,7 @@ fn feature_codes_are_refused_to_non_operators() {
         w.take_media().last().map(String::as_str),
         Some(format!("Play {} [invalid]", a.0).as_str())
     );
-    w.play_finished(a);
+    w.play_out(a);
     w.expect_bye(&mut leg);
     assert!(w.settings.is_empty());
     assert_eq!(w.pbx.mode_override(), None);

@@ -63,9 +63,9 @@ fn ladder_of_an_attendant_call() {
     let mut g = w.ack(&call, &ok);
     let a = w.leg_towards(w.rtp_of(guest));
     for digit in ['2', '0', '1'] {
-        w.dtmf(a, digit);
+        w.press(guest, digit);
     }
-    w.play_finished(a);
+    w.play_out(a);
     let inc = w.expect_invite(desk);
     w.respond(&inc, 180);
     let mut d = w.answer(&inc);

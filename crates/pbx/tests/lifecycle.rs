@@ -5,7 +5,7 @@
 
 mod support;
 
-use media::{MediaEvent, QualityReport};
+use media::MediaEvent;
 use pbx::sdp::{Direction, parse_audio};
 use sip::message::Method;
 use std::time::Duration;
@@ -98,7 +98,6 @@ fn rtp_timeout_hangs_up_both_sides_and_quality_is_recorded() {
     let (mut a, mut b) = connected(&mut o);
     let w = &mut o.w;
     let a_leg = w.leg_towards(w.rtp_of(o.p201));
-    let b_leg = w.leg_towards(w.rtp_of(o.p202));
     w.media_event(MediaEvent::RtpTimeout { leg: a_leg });
     w.expect_bye(&mut a);
     w.expect_bye(&mut b);
@@ -107,12 +106,6 @@ fn rtp_timeout_hangs_up_both_sides_and_quality_is_recorded() {
         ["Started 201->202", "Answered", "Ended answered by system"]
     );
     // The engine answers RemoveLeg with a final report per leg: both go into the record.
-    for leg in [a_leg, b_leg] {
-        w.media_event(MediaEvent::Quality {
-            leg,
-            report: QualityReport::default(),
-        });
-    }
     let legs: Vec<&str> = w
         .cdrs
         .iter()
@@ -175,9 +168,9 @@ fn guest_hanging_up_while_201_rings_cancels_201() {
     let mut g = w.ack(&call, &ok);
     let a = w.leg_towards(w.rtp_of(guest));
     for d in ['2', '0', '1'] {
-        w.dtmf(a, d);
+        w.press(guest, d);
     }
-    w.play_finished(a);
+    w.play_out(a);
     let inc = w.expect_invite(desk);
     w.respond(&inc, 180);
     let bye = w.bye(&mut g);
@@ -205,9 +198,9 @@ fn busy_extension_from_the_menu_plays_busy_and_returns_to_the_menu() {
     w.ack(&call, &ok);
     let a = w.leg_towards(w.rtp_of(guest));
     for d in ['2', '0', '1'] {
-        w.dtmf(a, d);
+        w.press(guest, d);
     }
-    w.play_finished(a);
+    w.play_out(a);
     w.take_media();
     let inc = w.expect_invite(desk);
     w.respond(&inc, 486);
@@ -215,7 +208,7 @@ fn busy_extension_from_the_menu_plays_busy_and_returns_to_the_menu() {
         w.take_media(),
         [format!("StopMoh {}", a.0), format!("Play {} [busy]", a.0)]
     );
-    w.play_finished(a);
+    w.play_out(a);
     assert_eq!(
         w.take_media(),
         [format!(

@@ -31,7 +31,7 @@ fn guest_presses_0(d: &mut Desk) -> (Leg, LegId) {
     let leg = w.ack(&call, &ok);
     let a = w.leg_towards(w.rtp_of(d.guest));
     w.take_media();
-    w.dtmf(a, '0');
+    w.press(d.guest, '0');
     (leg, a)
 }
 
@@ -54,7 +54,7 @@ fn feature(d: &mut Desk, code: &str) -> String {
         .into_iter()
         .rfind(|m| m.starts_with("Play"))
         .unwrap_or_default();
-    w.play_finished(a);
+    w.play_out(a);
     w.expect_bye(&mut leg);
     announced
 }
@@ -100,7 +100,7 @@ fn paused_operator_is_skipped_and_the_caller_gets_the_fallback() {
             format!("Play {} [operator_unavailable goodbye]", a.0)
         ]
     );
-    w.play_finished(a);
+    w.play_out(a);
     w.expect_bye(&mut guest);
 
     // Unpaused, the operator rings again.

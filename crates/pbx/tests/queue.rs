@@ -408,7 +408,7 @@ fn callers_beyond_max_length_overflow_to_the_fallback() {
         ),
         (Some(QueueOutcome::Overflow), Some(0), 3, None)
     );
-    w.play_finished(c4.a);
+    w.play_out(c4.a);
     w.expect_bye(&mut c4.leg);
     let r = w.record_of(&c4.call_id);
     assert_eq!(r.outcome, Some(QueueOutcome::Overflow));
@@ -445,7 +445,7 @@ fn max_wait_runs_the_after_max_wait_actions() {
     assert_eq!(r.outcome, Some(QueueOutcome::MaxWait));
     assert_eq!(r.wait_ms, Some(30_000));
     assert_eq!(r.answered_by, None);
-    w.play_finished(c2.a);
+    w.play_out(c2.a);
     w.expect_bye(&mut c2.leg);
     let r = w.record_of(&c2.call_id);
     assert_eq!(r.outcome, Some(QueueOutcome::MaxWait));
@@ -583,7 +583,7 @@ fn with_no_operator_logged_in_the_fallback_applies_at_once() {
         (r.outcome, r.wait_ms, r.position_on_entry),
         (Some(QueueOutcome::NoOperator), Some(0), 1)
     );
-    w.play_finished(c1.a);
+    w.play_out(c1.a);
     w.expect_bye(&mut c1.leg);
     assert!(w.record_of(&c1.call_id).ended_ms.is_some());
 }
@@ -729,7 +729,7 @@ fn a_language_chosen_in_the_menu_is_the_language_of_the_announcements() {
         w.take_plays().last(),
         Some(&format!("Play {} [language_menu]", c.a.0))
     );
-    w.dtmf(c.a, '2');
+    w.press(g, '2');
     let plays = w.take_plays();
     assert_eq!(
         plays,

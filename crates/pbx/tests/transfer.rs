@@ -35,7 +35,7 @@ fn answered_by_operator(d: &mut Desk, guest: PhoneId) -> (Leg, LegId, Leg) {
     assert_eq!(ok.status, 200);
     let leg = w.ack(&call, &ok);
     let a = w.leg_towards(w.rtp_of(guest));
-    w.dtmf(a, '0');
+    w.press(guest, '0');
     let inc = w.expect_invite(d.op);
     let op_leg = w.answer(&inc);
     w.expect_ack(d.op);
@@ -135,8 +135,7 @@ fn failed_blind_transfer_returns_the_caller_to_the_head_of_the_queue() {
     let call2 = d.w.invite(second, "1000");
     let ok2 = d.w.take_final(second, call2.tx);
     d.w.ack(&call2, &ok2);
-    let a2 = d.w.leg_towards(d.w.rtp_of(second));
-    d.w.dtmf(a2, '0');
+    d.w.press(second, '0');
     assert!(!d.w.has_request(d.op, Method::Invite), "op1 is busy");
     let w = &mut d.w;
     let resp = refer(w, &mut op_leg, Some("<sip:201@10.0.0.1>"));

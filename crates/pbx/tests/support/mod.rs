@@ -12,21 +12,30 @@
 //! Everything the PBX asks of the media engine, the call-record store and
 //! the settings table is recorded for assertions; media commands can be read
 //! as one-line descriptions (`Bridge 1 2`) so tests read like transcripts.
+//! The media commands also drive a real media engine (`audio.rs`): prompts
+//! end when their audio has been sent, and digits come from RTP the phones
+//! send (`keypad.rs`).
 #![allow(dead_code)]
 
+mod audio;
 mod describe;
 mod directory;
+mod keypad;
 mod phone;
 mod plan;
 pub mod queue;
 
+#[allow(unused_imports)]
+pub use audio::RtpCounters;
 pub use describe::{describe_media, first_line};
+#[allow(unused_imports)]
+pub use keypad::{Heard, PbxMedia};
 #[allow(unused_imports)]
 pub use plan::{LoadPrompts, default_plan, pbx_config, plan_from_str, repo_root};
 
 pub use directory::PlanDirectory;
 #[allow(unused_imports)]
-pub use phone::phone_sdp;
+pub use keypad::phone_sdp;
 #[allow(unused_imports)]
 pub use phone::{Incoming, Leg, Outgoing, PhoneId};
 
@@ -77,6 +86,7 @@ pub struct World {
     pub pbx: Pbx,
     pub(crate) phones: Vec<phone::Phone>,
     in_flight: Vec<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    audio: audio::Audio,
     /// Every media command, in order.
     pub media: Vec<MediaCommand>,
     media_seen: usize,
@@ -112,6 +122,7 @@ impl World {
     /// A world around `plan`, with the attendant installed.
     pub fn new(plan: dialplan::Plan, prompts: media::prompt::PromptCache) -> World {
         let start = t0();
+        let audio = audio::Audio::new(start, plan.prompt_dir());
         let plan = Arc::new(plan);
         let config = pbx_config(&plan);
         let ep = Endpoint::new(EndpointConfig {
@@ -144,6 +155,7 @@ impl World {
             pbx,
             phones: Vec::new(),
             in_flight: Vec::new(),
+            audio,
             media: Vec::new(),
             media_seen: 0,
             cdrs: Vec::new(),
@@ -197,26 +209,13 @@ impl World {
         self.drain_pbx();
     }
 
-    /// Feeds a media-engine event to the PBX (a digit, the end of a prompt).
+    /// Feeds a media-engine event to the PBX that no audio causes in this
+    /// world (an RTP timeout, a socket that could not be opened).
     pub fn media_event(&mut self, event: MediaEvent) {
         let wall = self.wall_ms();
         self.pbx.handle_media(self.now, wall, &mut self.ep, event);
         self.drain_pbx();
         self.settle();
-    }
-
-    /// A digit pressed on `leg`, as the media engine reports RFC 4733 events.
-    pub fn dtmf(&mut self, leg: LegId, digit: char) {
-        self.media_event(MediaEvent::Dtmf {
-            leg,
-            digit,
-            duration_ms: 160,
-        });
-    }
-
-    /// The prompt playing on `leg` ended.
-    pub fn play_finished(&mut self, leg: LegId) {
-        self.media_event(MediaEvent::PlayFinished { leg });
     }
 
     /// Media commands issued since the last call (after the network settled),
@@ -297,8 +296,9 @@ impl World {
     /// Panics with `msg` and the network transcript.
     pub fn fail(&self, msg: &str) -> ! {
         panic!(
-            "{msg}\n--- network transcript ---\n{}\n--- media ---\n{}",
+            "{msg}\n--- network transcript ---\n{}\n--- rtp ---\n{:?}\n--- media ---\n{}",
             self.log.join("\n"),
+            self.audio.counters,
             self.media
                 .iter()
                 .map(describe_media)
@@ -328,7 +328,7 @@ impl World {
         let mut guard = 0;
         while let Some(next) = self.next_event().filter(|t| *t <= until) {
             guard += 1;
-            if guard > 100_000 {
+            if guard > 1_000_000 {
                 self.fail("too many events while advancing the clock");
             }
             let _ = next;
@@ -341,6 +341,7 @@ impl World {
         self.in_flight
             .iter()
             .map(|(at, ..)| *at)
+            .chain(self.audio.next_event())
             .chain(self.ep.poll_timeout())
             .chain(self.pbx.poll_timeout())
             .chain(self.phones.iter().filter_map(|p| p.ep.poll_timeout()))
@@ -361,6 +362,11 @@ impl World {
         for (_, from, to, bytes) in due {
             self.deliver(from, to, &bytes);
         }
+        for d in self.audio.take_due(now) {
+            self.deliver_rtp(d);
+        }
+        self.audio.run_timers(now);
+        self.drain_pbx();
         let pbx_due = [self.ep.poll_timeout(), self.pbx.poll_timeout()]
             .into_iter()
             .flatten()
@@ -403,6 +409,9 @@ impl World {
         }
         match self.phones.iter_mut().find(|p| p.addr == to) {
             Some(p) => {
+                if from == World::pbx_addr() {
+                    p.keypad.learn(bytes, p.telephone_event);
+                }
                 p.ep.handle_bytes(self.now, peer, bytes);
                 p.pull_events();
             }
@@ -455,6 +464,11 @@ impl World {
                 progressed = true;
                 self.carry_out(out);
             }
+            while let Some(ev) = self.audio.events.pop_front() {
+                progressed = true;
+                let wall = self.wall_ms();
+                self.pbx.handle_media(self.now, wall, &mut self.ep, ev);
+            }
             while let Some(t) = self.ep.poll_transmit() {
                 progressed = true;
                 self.send(World::pbx_addr(), t.to.addr, t.bytes);
@@ -488,9 +502,18 @@ impl World {
 
     fn carry_out(&mut self, out: Output) {
         match out {
-            Output::OpenRtp { leg, port } => self.rtp_opened.push((leg, port)),
-            Output::CloseRtp { leg } => self.rtp_closed.push(leg),
-            Output::Media(cmd) => self.media.push(cmd),
+            Output::OpenRtp { leg, port } => {
+                self.audio.open(leg, port);
+                self.rtp_opened.push((leg, port));
+            }
+            Output::CloseRtp { leg } => {
+                self.audio.close(leg);
+                self.rtp_closed.push(leg);
+            }
+            Output::Media(cmd) => {
+                self.audio.command(self.now, cmd.clone());
+                self.media.push(cmd);
+            }
             Output::Persist { changes, then } => {
                 if self.hold_persists {
                     self.held.push(HeldPersist { changes, then });

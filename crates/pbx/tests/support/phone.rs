@@ -5,6 +5,7 @@
 //! the test takes it with one of the `expect_*` / `take_*` methods.
 
 use super::World;
+use super::keypad::{Heard, Keypad};
 use sip::auth::respond_to_challenge;
 use sip::dialog::Dialog;
 use sip::endpoint::{ClientTxId, Endpoint, EndpointConfig, Event, Peer, ServerTxId, Transport};
@@ -31,6 +32,12 @@ pub(crate) struct Phone {
     nc: u32,
     /// The SDP this phone offers in its INVITEs, when not the default G.711 one.
     pub offer: Option<Vec<u8>>,
+    /// Whether its SDP lists telephone-event (else its digits go in-band).
+    pub telephone_event: bool,
+    /// What it heard over RTP.
+    pub heard: Heard,
+    /// Its RTP sender.
+    pub keypad: Keypad,
 }
 
 impl Phone {
@@ -74,18 +81,6 @@ pub struct Leg {
     pub dialog: Dialog,
 }
 
-/// A phone's SDP: G.711 both laws and telephone-event, at `rtp`, with `direction`.
-pub fn phone_sdp(rtp: SocketAddr, direction: &str) -> Vec<u8> {
-    format!(
-        "v=0\r\no=phone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
-m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na={direction}\r\n",
-        ip = rtp.ip(),
-        port = rtp.port()
-    )
-    .into_bytes()
-}
-
 impl World {
     /// Adds a phone at `addr` that registers address-of-record `aor` as
     /// digest user `user` (an extension registers as itself; an operator
@@ -123,6 +118,9 @@ impl World {
             reg_cseq: 0,
             nc: 0,
             offer: None,
+            telephone_event: true,
+            heard: Heard::default(),
+            keypad: Keypad::new(seed),
         });
         PhoneId(self.phones.len() - 1)
     }
@@ -312,10 +310,7 @@ impl World {
         req.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         req.headers.push("Content-Type", "application/sdp");
-        req.body = phone
-            .offer
-            .clone()
-            .unwrap_or_else(|| phone_sdp(phone.rtp, "sendrecv"));
+        req.body = phone.offer.clone().unwrap_or_else(|| phone.sdp("sendrecv"));
         let tx = self.send_from(p, req.clone());
         Outgoing { phone: p, tx, req }
     }
@@ -366,7 +361,7 @@ impl World {
         let seq = ok.headers.cseq().expect("CSeq").seq;
         let mut ack = dialog.ack_for(seq);
         ack.headers.push("Content-Type", "application/sdp");
-        ack.body = phone_sdp(self.phones[out.phone.0].rtp, "sendrecv");
+        ack.body = self.phones[out.phone.0].sdp("sendrecv");
         self.phones[out.phone.0].ep.send_ack(ack, World::pbx_peer());
         self.collect_phones();
     }
@@ -449,7 +444,7 @@ impl World {
         resp.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         resp.headers.push("Content-Type", "application/sdp");
-        resp.body = phone_sdp(phone.rtp, "sendrecv");
+        resp.body = phone.sdp("sendrecv");
         self.phones[inc.phone.0].ep.respond(self.now, inc.tx, resp);
         self.collect_phones();
     }
@@ -462,7 +457,7 @@ impl World {
         ok.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         ok.headers.push("Content-Type", "application/sdp");
-        ok.body = phone_sdp(phone.rtp, direction);
+        ok.body = phone.sdp(direction);
         let dialog = Dialog::new_uas(&inc.req, &ok)
             .unwrap_or_else(|e| self.fail(&format!("expected a dialog from our 200: {e:?}")));
         self.phones[inc.phone.0].ep.respond(self.now, inc.tx, ok);
@@ -530,7 +525,7 @@ impl World {
     pub fn reinvite(&mut self, leg: &mut Leg, direction: &str) -> Outgoing {
         let mut req = leg.dialog.new_request(Method::Invite);
         req.headers.push("Content-Type", "application/sdp");
-        req.body = phone_sdp(self.phones[leg.phone.0].rtp, direction);
+        req.body = self.phones[leg.phone.0].sdp(direction);
         let tx = self.send_from(leg.phone, req.clone());
         Outgoing {
             phone: leg.phone,

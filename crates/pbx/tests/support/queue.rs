@@ -383,7 +383,7 @@ impl World {
                 _ => None,
             })
             .unwrap_or_default();
-        self.play_finished(a);
+        self.play_out(a);
         self.expect_bye(&mut leg);
         announced
     }
