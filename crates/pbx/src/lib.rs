@@ -8,9 +8,8 @@
 //! It never reads a clock, opens a socket or awaits a database.
 //!
 //! ```text
-//! server loop:  ep.handle_bytes(..) ; while let Some(ev) = ep.poll_event() { pbx.handle_sip(now, wall, &mut ep, ev) }
-//!               while let Some(out) = pbx.poll_output() { carry it out }
-//!               sleep until min(ep.poll_timeout(), pbx.poll_timeout()) ; pbx.handle_timeout(now, wall, &mut ep)
+//! server loop:  ep.handle_bytes(..) | pbx.handle_media(..) | pbx.handle_timeout(..) ; pbx::drain(&mut driver)
+//!               sleep until min(ep.poll_timeout(), pbx.poll_timeout())
 //! ```
 //!
 //! Layers, each using only the ones below it:
@@ -21,10 +20,14 @@
 //! - `control`: call control (registrations, calls, legs, placed calls), which reports
 //!   to the features through the `control::Features` trait;
 //! - leaves: [`sdp`], `ctx`, `headers`, `ports`, `directory`, `record`, `event`, `originate`.
+//!
+//! [`drain`] is the loop that moves work between the endpoint, the PBX and a [`Driver`]
+//! (the server, or the test world).
 
 mod control;
 mod ctx;
 mod directory;
+mod driver;
 mod event;
 mod features;
 mod headers;
@@ -36,6 +39,7 @@ pub mod sdp;
 
 pub use control::RINGBACK_CLASS;
 pub use directory::{Directory, Identity, PlanDirectory};
+pub use driver::{Driver, drain};
 pub use event::{ModeChange, OperatorChange, OperatorChangeKind, PbxEvent};
 pub use originate::{Announcement, CallOrigin, Originate, OriginateError, Purpose, PurposeKind};
 pub use ports::PortPool;

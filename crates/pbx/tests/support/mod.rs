@@ -450,33 +450,11 @@ impl World {
         self.in_flight.push((self.now + LATENCY, from, to, bytes));
     }
 
-    /// The server's drain loop: endpoint events to the PBX, PBX outputs
-    /// carried out, transmits onto the network, until nothing moves.
+    /// The server's drain loop ([`pbx::drain`]): endpoint events to the PBX, PBX
+    /// outputs carried out, the engine's events to the PBX, transmits onto the network,
+    /// until nothing moves.
     pub fn drain_pbx(&mut self) {
-        loop {
-            let mut progressed = false;
-            while let Some(ev) = self.ep.poll_event() {
-                progressed = true;
-                let wall = self.wall_ms();
-                self.pbx.handle_sip(self.now, wall, &mut self.ep, ev);
-            }
-            while let Some(out) = self.pbx.poll_output() {
-                progressed = true;
-                self.carry_out(out);
-            }
-            while let Some(ev) = self.audio.events.pop_front() {
-                progressed = true;
-                let wall = self.wall_ms();
-                self.pbx.handle_media(self.now, wall, &mut self.ep, ev);
-            }
-            while let Some(t) = self.ep.poll_transmit() {
-                progressed = true;
-                self.send(World::pbx_addr(), t.to.addr, t.bytes);
-            }
-            if !progressed {
-                break;
-            }
-        }
+        pbx::drain(self);
     }
 
     /// Keeps a PBX event where the tests look for it, as the server's store would.
@@ -550,4 +528,26 @@ pub fn office() -> Office {
     w.register(p201);
     w.register(p202);
     Office { w, p201, p202 }
+}
+
+impl pbx::Driver for World {
+    fn parts(&mut self) -> (&mut Pbx, &mut Endpoint) {
+        (&mut self.pbx, &mut self.ep)
+    }
+
+    fn now(&mut self) -> (Instant, i64) {
+        (self.now, self.wall_ms())
+    }
+
+    fn output(&mut self, output: Output) {
+        self.carry_out(output);
+    }
+
+    fn transmit(&mut self, t: sip::endpoint::Transmit) {
+        self.send(World::pbx_addr(), t.to.addr, t.bytes);
+    }
+
+    fn media_event(&mut self) -> Option<MediaEvent> {
+        self.audio.events.pop_front()
+    }
 }
