@@ -112,94 +112,137 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
             text.lines().next().unwrap_or("")
         )));
     }
-    let mut session_addr: Option<IpAddr> = None;
-    let mut media_addr: Option<IpAddr> = None;
-    let mut in_audio = false;
-    let mut seen_audio = false;
-    let mut port: Option<u16> = None;
-    let mut pts: Vec<u8> = Vec::new();
-    let mut rtpmap: Vec<(u8, String)> = Vec::new();
-    let mut direction = Direction::SendRecv;
-    let mut session_direction = Direction::SendRecv;
-    let mut ptime = None;
+    let mut scan = Scan::default();
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         let Some((kind, value)) = line.split_once('=') else {
             continue;
         };
         match kind {
-            "m" => {
-                if seen_audio {
-                    in_audio = false;
-                    continue;
-                }
-                let mut f = value.split_whitespace();
-                let media = f.next().unwrap_or("");
-                if media == "audio" {
-                    in_audio = true;
-                    seen_audio = true;
-                    let p = f.next().unwrap_or("");
-                    port = Some(p.split('/').next().unwrap_or("").parse().map_err(|_| {
-                        SdpError::Malformed(format!("expected an m= port, found `{p}`"))
-                    })?);
-                    let _proto = f.next();
-                    pts = f.filter_map(|t| t.parse().ok()).collect();
-                } else {
-                    in_audio = false;
-                }
-            }
-            "c" => {
-                let addr = value.split_whitespace().nth(2).unwrap_or("");
-                let addr = addr.split('/').next().unwrap_or("");
-                let ip: IpAddr = addr.parse().map_err(|_| {
-                    SdpError::Malformed(format!("expected an IP address in c=, found `{addr}`"))
-                })?;
-                if in_audio {
-                    media_addr = Some(ip);
-                } else if !seen_audio {
-                    session_addr = Some(ip);
-                }
-            }
-            "a" => {
-                let dir = match value {
-                    "sendrecv" => Some(Direction::SendRecv),
-                    "sendonly" => Some(Direction::SendOnly),
-                    "recvonly" => Some(Direction::RecvOnly),
-                    "inactive" => Some(Direction::Inactive),
-                    _ => None,
-                };
-                if let Some(d) = dir {
-                    if in_audio {
-                        direction = d;
-                    } else if !seen_audio {
-                        session_direction = d;
-                        direction = d;
-                    }
-                } else if in_audio {
-                    if let Some(rest) = value.strip_prefix("rtpmap:") {
-                        let mut it = rest.splitn(2, ' ');
-                        if let (Some(pt), Some(enc)) = (it.next(), it.next())
-                            && let Ok(pt) = pt.parse::<u8>()
-                        {
-                            rtpmap.push((pt, enc.trim().to_string()));
-                        }
-                    } else if let Some(p) = value.strip_prefix("ptime:") {
-                        ptime = p.trim().parse().ok();
-                    }
-                }
-            }
+            "m" => scan.media(value)?,
+            "c" => scan.connection(value)?,
+            "a" => scan.attribute(value),
             _ => {}
         }
     }
-    let _ = session_direction;
-    let Some(port) = port else {
+    let Some(port) = scan.port else {
         return Err(SdpError::NoCommonCodec(
             "expected an m=audio line, found none".into(),
         ));
     };
+    let (codecs, telephone_event) = payloads(&scan.pts, &scan.rtpmap);
+    let addr = scan.media_addr.or(scan.session_addr);
+    let rtp = match addr {
+        Some(ip) if !ip.is_unspecified() && port != 0 => Some(SocketAddr::new(ip, port)),
+        _ => None,
+    };
+    if codecs.is_empty() && port != 0 {
+        return Err(SdpError::NoCommonCodec(format!(
+            "expected PCMU, PCMA or G722 among payload types {:?}",
+            scan.pts
+        )));
+    }
+    Ok(AudioOffer {
+        rtp,
+        codecs,
+        telephone_event,
+        direction: scan.direction.unwrap_or(Direction::SendRecv),
+        ptime: scan.ptime,
+    })
+}
+
+/// What [`parse_audio`] has read so far: the session's and the first audio stream's
+/// lines (later m= lines are skipped).
+#[derive(Default)]
+struct Scan {
+    session_addr: Option<IpAddr>,
+    media_addr: Option<IpAddr>,
+    /// Inside the first m=audio section.
+    in_audio: bool,
+    seen_audio: bool,
+    port: Option<u16>,
+    pts: Vec<u8>,
+    rtpmap: Vec<(u8, String)>,
+    /// The audio stream's direction (a session-level one applies until it says its own).
+    direction: Option<Direction>,
+    ptime: Option<u32>,
+}
+
+impl Scan {
+    /// An m= line: the first audio stream's port and payload types.
+    fn media(&mut self, value: &str) -> Result<(), SdpError> {
+        if self.seen_audio {
+            self.in_audio = false;
+            return Ok(());
+        }
+        let mut f = value.split_whitespace();
+        if f.next() != Some("audio") {
+            self.in_audio = false;
+            return Ok(());
+        }
+        self.in_audio = true;
+        self.seen_audio = true;
+        let p = f.next().unwrap_or("");
+        self.port =
+            Some(
+                p.split('/').next().unwrap_or("").parse().map_err(|_| {
+                    SdpError::Malformed(format!("expected an m= port, found `{p}`"))
+                })?,
+            );
+        let _proto = f.next();
+        self.pts = f.filter_map(|t| t.parse().ok()).collect();
+        Ok(())
+    }
+
+    /// A c= line, at session level or in the audio stream.
+    fn connection(&mut self, value: &str) -> Result<(), SdpError> {
+        let addr = value.split_whitespace().nth(2).unwrap_or("");
+        let addr = addr.split('/').next().unwrap_or("");
+        let ip: IpAddr = addr.parse().map_err(|_| {
+            SdpError::Malformed(format!("expected an IP address in c=, found `{addr}`"))
+        })?;
+        if self.in_audio {
+            self.media_addr = Some(ip);
+        } else if !self.seen_audio {
+            self.session_addr = Some(ip);
+        }
+        Ok(())
+    }
+
+    /// An a= line: direction, rtpmap, ptime.
+    fn attribute(&mut self, value: &str) {
+        let dir = match value {
+            "sendrecv" => Some(Direction::SendRecv),
+            "sendonly" => Some(Direction::SendOnly),
+            "recvonly" => Some(Direction::RecvOnly),
+            "inactive" => Some(Direction::Inactive),
+            _ => None,
+        };
+        if let Some(d) = dir {
+            if self.in_audio || !self.seen_audio {
+                self.direction = Some(d);
+            }
+        } else if self.in_audio {
+            if let Some(rest) = value.strip_prefix("rtpmap:") {
+                let mut it = rest.splitn(2, ' ');
+                if let (Some(pt), Some(enc)) = (it.next(), it.next())
+                    && let Ok(pt) = pt.parse::<u8>()
+                {
+                    self.rtpmap.push((pt, enc.trim().to_string()));
+                }
+            } else if let Some(p) = value.strip_prefix("ptime:") {
+                self.ptime = p.trim().parse().ok();
+            }
+        }
+    }
+}
+
+/// The codecs we support among the payload types (in the peer's order, static types by
+/// number, dynamic ones by rtpmap) and the telephone-event payload type.
+fn payloads(pts: &[u8], rtpmap: &[(u8, String)]) -> (Vec<Codec>, Option<u8>) {
     let mut codecs = Vec::new();
     let mut telephone_event = None;
-    for pt in &pts {
+    for pt in pts {
         let enc = rtpmap
             .iter()
             .find(|(p, _)| p == pt)
@@ -216,23 +259,7 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
         }
     }
     codecs.dedup();
-    let addr = media_addr.or(session_addr);
-    let rtp = match addr {
-        Some(ip) if !ip.is_unspecified() && port != 0 => Some(SocketAddr::new(ip, port)),
-        _ => None,
-    };
-    if codecs.is_empty() && port != 0 {
-        return Err(SdpError::NoCommonCodec(format!(
-            "expected PCMU, PCMA or G722 among payload types {pts:?}"
-        )));
-    }
-    Ok(AudioOffer {
-        rtp,
-        codecs,
-        telephone_event,
-        direction,
-        ptime,
-    })
+    (codecs, telephone_event)
 }
 
 /// What we put into an SDP we send.
