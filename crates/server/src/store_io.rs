@@ -236,7 +236,8 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
                 call_id,
                 caller,
                 callee,
-                kind: "internal".into(),
+                kind: store::CallKind::Internal,
+                purpose: None,
                 started_at_ms: at_ms,
             };
             store.insert_call(&new).await.map(|id| {
