@@ -17,14 +17,22 @@
 //! digest auth and the throttling guard), `call` (the B2BUA), `ports` (RTP
 //! port allocation), `directory` (who exists and their credentials).
 
+mod apps;
 mod call;
+mod ctx;
 mod directory;
+mod event;
+mod originate;
+mod placed;
 mod ports;
 mod queue;
+mod queue_glue;
 mod register;
 pub mod sdp;
 
-pub use call::{CallKey, CallSummary, CdrEvent, Outcome, Party, RINGBACK_CLASS};
+pub use call::{CallKey, CallSummary, CdrEvent, LegRole, Outcome, Party, RINGBACK_CLASS};
+pub use event::{ModeChange, OperatorChange, OperatorChangeKind, PbxEvent};
+pub use originate::{Announcement, CallOrigin, Originate, OriginateError, Purpose, PurposeKind};
 pub use queue::view::{
     OperatorActivity, OperatorStatus, QueueOutcome, QueueRecord, QueueSnapshot, TransferNote,
     WaitingCaller,
@@ -101,29 +109,16 @@ pub enum Output {
         /// The response to send once the write is durable.
         then: Option<(ServerTxId, Response)>,
     },
+    /// Something happened (a call record event, an operator's change, …): for the
+    /// store, the log and any other consumer.
+    Event(PbxEvent),
+}
+
+impl Output {
     /// A call record event.
-    Cdr(call::CdrEvent),
-    /// Store a setting (`None` deletes it).
-    SaveSetting {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: Option<String>,
-    },
-    /// Append to an operator's shift log.
-    OperatorEvent {
-        /// The operator's account (`op1`).
-        operator: String,
-        /// `login`, `logout`, `pause` or `unpause`.
-        event: &'static str,
-        /// Where the phone is.
-        source: String,
-        /// Wall-clock time, unix ms.
-        at_ms: i64,
-    },
-    /// The whole current record of a call that went through the operator queue: insert it
-    /// the first time its `call` is seen, update it afterwards.
-    QueueCall(QueueRecord),
+    pub(crate) fn call(event: CdrEvent) -> Output {
+        Output::Event(PbxEvent::Call(event))
+    }
 }
 
 /// The PBX: registrar, authentication and the B2BUA.
@@ -143,6 +138,8 @@ pub struct Pbx {
     queues: queue::Queues,
     recordings_dir: std::path::PathBuf,
     rooms: call::conference::Rooms,
+    placed: placed::PlacedCalls,
+    announcements: apps::announce::Announcements,
 }
 
 /// Methods we answer, for Allow headers.
@@ -173,6 +170,8 @@ impl Pbx {
             queues: Default::default(),
             recordings_dir: std::path::PathBuf::from("data/recordings"),
             rooms: Default::default(),
+            placed: Default::default(),
+            announcements: Default::default(),
         }
     }
 
@@ -203,10 +202,8 @@ impl Pbx {
     /// Calls in progress keep the mode they started with.
     pub fn override_mode(&mut self, mode: Option<dialplan::Mode>) {
         self.mode_override = mode;
-        self.outputs.push_back(Output::SaveSetting {
-            key: MODE_OVERRIDE_KEY,
-            value: mode.map(|m| Self::mode_name(m).to_string()),
-        });
+        self.outputs
+            .push_back(Output::Event(PbxEvent::Mode(ModeChange { mode })));
     }
 
     /// The attendant mode new calls get at `wall_ms`, if a dialplan is installed.
@@ -240,10 +237,7 @@ impl Pbx {
 
     /// The current (unexpired) bindings of an address-of-record.
     pub fn bindings(&self, aor: &str, wall_ms: i64) -> Vec<&Binding> {
-        self.bindings
-            .get(aor)
-            .map(|v| v.iter().filter(|b| b.expires_at_ms > wall_ms).collect())
-            .unwrap_or_default()
+        ctx::live_bindings(&self.bindings, aor, wall_ms)
     }
 
     /// Every unexpired binding, for the admin API.
@@ -258,9 +252,9 @@ impl Pbx {
         v
     }
 
-    /// Number of calls in progress.
+    /// Number of calls in progress (including calls the PBX placed).
     pub fn active_calls(&self) -> usize {
-        self.calls.len()
+        self.calls.len() + self.placed.active()
     }
 
     /// A snapshot of the calls in progress, for the admin API.
@@ -274,8 +268,17 @@ impl Pbx {
             Event::Request { tx, req, from } => {
                 self.handle_request(now, wall_ms, ep, tx, req, from)
             }
+            Event::Response { tx, resp } if self.placed.owns_tx(tx) => {
+                let (mut ctx, placed) = self.split();
+                placed.on_response(&mut ctx, ep, now, wall_ms, tx, resp);
+            }
+            Event::Timeout { tx } | Event::TransportError { tx } if self.placed.owns_tx(tx) => {
+                let (mut ctx, placed) = self.split();
+                placed.on_tx_failed(&mut ctx, ep, now, wall_ms, tx);
+            }
             other => call::handle_event(self, now, wall_ms, ep, other),
         }
+        self.run_apps(now, wall_ms, ep);
     }
 
     /// Handles a media event (RTP timeout, quality report).
@@ -286,25 +289,159 @@ impl Pbx {
         ep: &mut Endpoint,
         event: MediaEvent,
     ) {
-        call::handle_media(self, now, wall_ms, ep, event);
+        let leg = match &event {
+            MediaEvent::Dtmf { leg, .. }
+            | MediaEvent::PlayFinished { leg }
+            | MediaEvent::RtpTimeout { leg }
+            | MediaEvent::RtpUnavailable { leg, .. }
+            | MediaEvent::Quality { leg, .. } => Some(*leg),
+            _ => None,
+        };
+        if leg.is_some_and(|leg| self.placed.owns_leg(leg)) {
+            let (mut ctx, placed) = self.split();
+            placed.on_media(&mut ctx, ep, now, wall_ms, event);
+        } else {
+            call::handle_media(self, now, wall_ms, ep, event);
+        }
+        self.run_apps(now, wall_ms, ep);
     }
 
-    /// Fires due timers (ring timeouts).
+    /// Fires due timers (ring timeouts, the attendant's and the apps' timers).
     pub fn handle_timeout(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
         call::handle_timeout(self, now, wall_ms, ep);
+        let (mut ctx, placed) = self.split();
+        placed.handle_timeout(&mut ctx, ep, now, wall_ms);
+        let mut commands = Vec::new();
+        self.announcements.handle_timeout(now, &mut commands);
+        self.announce_commands(now, wall_ms, ep, commands);
+        self.run_apps(now, wall_ms, ep);
     }
 
     /// The next instant `handle_timeout` must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.calls.next_deadline(), self.queues.next_deadline()]
+        [
+            self.calls.next_deadline(),
+            self.queues.next_deadline(),
+            self.placed.next_deadline(),
+            self.announcements.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Places a call to a registered extension (see [`Originate`]): every phone of the
+    /// target rings, and the feature its purpose names runs the call once answered.
+    /// Nothing is sent or recorded when it returns an error.
+    pub fn originate(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        ep: &mut Endpoint,
+        request: Originate,
+    ) -> Result<CallKey, OriginateError> {
+        let attendant = self.attendant.clone().ok_or(OriginateError::NoDialplan)?;
+        let plan = &attendant.plan;
+        let Purpose::Announcement(announcement) = &request.purpose;
+        let language = announcement
+            .language
+            .clone()
+            .or_else(|| plan.languages().first().map(|(code, _)| code.clone()))
+            .unwrap_or_else(|| "en".into());
+        let prompts = announcement
+            .prompts
+            .iter()
+            .map(|name| {
+                attendant
+                    .prompts
+                    .get(plan.prompt(&language, name))
+                    .ok_or_else(|| OriginateError::UnknownPrompt(format!("{name} ({language})")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ext = self
+            .directory
+            .extension(&request.target)
+            .ok_or_else(|| OriginateError::UnknownTarget(request.target.clone()))?;
+        let targets: Vec<_> = self
+            .bindings(&ext.number, wall_ms)
             .into_iter()
-            .flatten()
-            .min()
+            .filter_map(|b| ctx::ring_target(b, &ext))
+            .collect();
+        if targets.is_empty() {
+            return Err(OriginateError::NotRegistered(request.target));
+        }
+        if self.active_calls() >= self.config.max_concurrent_calls {
+            return Err(OriginateError::TooManyCalls);
+        }
+        let port = self.ports.allocate().ok_or(OriginateError::NoMediaPorts)?;
+        let key = self.calls.next_key();
+        let dial = placed::Dial {
+            key,
+            targets,
+            callee: ext.number.clone(),
+            from_user: self.operator_position(),
+            display: request.display.unwrap_or_else(|| "Switchboard".into()),
+            purpose: request.purpose.kind(),
+            ring_for: self.config.ring_timeout,
+        };
+        self.announcements.start(
+            key,
+            prompts,
+            announcement.max_digits,
+            announcement.digit_timeout,
+        );
+        let (mut ctx, placed) = self.split();
+        placed.dial(&mut ctx, ep, now, wall_ms, dial, port);
+        Ok(key)
+    }
+
+    /// The call-control context and the placed calls, borrowed apart.
+    fn split(&mut self) -> (ctx::Ctx<'_>, &mut placed::PlacedCalls) {
+        let ctx = ctx::Ctx {
+            config: &self.config,
+            ports: &mut self.ports,
+            outputs: &mut self.outputs,
+            next_leg: &mut self.next_leg,
+        };
+        (ctx, &mut self.placed)
+    }
+
+    /// Hands what happened to placed calls to the apps that run them, and carries out
+    /// what they ask, until nothing more happens.
+    fn run_apps(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+        while let Some(event) = self.placed.poll_event() {
+            let mut commands = Vec::new();
+            self.announcements.on_event(now, event, &mut commands);
+            self.announce_commands(now, wall_ms, ep, commands);
+        }
+    }
+
+    /// Carries out the announcement app's commands.
+    fn announce_commands(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        ep: &mut Endpoint,
+        commands: Vec<apps::announce::Command>,
+    ) {
+        use apps::announce::Command;
+        for command in commands {
+            let (mut ctx, placed) = self.split();
+            match command {
+                Command::Play(key, prompts) => placed.play(&mut ctx, key, prompts),
+                Command::StopPlay(key) => placed.stop_play(&mut ctx, key),
+                Command::Digits(call, digits) => {
+                    ctx.outputs
+                        .push_back(Output::call(CdrEvent::Digits { call, digits }));
+                }
+                Command::Hangup(key) => placed.hangup(&mut ctx, ep, now, wall_ms, key),
+            }
+        }
     }
 
     /// The operator queues now: who waits in which order, and what each operator does.
     pub fn queue_snapshot(&self, now: Instant, wall_ms: i64) -> QueueSnapshot {
-        queue::snapshot(self, now, wall_ms)
+        queue_glue::snapshot(self, now, wall_ms)
     }
 
     /// Restores operators who were paused when the server stopped (from the shift log).
@@ -316,7 +453,7 @@ impl Pbx {
         accounts: &[String],
     ) {
         for account in accounts {
-            queue::set_paused(self, now, wall_ms, ep, account, true);
+            queue_glue::set_paused(self, now, wall_ms, ep, account, true);
         }
     }
 
@@ -337,6 +474,11 @@ impl Pbx {
     /// Hangs up every call (graceful shutdown).
     pub fn hangup_all(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
         call::hangup_all(self, now, wall_ms, ep);
+        for key in self.placed.keys() {
+            let (mut ctx, placed) = self.split();
+            placed.hangup(&mut ctx, ep, now, wall_ms, key);
+        }
+        self.run_apps(now, wall_ms, ep);
     }
 
     fn handle_request(
@@ -360,7 +502,22 @@ impl Pbx {
             .and_then(|t| t.tag().map(str::to_string))
             .is_some();
         if in_dialog {
-            call::handle_in_dialog(self, now, wall_ms, ep, tx, req, from);
+            let call_id = req.headers.call_id().unwrap_or("");
+            let to_tag = req
+                .headers
+                .to()
+                .ok()
+                .and_then(|t| t.tag().map(str::to_string));
+            if let Some(key) = self
+                .placed
+                .dialog_call(call_id, to_tag.as_deref().unwrap_or(""))
+            {
+                let (mut ctx, placed) = self.split();
+                placed.on_request(&mut ctx, ep, now, wall_ms, tx, req, key);
+                self.run_apps(now, wall_ms, ep);
+            } else {
+                call::handle_in_dialog(self, now, wall_ms, ep, tx, req, from);
+            }
             return;
         }
         match req.method {
@@ -408,18 +565,6 @@ impl Pbx {
 
     /// Our Contact URI for a transport.
     fn contact_uri(&self, transport: Transport, user: Option<&str>) -> Uri {
-        let addr = self
-            .config
-            .contacts
-            .iter()
-            .find(|(t, _)| *t == transport)
-            .or(self.config.contacts.first())
-            .map(|(_, a)| *a)
-            .unwrap_or_else(|| SocketAddr::new(self.config.public_ip, 5060));
-        let mut uri = Uri::sip(user, self.config.public_ip.into(), Some(addr.port()));
-        if transport == Transport::Tcp {
-            uri.params.set("transport", Some("tcp"));
-        }
-        uri
+        ctx::contact_uri(&self.config, transport, user)
     }
 }

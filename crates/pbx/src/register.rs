@@ -3,7 +3,7 @@
 //! The 200 is sent only after the server has made the change durable
 //! (the `Persist` output carries the response).
 
-use crate::{Output, Pbx};
+use crate::{OperatorChangeKind, Output, Pbx};
 use sip::auth::GuardDecision;
 use sip::endpoint::{Endpoint, Peer, ServerTxId, Transport};
 use sip::message::{Request, Response};
@@ -100,7 +100,7 @@ pub(crate) fn handle(
     }
     apply(pbx, &outcome.changes);
     if aor == pbx.operator_position() && !outcome.changes.is_empty() {
-        crate::queue::operators_changed(pbx, now, wall_ms, ep);
+        crate::queue_glue::operators_changed(pbx, now, wall_ms, ep);
     }
     if outcome.changes.is_empty() {
         ep.respond(now, tx, outcome.response);
@@ -166,17 +166,24 @@ fn log_operator_changes(
     wall_ms: i64,
 ) {
     for change in changes {
-        let event = match change {
-            BindingChange::Upsert(b) if !existing.iter().any(|x| x.contact == b.contact) => "login",
-            BindingChange::Remove { .. } | BindingChange::RemoveAll { .. } => "logout",
+        let kind = match change {
+            BindingChange::Upsert(b) if !existing.iter().any(|x| x.contact == b.contact) => {
+                OperatorChangeKind::Login
+            }
+            BindingChange::Remove { .. } | BindingChange::RemoveAll { .. } => {
+                OperatorChangeKind::Logout
+            }
             _ => continue,
         };
-        tracing::info!(operator, event, source = %from.addr, "operator shift");
-        pbx.outputs.push_back(Output::OperatorEvent {
-            operator: operator.to_string(),
-            event,
-            source: from.addr.to_string(),
-            at_ms: wall_ms,
-        });
+        tracing::info!(operator, ?kind, source = %from.addr, "operator shift");
+        pbx.outputs
+            .push_back(Output::Event(crate::PbxEvent::Operator(
+                crate::OperatorChange {
+                    operator: operator.to_string(),
+                    kind,
+                    source: from.addr.to_string(),
+                    at_ms: wall_ms,
+                },
+            )));
     }
 }

@@ -117,7 +117,7 @@ fn rtp_timeout_hangs_up_both_sides_and_quality_is_recorded() {
         .cdrs
         .iter()
         .filter_map(|c| match c {
-            pbx::CdrEvent::Quality { leg, .. } => Some(*leg),
+            pbx::CdrEvent::Quality { leg, .. } => Some(leg.as_str()),
             _ => None,
         })
         .collect();

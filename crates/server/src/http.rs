@@ -82,6 +82,34 @@ impl OriginateFailure {
     }
 }
 
+impl From<OriginateRequest> for pbx::Originate {
+    fn from(r: OriginateRequest) -> Self {
+        pbx::Originate {
+            target: r.target,
+            display: r.display,
+            purpose: pbx::Purpose::Announcement(pbx::Announcement {
+                prompts: r.prompts,
+                language: r.language,
+                max_digits: r.max_digits,
+                digit_timeout: r.digit_timeout,
+            }),
+        }
+    }
+}
+
+impl From<&pbx::OriginateError> for OriginateFailure {
+    fn from(e: &pbx::OriginateError) -> Self {
+        use pbx::OriginateError as E;
+        let status = match e {
+            E::UnknownTarget(_) => 404,
+            E::NotRegistered(_) => 409,
+            E::UnknownPrompt(_) => 422,
+            E::NoDialplan | E::NoMediaPorts | E::TooManyCalls => 503,
+        };
+        OriginateFailure::new(status, e.to_string())
+    }
+}
+
 /// The most digits a placed call may collect.
 pub const MAX_ORIGINATE_DIGITS: usize = 20;
 /// The digit timeout a placed call gets when the request names none, seconds.
@@ -688,6 +716,24 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.contains("at most 64 characters, found 65"), "{err}");
+    }
+
+    #[test]
+    fn originate_errors_map_to_the_documented_statuses() {
+        use pbx::OriginateError as E;
+        let cases = [
+            (E::UnknownTarget("999".into()), 404),
+            (E::NotRegistered("202".into()), 409),
+            (E::UnknownPrompt("nope (en)".into()), 422),
+            (E::NoDialplan, 503),
+            (E::NoMediaPorts, 503),
+            (E::TooManyCalls, 503),
+        ];
+        for (error, status) in cases {
+            let failure = OriginateFailure::from(&error);
+            assert_eq!(failure.status, status, "{error:?}");
+            assert_eq!(failure.message, error.to_string());
+        }
     }
 
     #[test]

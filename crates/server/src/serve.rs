@@ -367,30 +367,10 @@ impl Core<'_> {
                             now_ms: wall_ms(),
                         });
                     }
-                    Output::Cdr(ev) => {
-                        let _ = self.store.send(StoreRequest::Cdr(ev));
-                    }
-                    Output::QueueCall(record) => {
-                        let _ = self.store.send(StoreRequest::QueueCall(record));
-                    }
-                    Output::SaveSetting { key, value } => {
-                        let _ = self.store.send(StoreRequest::Setting {
-                            key,
-                            value,
-                            now_ms: wall_ms(),
-                        });
-                    }
-                    Output::OperatorEvent {
-                        operator,
-                        event,
-                        source,
-                        at_ms,
-                    } => {
-                        let _ = self.store.send(StoreRequest::OperatorEvent {
-                            operator,
+                    Output::Event(event) => {
+                        let _ = self.store.send(StoreRequest::Event {
                             event,
-                            source,
-                            at_ms,
+                            now_ms: wall_ms(),
                         });
                     }
                 }
@@ -494,19 +474,29 @@ impl Core<'_> {
         let _ = self.start;
     }
 
-    // LEAD: replace with the call to `Pbx::originate` (converting `req` to `pbx::Originate`, and
-    // each `pbx::OriginateError` to the statuses `OriginateFailure` documents).
+    /// Places the call `POST /api/originate` asked for and answers with its number, or with the
+    /// status and message of the reason it was not placed.
     fn originate(
         &mut self,
-        _ep: &mut Endpoint,
+        ep: &mut Endpoint,
         req: OriginateRequest,
         reply: oneshot::Sender<Result<u64, OriginateFailure>>,
     ) {
-        tracing::warn!(target = %req.target, "originate requested, but this build cannot place calls");
-        let _ = reply.send(Err(OriginateFailure::new(
-            503,
-            "originate not available in this build",
-        )));
+        let target = req.target.clone();
+        let result = match self
+            .pbx
+            .originate(now_std(), wall_ms(), ep, pbx::Originate::from(req))
+        {
+            Ok(call) => {
+                tracing::info!(call = call.0, %target, "placing a call (admin API)");
+                Ok(call.0)
+            }
+            Err(e) => {
+                tracing::info!(%target, error = %e, "call not placed (admin API)");
+                Err(OriginateFailure::from(&e))
+            }
+        };
+        let _ = reply.send(result);
     }
 }
 

@@ -6,7 +6,7 @@ use sip::endpoint::ServerTxId;
 use sip::message::Response;
 use sip::registrar::{Binding, BindingChange, BindingSource};
 use std::collections::HashMap;
-use store::{CallOutcome, HangupBy, NewCall, Store};
+use store::{CallKind, CallOutcome, HangupBy, NewCall, Store};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -22,29 +22,12 @@ pub enum StoreRequest {
         /// Wall-clock time of the change, unix ms.
         now_ms: i64,
     },
-    /// A call record event.
-    Cdr(pbx::CdrEvent),
-    /// The current state of a queued call's record.
-    QueueCall(pbx::QueueRecord),
-    /// Store (or delete) a setting.
-    Setting {
-        /// The key.
-        key: &'static str,
-        /// The value; `None` deletes.
-        value: Option<String>,
-        /// Wall-clock time, unix ms.
+    /// Something that happened in the PBX that the database keeps.
+    Event {
+        /// What happened.
+        event: pbx::PbxEvent,
+        /// Wall-clock time it was handed over, unix ms.
         now_ms: i64,
-    },
-    /// An operator's login, logout or pause.
-    OperatorEvent {
-        /// The operator's account.
-        operator: String,
-        /// login, logout, pause, unpause.
-        event: &'static str,
-        /// Where the phone is.
-        source: String,
-        /// Wall-clock time, unix ms.
-        at_ms: i64,
     },
 }
 
@@ -160,35 +143,8 @@ pub fn start(
                         }
                     }
                 }
-                StoreRequest::Cdr(ev) => cdr(&store, &mut rows, ev).await,
-                StoreRequest::QueueCall(record) => queue_call(&store, &mut rows, record).await,
-                StoreRequest::Setting { key, value, now_ms } => {
-                    let r = match value {
-                        Some(v) => store.set_setting(key, &v, now_ms).await,
-                        None => store.delete_setting(key).await.map(|_| ()),
-                    };
-                    if let Err(e) = r {
-                        tracing::error!(key, error = %e, "setting could not be stored");
-                    }
-                }
-                StoreRequest::OperatorEvent {
-                    operator,
-                    event,
-                    source,
-                    at_ms,
-                } => {
-                    let kind = match event {
-                        "login" => store::OperatorEvent::Login,
-                        "logout" => store::OperatorEvent::Logout,
-                        "pause" => store::OperatorEvent::Pause,
-                        _ => store::OperatorEvent::Unpause,
-                    };
-                    if let Err(e) = store
-                        .log_operator_event(&operator, kind, &source, at_ms)
-                        .await
-                    {
-                        tracing::error!(error = %e, "operator shift record could not be stored");
-                    }
+                StoreRequest::Event { event, now_ms } => {
+                    event_write(&store, &mut rows, event, now_ms).await
                 }
             }
         }
@@ -203,7 +159,7 @@ struct Rows {
     ids: HashMap<CallKey, i64>,
     /// Queue-call row ids of calls still going (removed when the record says the call ended).
     queue_ids: HashMap<CallKey, i64>,
-    quality: HashMap<CallKey, Vec<(&'static str, String)>>,
+    quality: HashMap<CallKey, serde_json::Map<String, serde_json::Value>>,
     ended: std::collections::VecDeque<CallKey>,
 }
 
@@ -222,6 +178,73 @@ impl Rows {
     }
 }
 
+/// Writes what the database keeps of one PBX event.
+async fn event_write(store: &Store, rows: &mut Rows, event: pbx::PbxEvent, now_ms: i64) {
+    use pbx::{OperatorChangeKind, PbxEvent};
+    match event {
+        PbxEvent::Call(ev) => cdr(store, rows, ev).await,
+        PbxEvent::Queue(record) => queue_call(store, rows, record).await,
+        PbxEvent::Operator(change) => {
+            let kind = match change.kind {
+                OperatorChangeKind::Login => store::OperatorEvent::Login,
+                OperatorChangeKind::Logout => store::OperatorEvent::Logout,
+                OperatorChangeKind::Pause => store::OperatorEvent::Pause,
+                OperatorChangeKind::Unpause => store::OperatorEvent::Unpause,
+            };
+            if let Err(e) = store
+                .log_operator_event(&change.operator, kind, &change.source, change.at_ms)
+                .await
+            {
+                tracing::error!(error = %e, "operator shift record could not be stored");
+            }
+        }
+        PbxEvent::Mode(change) => {
+            let key = pbx::MODE_OVERRIDE_KEY;
+            let r = match change.mode {
+                Some(mode) => {
+                    store
+                        .set_setting(key, pbx::Pbx::mode_name(mode), now_ms)
+                        .await
+                }
+                None => store.delete_setting(key).await.map(|_| ()),
+            };
+            if let Err(e) = r {
+                tracing::error!(key, error = %e, "setting could not be stored");
+            }
+        }
+    }
+}
+
+/// A leg's media quality as the call record keeps it (JSON under the leg's name).
+#[derive(serde::Serialize)]
+struct LegQuality {
+    packets_in: u64,
+    packets_out: u64,
+    expected: u64,
+    lost: i64,
+    jitter_us: u32,
+    rtt_us: Option<u32>,
+    remote_lost: Option<u32>,
+    remote_jitter_us: Option<u32>,
+    dropped_foreign: u64,
+}
+
+impl From<&media::QualityReport> for LegQuality {
+    fn from(r: &media::QualityReport) -> Self {
+        LegQuality {
+            packets_in: r.counters.packets_in,
+            packets_out: r.counters.packets_out,
+            expected: r.expected,
+            lost: r.lost,
+            jitter_us: r.jitter_us,
+            rtt_us: r.rtt_us,
+            remote_lost: r.remote_lost,
+            remote_jitter_us: r.remote_jitter_us,
+            dropped_foreign: r.counters.dropped_foreign,
+        }
+    }
+}
+
 async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
     use pbx::CdrEvent;
     let result = match ev {
@@ -231,13 +254,20 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
             caller,
             callee,
             at_ms,
+            origin,
         } => {
             let new = NewCall {
                 call_id,
                 caller,
                 callee,
-                kind: store::CallKind::Internal,
-                purpose: None,
+                kind: match origin {
+                    pbx::CallOrigin::Caller => CallKind::Internal,
+                    pbx::CallOrigin::Pbx(_) => CallKind::Placed,
+                },
+                purpose: match origin {
+                    pbx::CallOrigin::Caller => None,
+                    pbx::CallOrigin::Pbx(purpose) => Some(purpose.as_str().to_string()),
+                },
                 started_at_ms: at_ms,
             };
             store.insert_call(&new).await.map(|id| {
@@ -262,17 +292,19 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
             }
             None => Ok(()),
         },
-        CdrEvent::Quality { call, leg, json } => match rows.ids.get(&call).copied() {
+        CdrEvent::Quality { call, leg, report } => match rows.ids.get(&call).copied() {
             Some(id) => {
                 let parts = rows.quality.entry(call).or_default();
-                parts.push((leg, json));
-                let merged = parts
-                    .iter()
-                    .map(|(leg, json)| format!("\"{leg}\":{json}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                store.set_call_quality(id, &format!("{{{merged}}}")).await
+                let value = serde_json::to_value(LegQuality::from(&report))
+                    .unwrap_or(serde_json::Value::Null);
+                parts.insert(leg.as_str().to_string(), value);
+                let merged = serde_json::Value::Object(parts.clone()).to_string();
+                store.set_call_quality(id, &merged).await
             }
+            None => Ok(()),
+        },
+        CdrEvent::Digits { call, digits } => match rows.ids.get(&call).copied() {
+            Some(id) => store.set_call_digits(id, &digits).await,
             None => Ok(()),
         },
     };

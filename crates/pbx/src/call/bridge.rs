@@ -12,9 +12,8 @@ use crate::{Output, Pbx};
 use dialplan::FailReason;
 use media::MediaCommand;
 use sip::dialog::Dialog;
-use sip::endpoint::{ClientTxId, Endpoint, Peer, Transport};
+use sip::endpoint::{ClientTxId, Endpoint, Transport};
 use sip::message::{Method, NameAddr, Request, Response, Uri};
-use sip::registrar::BindingTransport;
 use std::time::{Duration, Instant};
 
 /// The class of looping audio played to an answered caller while a target rings.
@@ -40,7 +39,7 @@ pub(crate) fn start(
         known = true;
         for b in pbx.bindings(&ext.number, wall_ms) {
             if ext.number == position
-                && crate::queue::is_paused(pbx, b.user.as_deref().unwrap_or(&b.contact))
+                && crate::queue_glue::is_paused(pbx, b.user.as_deref().unwrap_or(&b.contact))
             {
                 continue;
             }
@@ -77,21 +76,7 @@ pub(crate) fn ring_bindings(
     ring_targets(pbx, now, ep, key, targets, ring_for, false)
 }
 
-type RingTarget = (Uri, Peer, crate::Identity);
-
-fn target_of(b: &sip::registrar::Binding, ext: &crate::Identity) -> Option<RingTarget> {
-    let uri = Uri::parse(&b.contact).ok()?;
-    let transport = match b.source.transport {
-        BindingTransport::Tcp => Transport::Tcp,
-        _ => Transport::Udp,
-    };
-    let peer = Peer {
-        transport,
-        addr: b.source.addr,
-        conn: b.source.connection.map(sip::endpoint::ConnId),
-    };
-    Some((uri, peer, ext.clone()))
-}
+use crate::ctx::{RingTarget, ring_target as target_of};
 
 /// Sends our INVITE to every target at once (a new bridge attempt of the call).
 fn ring_targets(
@@ -357,8 +342,8 @@ pub(crate) fn on_fork_response(
     });
     call.forking = false;
     call.ring_deadline = None;
-    if crate::queue::is_waiting(pbx, key) {
-        crate::queue::answered(pbx, now, wall_ms, key);
+    if crate::queue_glue::is_waiting(pbx, key) {
+        crate::queue_glue::answered(pbx, now, wall_ms, key);
     }
     let call = pbx.calls.calls.get_mut(&key).expect("exists");
     let others: Vec<ClientTxId> = call
@@ -453,13 +438,7 @@ pub(crate) fn on_fork_failed(
         .filter(|f| f.attempt == attempt)
         .filter_map(|f| f.final_status)
         .collect();
-    let reason = if statuses.iter().any(|s| matches!(s, 486 | 600 | 603)) {
-        FailReason::Busy
-    } else if statuses.iter().all(|s| matches!(s, 404 | 604)) {
-        FailReason::NotFound
-    } else {
-        FailReason::Unavailable
-    };
+    let reason = super::fail_reason(&statuses);
     tracing::info!(call = key.0, ?statuses, ?reason, "nobody took the call");
     attempt_failed(pbx, now, wall_ms, ep, key, reason);
 }
@@ -499,9 +478,9 @@ fn attempt_failed(
         return;
     }
     let has_ivr = call.ivr.is_some();
-    let queue = has_ivr.then(|| crate::queue::is_waiting(pbx, key));
+    let queue = has_ivr.then(|| crate::queue_glue::is_waiting(pbx, key));
     match queue {
-        Some(true) => crate::queue::ring_failed(pbx, now, wall_ms, ep, key),
+        Some(true) => crate::queue_glue::ring_failed(pbx, now, wall_ms, ep, key),
         Some(false) => ivr::feed(
             pbx,
             now,

@@ -27,10 +27,10 @@ pub(crate) fn on_operator_reinvite(
     if side != Side::B || req.method != Method::Invite || req.body.is_empty() {
         return false;
     }
-    let Some(queue) = crate::queue::queue_of(pbx, key) else {
+    let Some(queue) = crate::queue_glue::queue_of(pbx, key) else {
         return false;
     };
-    if crate::queue::operator_of(pbx, key).is_none() {
+    if crate::queue_glue::operator_of(pbx, key).is_none() {
         return false;
     }
     let Ok(offer) = sdp::parse_audio(&req.body) else {

@@ -6,7 +6,7 @@
 
 use super::{CallKey, Outcome, Party, Phase, bridge, midcall, setup};
 use crate::sdp::{self, Direction};
-use crate::{Output, Pbx};
+use crate::{OperatorChangeKind, Output, Pbx};
 use dialplan::{Action, Event, Feature, FeatureResult, Mode, Target};
 use media::{LegId, MediaCommand};
 use sip::endpoint::Endpoint;
@@ -133,8 +133,10 @@ fn perform(
                 .err()
                 .map(|reason| Event::BridgeFailed { reason })
         }
-        Action::OperatorQueue { queue } => crate::queue::enter(pbx, now, wall_ms, ep, key, &queue)
-            .map(|reason| Event::QueueExited { reason }),
+        Action::OperatorQueue { queue } => {
+            crate::queue_glue::enter(pbx, now, wall_ms, ep, key, &queue)
+                .map(|reason| Event::QueueExited { reason })
+        }
         Action::Conference { room } => super::conference::join(pbx, wall_ms, key, &room)
             .err()
             .map(|_| Event::ConferenceFull),
@@ -205,20 +207,20 @@ fn feature_code(
                 Mode::Manual => "manual",
             };
             tracing::info!(operator = %operator, mode = text, "attendant mode switched by an operator");
-            pbx.outputs.push_back(Output::SaveSetting {
-                key: crate::MODE_OVERRIDE_KEY,
-                value: Some(text.into()),
-            });
+            pbx.outputs
+                .push_back(Output::Event(crate::PbxEvent::Mode(crate::ModeChange {
+                    mode: Some(new),
+                })));
             Some(FeatureResult::Mode(new))
         }
         Feature::OperatorPause => {
-            log_operator(pbx, &operator, "pause", source, wall_ms);
-            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, true);
+            log_operator(pbx, &operator, OperatorChangeKind::Pause, source, wall_ms);
+            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, true);
             Some(FeatureResult::Paused)
         }
         Feature::OperatorUnpause => {
-            log_operator(pbx, &operator, "unpause", source, wall_ms);
-            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, false);
+            log_operator(pbx, &operator, OperatorChangeKind::Unpause, source, wall_ms);
+            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::Available)
         }
         Feature::OperatorLogout => {
@@ -246,8 +248,8 @@ fn feature_code(
                     then: None,
                 });
             }
-            log_operator(pbx, &operator, "logout", source, wall_ms);
-            crate::queue::set_paused(pbx, now, wall_ms, ep, &operator, false);
+            log_operator(pbx, &operator, OperatorChangeKind::Logout, source, wall_ms);
+            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::LoggedOut)
         }
     }
@@ -256,16 +258,19 @@ fn feature_code(
 fn log_operator(
     pbx: &mut Pbx,
     operator: &str,
-    event: &'static str,
+    kind: OperatorChangeKind,
     source: std::net::SocketAddr,
     at_ms: i64,
 ) {
-    pbx.outputs.push_back(Output::OperatorEvent {
-        operator: operator.to_string(),
-        event,
-        source: source.to_string(),
-        at_ms,
-    });
+    pbx.outputs
+        .push_back(Output::Event(crate::PbxEvent::Operator(
+            crate::OperatorChange {
+                operator: operator.to_string(),
+                kind,
+                source: source.to_string(),
+                at_ms,
+            },
+        )));
 }
 
 /// The call whose caller leg is `leg`, if the attendant is talking to it (not bridged).

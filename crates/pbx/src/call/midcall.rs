@@ -365,7 +365,7 @@ pub(crate) fn finish(
         let ctx = ep.send_request(now, bye, peer);
         pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
     }
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Ended {
+    pbx.outputs.push_back(Output::call(CdrEvent::Ended {
         call: key,
         at_ms: wall_ms,
         outcome,
@@ -374,7 +374,7 @@ pub(crate) fn finish(
     super::conference::leave(pbx, wall_ms, key);
     super::transfer::end_transferor(pbx, now, wall_ms, ep, key, true);
     release_media(pbx, key);
-    crate::queue::call_ended(pbx, now, wall_ms, ep, key);
+    crate::queue_glue::call_ended(pbx, now, wall_ms, ep, key);
     maybe_remove(pbx, key);
 }
 
@@ -401,7 +401,7 @@ pub(crate) fn hangup(
 /// Hangs up every call (shutdown).
 pub(crate) fn hangup_all(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
     // No operator is offered another caller while everything is being hung up.
-    crate::queue::stop_offering(pbx);
+    crate::queue_glue::stop_offering(pbx);
     let keys: Vec<CallKey> = pbx.calls.calls.keys().copied().collect();
     for key in keys {
         hangup(pbx, now, wall_ms, ep, key, Party::System);

@@ -100,12 +100,15 @@ pub enum CdrEvent {
         call: CallKey,
         /// The caller's SIP Call-ID.
         call_id: String,
-        /// Who called (extension number, or the From user of a guest).
+        /// Who called (extension number, or the From user of a guest; the display name the
+        /// PBX showed for a call it placed).
         caller: String,
         /// The dialled number.
         callee: String,
         /// Wall-clock time, unix ms.
         at_ms: i64,
+        /// A caller's INVITE, or the PBX for a purpose.
+        origin: crate::CallOrigin,
     },
     /// The callee answered.
     Answered {
@@ -125,15 +128,44 @@ pub enum CdrEvent {
         /// Who hung up.
         hangup_by: Option<Party>,
     },
-    /// Media statistics of one leg, reported after the leg closed (JSON text).
+    /// Media statistics of one leg, reported after the leg closed.
     Quality {
         /// The call.
         call: CallKey,
-        /// `"caller"` or `"callee"` leg.
-        leg: &'static str,
-        /// Counters as JSON.
-        json: String,
+        /// Which leg.
+        leg: LegRole,
+        /// The leg's counters and RTCP figures.
+        report: media::QualityReport,
     },
+    /// The digits the callee of a call the PBX placed pressed (before [`CdrEvent::Ended`]).
+    Digits {
+        /// The call.
+        call: CallKey,
+        /// The digits, in order.
+        digits: String,
+    },
+}
+
+/// Which leg of a call a quality report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LegRole {
+    /// The calling phone's leg.
+    Caller,
+    /// The called phone's leg.
+    Callee,
+    /// The leg of a party who transferred the call away.
+    Transferor,
+}
+
+impl LegRole {
+    /// The name used in the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegRole::Caller => "caller",
+            LegRole::Callee => "callee",
+            LegRole::Transferor => "transferor",
+        }
+    }
 }
 
 /// A call in progress, for the admin API.
@@ -311,7 +343,7 @@ pub(crate) struct Calls {
     /// crossing ours is answered 200, anything else 481. Forgotten with the call.
     ended_dialogs: HashMap<(String, String), CallKey>,
     /// Media legs removed from ended calls whose final quality report is still to come.
-    ended_legs: HashMap<LegId, (CallKey, &'static str)>,
+    ended_legs: HashMap<LegId, (CallKey, LegRole)>,
     next: u64,
 }
 
@@ -523,10 +555,10 @@ pub(crate) fn handle_media(
         MediaEvent::Quality { leg, report } => {
             let found = pbx.calls.ended_legs.remove(&leg);
             if let Some((call, which)) = found {
-                pbx.outputs.push_back(Output::Cdr(CdrEvent::Quality {
+                pbx.outputs.push_back(Output::call(CdrEvent::Quality {
                     call,
                     leg: which,
-                    json: quality_json(&report),
+                    report,
                 }));
             }
         }
@@ -571,7 +603,7 @@ pub(crate) fn handle_timeout(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut
     for key in ivr_due {
         ivr::feed(pbx, now, wall_ms, ep, key, dialplan::Event::Timeout);
     }
-    crate::queue::handle_timeout(pbx, now, wall_ms, ep);
+    crate::queue_glue::handle_timeout(pbx, now, wall_ms, ep);
 }
 
 /// Frees media and forgets the call once it has ended and nothing is outstanding.
@@ -605,14 +637,14 @@ pub(crate) fn release_media(pbx: &mut Pbx, key: CallKey) {
     let (a_leg, b_leg) = (call.a_media.leg, call.b_media.leg);
     let a = std::mem::replace(&mut call.a_media, emptied(a_leg));
     let b = std::mem::replace(&mut call.b_media, emptied(b_leg));
-    release_side(pbx, key, a, "caller");
-    release_side(pbx, key, b, "callee");
+    release_side(pbx, key, a, LegRole::Caller);
+    release_side(pbx, key, b, LegRole::Callee);
 }
 
 /// Frees one media side that no longer belongs to a call: removes its engine leg (the
 /// engine answers with the leg's final quality report, kept for the record as `which`),
 /// closes its socket and gives its port back. A side without a port is nothing to free.
-pub(crate) fn release_side(pbx: &mut Pbx, key: CallKey, side: MediaSide, which: &'static str) {
+pub(crate) fn release_side(pbx: &mut Pbx, key: CallKey, side: MediaSide, which: LegRole) {
     if side.port == 0 {
         return;
     }
@@ -649,19 +681,16 @@ impl RateWindow {
     }
 }
 
-/// The call record's view of a leg's media quality, as JSON text.
-fn quality_json(r: &media::QualityReport) -> String {
-    let opt = |v: Option<u32>| v.map_or("null".to_string(), |x| x.to_string());
-    format!(
-        "{{\"packets_in\":{},\"packets_out\":{},\"expected\":{},\"lost\":{},\"jitter_us\":{},\"rtt_us\":{},\"remote_lost\":{},\"remote_jitter_us\":{},\"dropped_foreign\":{}}}",
-        r.counters.packets_in,
-        r.counters.packets_out,
-        r.expected,
-        r.lost,
-        r.jitter_us,
-        opt(r.rtt_us),
-        opt(r.remote_lost),
-        opt(r.remote_jitter_us),
-        r.counters.dropped_foreign
-    )
+/// The one reason a bridge attempt failed, from the final statuses of its forks: busy if
+/// any phone said so, not found if every answer says the number does not exist, else
+/// unavailable.
+pub(crate) fn fail_reason(statuses: &[u16]) -> dialplan::FailReason {
+    use dialplan::FailReason;
+    if statuses.iter().any(|s| matches!(s, 486 | 600 | 603)) {
+        FailReason::Busy
+    } else if !statuses.is_empty() && statuses.iter().all(|s| matches!(s, 404 | 604)) {
+        FailReason::NotFound
+    } else {
+        FailReason::Unavailable
+    }
 }

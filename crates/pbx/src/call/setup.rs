@@ -153,12 +153,13 @@ pub(crate) fn handle_invite(
         leg: b_leg,
         port: b_port,
     });
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Started {
+    pbx.outputs.push_back(Output::call(CdrEvent::Started {
         call: key,
         call_id: req.headers.call_id().unwrap_or("").to_string(),
         caller: caller.clone(),
         callee: dialled.clone(),
         at_ms: wall_ms,
+        origin: crate::CallOrigin::Caller,
     }));
     let ivr = pbx.attendant.as_ref().map(|a| super::Ivr {
         plan: a.plan.clone(),
@@ -326,7 +327,7 @@ pub(crate) fn answer_a(
     pbx.calls
         .by_dialog
         .insert((a_call_id, a_tag), (key, super::Side::A));
-    pbx.outputs.push_back(Output::Cdr(CdrEvent::Answered {
+    pbx.outputs.push_back(Output::call(CdrEvent::Answered {
         call: key,
         at_ms: wall_ms,
     }));

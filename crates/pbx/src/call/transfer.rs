@@ -21,8 +21,8 @@
 use super::{
     CallKey, MediaSide, Outcome, Party, Phase, Purpose, Side, bridge, midcall, release_side,
 };
-use crate::queue;
 use crate::queue::view::TransferNote;
+use crate::queue_glue as queue;
 use crate::{Output, Pbx};
 use dialplan::FailReason;
 use media::MediaCommand;
@@ -376,7 +376,7 @@ pub(crate) fn end_transferor(
         pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
     }
     tracing::info!(call = key.0, by = %t.by, to = %t.target, "transferor's leg ended");
-    release_side(pbx, key, t.media, "transferor");
+    release_side(pbx, key, t.media, super::LegRole::Transferor);
     queue::operator_released(pbx, now, wall_ms, ep, key);
 }
 
@@ -413,7 +413,7 @@ pub(crate) fn on_transferor_request(
             tracing::info!(call = key.0, "transferor hung up; the transfer goes on");
             t.gone = true;
             let media = std::mem::replace(&mut t.media, MediaSide::moved_away());
-            release_side(pbx, key, media, "transferor");
+            release_side(pbx, key, media, super::LegRole::Transferor);
             queue::operator_released(pbx, now, wall_ms, ep, key);
         }
         Method::Ack => {}

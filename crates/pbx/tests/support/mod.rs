@@ -31,7 +31,7 @@ pub use phone::phone_sdp;
 pub use phone::{Incoming, Leg, Outgoing, PhoneId};
 
 use media::{LegId, MediaCommand, MediaEvent};
-use pbx::{Attendant, CdrEvent, Output, Pbx, PortPool};
+use pbx::{Attendant, CdrEvent, OperatorChangeKind, Output, Pbx, PbxEvent, PortPool};
 use sip::auth::{AuthConfig, AuthGuard, Authenticator};
 use sip::endpoint::{Endpoint, EndpointConfig, Peer, ServerTxId, Transport};
 use sip::message::Response;
@@ -288,6 +288,7 @@ impl World {
                     outcome.as_str(),
                     hangup_by.map_or("nobody", |p| p.as_str())
                 )),
+                CdrEvent::Digits { digits, .. } => Some(format!("Digits {digits}")),
                 CdrEvent::Quality { .. } => None,
             })
             .collect()
@@ -464,6 +465,27 @@ impl World {
         }
     }
 
+    /// Keeps a PBX event where the tests look for it, as the server's store would.
+    fn record_event(&mut self, event: PbxEvent) {
+        match event {
+            PbxEvent::Call(ev) => self.cdrs.push(ev),
+            PbxEvent::Queue(record) => self.queue_records.push(record),
+            PbxEvent::Operator(change) => {
+                let kind = match change.kind {
+                    OperatorChangeKind::Login => "login",
+                    OperatorChangeKind::Logout => "logout",
+                    OperatorChangeKind::Pause => "pause",
+                    OperatorChangeKind::Unpause => "unpause",
+                };
+                self.operator_events.push((change.operator, kind));
+            }
+            PbxEvent::Mode(change) => self.settings.push((
+                pbx::MODE_OVERRIDE_KEY,
+                change.mode.map(|m| Pbx::mode_name(m).to_string()),
+            )),
+        }
+    }
+
     fn carry_out(&mut self, out: Output) {
         match out {
             Output::OpenRtp { leg, port } => self.rtp_opened.push((leg, port)),
@@ -479,12 +501,7 @@ impl World {
                     }
                 }
             }
-            Output::Cdr(ev) => self.cdrs.push(ev),
-            Output::SaveSetting { key, value } => self.settings.push((key, value)),
-            Output::OperatorEvent {
-                operator, event, ..
-            } => self.operator_events.push((operator, event)),
-            Output::QueueCall(record) => self.queue_records.push(record),
+            Output::Event(event) => self.record_event(event),
         }
     }
 }
