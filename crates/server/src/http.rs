@@ -34,7 +34,7 @@ pub enum AdminRequest {
     /// Set the mode override (`None`: follow the schedule again).
     SetMode(Option<dialplan::Mode>, oneshot::Sender<ModeView>),
     /// Place a call from the PBX (`POST /api/originate`); the answer is the new call's number
-    /// (as `id` in `/api/calls`) or why it was not placed.
+    /// (the PBX's `CallKey`) or why it was not placed.
     Originate(
         OriginateRequest,
         oneshot::Sender<Result<u64, OriginateFailure>>,
@@ -147,6 +147,20 @@ pub struct OriginateBody {
 }
 
 impl OriginateBody {
+    /// Reads a request body: a JSON object with these fields (serde would also take an array of
+    /// the values in order, which this refuses), checked with [`OriginateBody::validate`].
+    pub fn parse(body: &[u8]) -> Result<OriginateRequest, String> {
+        let expected = r#"expected a JSON object such as {"target":"201","prompts":["welcome"]}"#;
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| format!("{expected}: {e}"))?;
+        if !value.is_object() {
+            return Err(format!("{expected}, found {}", json_type(&value)));
+        }
+        serde_json::from_value::<OriginateBody>(value)
+            .map_err(|e| format!("{expected}: {e}"))?
+            .validate()
+    }
+
     /// Checks the limits and fills in the defaults; the error says which field is wrong.
     pub fn validate(self) -> Result<OriginateRequest, String> {
         text_field("target", &self.target)?;
@@ -191,6 +205,18 @@ impl OriginateBody {
     }
 }
 
+/// The JSON type of `value`, for messages.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 /// Refuses empty text, control characters (they could end a SIP header line) and text longer than
 /// [`MAX_ORIGINATE_TEXT`] characters in field `name`.
 fn text_field(name: &str, value: &str) -> Result<(), String> {
@@ -212,7 +238,7 @@ fn text_field(name: &str, value: &str) -> Result<(), String> {
 /// The answer to a successful `POST /api/originate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OriginateAccepted {
-    /// The placed call's number (as `id` in `/api/calls`).
+    /// The placed call's number (the PBX's `CallKey`, as in the server's log).
     pub call: u64,
 }
 
@@ -602,10 +628,7 @@ async fn originate(State(state): State<AppState>, body: Result<Bytes, BytesRejec
         Ok(body) => body,
         Err(rejection) => return json_error(rejection.status(), rejection.body_text()),
     };
-    let request = match serde_json::from_slice::<OriginateBody>(&body)
-        .map_err(|e| format!("expected a JSON object such as {{\"target\":\"201\",\"prompts\":[\"welcome\"]}}: {e}"))
-        .and_then(OriginateBody::validate)
-    {
+    let request = match OriginateBody::parse(&body) {
         Ok(request) => request,
         Err(message) => return json_error(StatusCode::BAD_REQUEST, message),
     };
@@ -634,9 +657,7 @@ mod tests {
     use super::*;
 
     fn body(json: &str) -> Result<OriginateRequest, String> {
-        serde_json::from_str::<OriginateBody>(json)
-            .map_err(|e| e.to_string())
-            .and_then(OriginateBody::validate)
+        OriginateBody::parse(json.as_bytes())
     }
 
     #[test]
@@ -701,7 +722,11 @@ mod tests {
                 r#"{"target":"201","prompts":[""]}"#,
                 "`prompts` must not be empty",
             ),
-            (r#"["201"]"#, "invalid type"),
+            (
+                r#"["201",["welcome"],null,null,null,null]"#,
+                "found an array",
+            ),
+            ("{", "EOF while parsing"),
         ];
         for (json, expected) in refused {
             let err = body(json).expect_err(json);
