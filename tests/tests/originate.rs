@@ -3,6 +3,9 @@
 //! matched against the prompt WAV), types one RFC 4733 digit, and the PBX hangs up; the call record
 //! says who placed the call, why, and what was typed. Refused requests answer a JSON error with
 //! the documented status and leave no call record.
+//!
+//! The test bounds its waits and measures how soon the PBX hangs up, so it reads the clock.
+#![allow(clippy::disallowed_methods)]
 
 use serde_json::Value;
 use std::net::SocketAddr;
