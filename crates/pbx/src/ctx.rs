@@ -8,7 +8,7 @@ use crate::ports::PortPool;
 use crate::{Output, PbxConfig};
 use media::LegId;
 use sip::endpoint::{ConnId, Peer, Transport};
-use sip::message::Uri;
+use sip::message::{Method, NameAddr, Request, Uri};
 use sip::registrar::{Binding, BindingTransport};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -81,4 +81,45 @@ pub(crate) fn ring_target(b: &Binding, ext: &Identity) -> Option<RingTarget> {
         conn: b.source.connection.map(ConnId),
     };
     Some((uri, peer, ext.clone()))
+}
+
+/// Who an INVITE of ours comes from: the From user (a number the callee can call back),
+/// its display name and our tag, on our public address.
+pub(crate) struct Caller<'a> {
+    pub user: &'a str,
+    pub display: Option<String>,
+    pub tag: &'a str,
+}
+
+/// Our INVITE to one phone: Request-URI the phone's Contact, From the caller on our
+/// public address, To the extension rung, our Contact and SDP offer.
+pub(crate) fn invite_to(
+    config: &PbxConfig,
+    target: &RingTarget,
+    caller: &Caller,
+    call_id: &str,
+    offer: Vec<u8>,
+) -> Request {
+    let (uri, peer, ext) = target;
+    let public = config.public_ip;
+    let mut invite = Request::new(Method::Invite, uri.clone());
+    let mut from = NameAddr::new(Uri::sip(Some(caller.user), public.into(), None));
+    from.display = caller.display.clone();
+    from.params.set("tag", Some(caller.tag));
+    let to = NameAddr {
+        display: ext.display.clone(),
+        uri: Uri::sip(Some(&ext.number), public.into(), None),
+        params: Default::default(),
+    };
+    let contact = contact_uri(config, peer.transport, Some(caller.user));
+    invite.headers.push("From", from.to_string());
+    invite.headers.push("To", to.to_string());
+    invite.headers.push("Call-ID", call_id);
+    invite.headers.push("CSeq", "1 INVITE");
+    invite.headers.push("Max-Forwards", "70");
+    invite.headers.push("Contact", format!("<{contact}>"));
+    invite.headers.push("Allow", crate::ALLOW);
+    invite.headers.push("Content-Type", "application/sdp");
+    invite.body = offer;
+    invite
 }

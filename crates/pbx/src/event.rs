@@ -3,8 +3,8 @@
 //! operators' shift log, the attendant-mode setting), the log, and next the live
 //! console and metrics. A new consumer reads this stream; a new feature adds a variant.
 
-use crate::call::CdrEvent;
 use crate::queue::view::QueueRecord;
+use crate::record::CdrEvent;
 
 /// Something that happened, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]

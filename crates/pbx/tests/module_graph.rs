@@ -405,7 +405,6 @@ fn the_real_crate_is_scanned() {
 }
 
 #[test]
-#[ignore = "pbx import cycles are being removed (issue 9)"]
 fn pbx_modules_have_no_import_cycles() {
     let (modules, refs) = real_crate();
     let report = report(&modules, &refs, REPORT_ROOT_REFERENCES);

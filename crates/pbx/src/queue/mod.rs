@@ -51,6 +51,7 @@
 
 mod dispatch;
 mod operators;
+mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -172,7 +172,7 @@ impl PlacedCalls {
             return;
         }
         let statuses: Vec<u16> = call.forks.iter().filter_map(|f| f.final_status).collect();
-        let outcome = match crate::call::fail_reason(&statuses) {
+        let outcome = match crate::control::calls::fail_reason(&statuses) {
             FailReason::Busy => Outcome::Busy,
             FailReason::NotFound => Outcome::NotFound,
             FailReason::NoAnswer => Outcome::NoAnswer,

@@ -4,24 +4,28 @@
 //! reason (busy, no answer, unavailable, not found) for the attendant or
 //! for the caller.
 
-use super::{
-    CallKey, Fork, LegB, Outcome, Phase, Purpose, Side, ivr, maybe_remove, midcall, setup,
-};
+use super::calls::{Fork, LegB, Phase, Purpose, Side};
+use super::features::{Features, Turn};
+use super::release::maybe_remove;
+use super::{Core, answer, midcall};
 use crate::sdp::{self, AudioOffer, Direction, LocalDescription};
-use crate::{Output, Pbx};
+use crate::{CallKey, Outcome, Output, Party};
 use dialplan::FailReason;
 use media::MediaCommand;
 use sip::dialog::Dialog;
-use sip::endpoint::{ClientTxId, Endpoint, Transport};
-use sip::message::{Method, NameAddr, Request, Response, Uri};
+use sip::endpoint::{ClientTxId, Endpoint};
+use sip::message::{Method, Response};
 use std::time::{Duration, Instant};
 
 /// The class of looping audio played to an answered caller while a target rings.
 pub const RINGBACK_CLASS: &str = "ringback";
 
-/// Rings `numbers` (an extension, a group's members, or the operator position).
+/// Rings `numbers` (an extension, a group's members, or the operator position; the
+/// phones of operators who are away are left out).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn start(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -31,16 +35,14 @@ pub(crate) fn start(
 ) -> Result<(), FailReason> {
     let mut known = false;
     let mut targets = Vec::new();
-    let position = pbx.operator_position();
+    let position = core.operator_position();
     for number in &numbers {
-        let Some(ext) = pbx.directory.extension(number) else {
+        let Some(ext) = core.directory.extension(number) else {
             continue;
         };
         known = true;
-        for b in pbx.bindings(&ext.number, wall_ms) {
-            if ext.number == position
-                && crate::queue_glue::is_paused(pbx, b.user.as_deref().unwrap_or(&b.contact))
-            {
+        for b in core.bindings(&ext.number, wall_ms) {
+            if ext.number == position && f.operator_away(b.user.as_deref().unwrap_or(&b.contact)) {
                 continue;
             }
             if let Some(t) = target_of(b, &ext) {
@@ -51,21 +53,21 @@ pub(crate) fn start(
     if !known {
         return Err(FailReason::NotFound);
     }
-    ring_targets(pbx, now, ep, key, targets, ring, true)
+    ring_targets(core, now, ep, key, targets, ring, true)
 }
 
 /// Rings the given registrations of the operator position (one operator's phones)
 /// for a queued caller, who keeps hearing the queue's music meanwhile.
 pub(crate) fn ring_bindings(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     ep: &mut Endpoint,
     key: CallKey,
     bindings: Vec<sip::registrar::Binding>,
     ring_for: Duration,
 ) -> Result<(), FailReason> {
-    let position = pbx.operator_position();
-    let ext = pbx
+    let position = core.operator_position();
+    let ext = core
         .directory
         .extension(&position)
         .unwrap_or(crate::Identity {
@@ -73,14 +75,14 @@ pub(crate) fn ring_bindings(
             display: None,
         });
     let targets = bindings.iter().filter_map(|b| target_of(b, &ext)).collect();
-    ring_targets(pbx, now, ep, key, targets, ring_for, false)
+    ring_targets(core, now, ep, key, targets, ring_for, false)
 }
 
-use crate::ctx::{RingTarget, ring_target as target_of};
+use crate::ctx::{Caller, RingTarget, invite_to, ring_target as target_of};
 
 /// Sends our INVITE to every target at once (a new bridge attempt of the call).
 fn ring_targets(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     ep: &mut Endpoint,
     key: CallKey,
@@ -91,23 +93,15 @@ fn ring_targets(
     if targets.is_empty() {
         return Err(FailReason::Unavailable);
     }
-    let public_ip = pbx.config.public_ip;
+    let public_ip = core.config.public_ip;
     let codecs = {
-        let call = pbx.calls.calls.get(&key).ok_or(FailReason::Unavailable)?;
+        let call = core.calls.calls.get(&key).ok_or(FailReason::Unavailable)?;
         // The caller's codecs first (relayed untouched), then the admin's others (transcoded).
-        sdp::callee_offer(&call.offer.codecs, &pbx.config.codecs)
+        sdp::callee_offer(&call.offer.codecs, &core.config.codecs)
     };
-    let contact_for = |pbx: &Pbx, t: Transport, user: &str| pbx.contact_uri(t, Some(user));
     let tag = ep.new_tag();
     let call_id = ep.new_call_id();
-    let contacts: Vec<String> = targets
-        .iter()
-        .map(|(_, peer, _)| {
-            let call = pbx.calls.calls.get(&key).expect("checked");
-            format!("<{}>", contact_for(pbx, peer.transport, &call.caller))
-        })
-        .collect();
-    let call = pbx
+    let call = core
         .calls
         .calls
         .get_mut(&key)
@@ -122,42 +116,34 @@ fn ring_targets(
         session_id: key.0,
         version: call.b_media.sdp_version,
         ptime: call.offer.ptime,
+    }
+    .to_sdp();
+    let from = Caller {
+        user: &call.caller,
+        display: call.a.invite.headers.from().ok().and_then(|f| f.display),
+        tag: &tag,
     };
-    let caller_display = call.a.invite.headers.from().ok().and_then(|f| f.display);
     let attempt = call
         .forks
         .iter()
         .map(|f| f.attempt)
         .max()
         .map_or(1, |a| a + 1);
-    let mut new_forks = Vec::new();
-    for ((uri, peer, ext), contact) in targets.into_iter().zip(contacts) {
-        let mut invite = Request::new(Method::Invite, uri);
-        let mut from = NameAddr::new(Uri::sip(Some(&call.caller), public_ip.into(), None));
-        from.display = caller_display.clone();
-        from.params.set("tag", Some(&tag));
-        invite.headers.push("From", from.to_string());
-        let to = NameAddr {
-            display: ext.display.clone(),
-            uri: Uri::sip(Some(&ext.number), public_ip.into(), None),
-            params: Default::default(),
-        };
-        invite.headers.push("To", to.to_string());
-        invite.headers.push("Call-ID", call_id.clone());
-        invite.headers.push("CSeq", "1 INVITE");
-        invite.headers.push("Max-Forwards", "70");
-        invite.headers.push("Contact", contact);
-        invite.headers.push("Allow", crate::ALLOW);
-        invite.headers.push("Content-Type", "application/sdp");
-        invite.body = offer.to_sdp();
-        new_forks.push((invite, peer));
-    }
+    let new_forks: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            (
+                invite_to(&core.config, t, &from, &call_id, offer.clone()),
+                t.1,
+            )
+        })
+        .collect();
     let mut sent = Vec::new();
     for (invite, peer) in new_forks {
         let ctx = ep.send_request(now, invite.clone(), peer);
         sent.push((ctx, invite, peer));
     }
-    let call = pbx.calls.calls.get_mut(&key).expect("checked");
+    let call = core.calls.calls.get_mut(&key).expect("checked");
     for (ctx, invite, peer) in sent {
         let index = call.forks.len();
         call.forks.push(Fork {
@@ -167,7 +153,9 @@ fn ring_targets(
             final_status: None,
             attempt,
         });
-        pbx.calls.by_client.insert(ctx, (key, Purpose::Fork(index)));
+        core.calls
+            .by_client
+            .insert(ctx, (key, Purpose::Fork(index)));
     }
     call.attempt = attempt;
     call.forking = true;
@@ -175,10 +163,11 @@ fn ring_targets(
     if call.a.final_sent && ringback {
         // The attendant answered: the caller hears ringback (after any prompt still playing).
         let leg = call.a_media.leg;
-        pbx.outputs.push_back(Output::Media(MediaCommand::StartMoh {
-            leg,
-            class: RINGBACK_CLASS.into(),
-        }));
+        core.outputs
+            .push_back(Output::Media(MediaCommand::StartMoh {
+                leg,
+                class: RINGBACK_CLASS.into(),
+            }));
     }
     tracing::info!(
         call = key.0,
@@ -200,12 +189,12 @@ pub(crate) fn fail_status(reason: FailReason) -> (u16, Outcome) {
 
 /// Applies the callee's SDP: add the media legs that are missing and bridge them.
 fn start_media(
-    pbx: &mut Pbx,
+    core: &mut Core,
     key: CallKey,
     answer: &AudioOffer,
 ) -> Option<(sdp::Codec, Direction)> {
-    let preference = pbx.config.codecs.clone();
-    let call = pbx.calls.calls.get_mut(&key)?;
+    let preference = core.config.codecs.clone();
+    let call = core.calls.calls.get_mut(&key)?;
     let codec_b = *answer.codecs.first()?;
     let codec_a = match call.codec {
         Some(c) => c,
@@ -217,13 +206,13 @@ fn start_media(
     call.b_media.telephone_event = answer.telephone_event;
     for (side, codec) in [(&mut call.a_media, codec_a), (&mut call.b_media, codec_b)] {
         if side.added {
-            pbx.outputs
+            core.outputs
                 .push_back(Output::Media(MediaCommand::UpdateRemote {
                     leg: side.leg,
                     remote: side.remote,
                 }));
         } else {
-            pbx.outputs.push_back(Output::Media(MediaCommand::AddLeg {
+            core.outputs.push_back(Output::Media(MediaCommand::AddLeg {
                 leg: side.leg,
                 remote: side.remote,
                 codec: sdp::media_codec(codec),
@@ -233,18 +222,58 @@ fn start_media(
         }
     }
     let a = call.a_media.leg;
-    pbx.outputs
+    core.outputs
         .push_back(Output::Media(MediaCommand::StopMoh(a)));
-    pbx.outputs
+    core.outputs
         .push_back(Output::Media(MediaCommand::StopPlay(a)));
-    pbx.outputs
+    core.outputs
         .push_back(Output::Media(MediaCommand::Bridge(a, call.b_media.leg)));
     Some((codec_a, answer.direction))
 }
 
+/// A provisional answer from a ringing phone of the current attempt: the caller we have
+/// not answered hears ringing (180) or the phone's early media (183 with our SDP).
+fn on_provisional(core: &mut Core, now: Instant, ep: &mut Endpoint, key: CallKey, resp: &Response) {
+    let Some(call) = core.calls.calls.get(&key) else {
+        return;
+    };
+    let early = if resp.body.is_empty() {
+        None
+    } else {
+        sdp::parse_audio(&resp.body).ok()
+    };
+    match early {
+        Some(answer) if !call.early_media => {
+            let Some((codec, dir)) = start_media(core, key, &answer) else {
+                return;
+            };
+            let call = core.calls.calls.get_mut(&key).expect("exists");
+            call.early_media = true;
+            let call = core.calls.calls.get(&key).expect("exists");
+            let mut r = answer::a_response(core, call, 183);
+            r.headers.push("Content-Type", "application/sdp");
+            r.body = answer::answer_for_a(core, call, codec, dir);
+            ep.respond(now, call.a.tx, r);
+        }
+        _ if !call.a.ringing_sent && !call.early_media => {
+            let r = answer::a_response(core, call, 180);
+            let a_tx = call.a.tx;
+            ep.respond(now, a_tx, r);
+            core.calls
+                .calls
+                .get_mut(&key)
+                .expect("exists")
+                .a
+                .ringing_sent = true;
+        }
+        _ => {}
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn on_fork_response(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -253,7 +282,7 @@ pub(crate) fn on_fork_response(
     tx: ClientTxId,
     resp: Response,
 ) {
-    let Some(call) = pbx.calls.calls.get(&key) else {
+    let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
     let Some(fork) = call.forks.get(index) else {
@@ -265,49 +294,18 @@ pub(crate) fn on_fork_response(
         && call.b.is_none();
     let status = resp.status;
     if status < 200 {
-        if !current || status == 100 || call.a.final_sent {
-            return;
-        }
-        let early = if resp.body.is_empty() {
-            None
-        } else {
-            sdp::parse_audio(&resp.body).ok()
-        };
-        match early {
-            Some(answer) if !call.early_media => {
-                let Some((codec, dir)) = start_media(pbx, key, &answer) else {
-                    return;
-                };
-                let call = pbx.calls.calls.get_mut(&key).expect("exists");
-                call.early_media = true;
-                let call = pbx.calls.calls.get(&key).expect("exists");
-                let mut r = setup::a_response(pbx, call, 183);
-                r.headers.push("Content-Type", "application/sdp");
-                r.body = setup::answer_for_a(pbx, call, codec, dir);
-                ep.respond(now, call.a.tx, r);
-            }
-            _ if !call.a.ringing_sent && !call.early_media => {
-                let r = setup::a_response(pbx, call, 180);
-                let a_tx = call.a.tx;
-                ep.respond(now, a_tx, r);
-                pbx.calls
-                    .calls
-                    .get_mut(&key)
-                    .expect("exists")
-                    .a
-                    .ringing_sent = true;
-            }
-            _ => {}
+        if current && status != 100 && !call.a.final_sent {
+            on_provisional(core, now, ep, key, &resp);
         }
         return;
     }
     if status >= 300 {
-        on_fork_failed(pbx, now, wall_ms, ep, key, index, tx, status);
+        on_fork_failed(core, f, now, wall_ms, ep, key, index, tx, status);
         return;
     }
 
     // A 2xx: the dialog with this contact exists now; acknowledge it.
-    let call = pbx.calls.calls.get_mut(&key).expect("exists");
+    let call = core.calls.calls.get_mut(&key).expect("exists");
     let fork = &mut call.forks[index];
     let first = fork.final_status.is_none();
     fork.final_status = Some(status);
@@ -324,28 +322,59 @@ pub(crate) fn on_fork_response(
         return;
     }
     ep.send_ack(dialog.ack_for(1), fork_peer);
-    pbx.calls.by_client.remove(&tx);
+    core.calls.by_client.remove(&tx);
     if !current {
         // Another contact answered first, or the call moved on: end this one.
         let mut d = dialog;
         let ctx = ep.send_request(now, d.new_request(Method::Bye), fork_peer);
-        pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
+        core.calls.by_client.insert(ctx, (key, Purpose::Fire));
         return;
     }
-    let answer = sdp::parse_audio(&resp.body);
-    let b_call_id = dialog.id.call_id.clone();
-    let b_tag = dialog.id.local_tag.clone();
-    let attempt = call.attempt;
-    call.b = Some(LegB {
+    let callee = fork_invite
+        .headers
+        .to()
+        .ok()
+        .and_then(|to| to.uri.user_unescaped())
+        .unwrap_or_default();
+    let leg = LegB {
         dialog,
         peer: fork_peer,
-    });
+    };
+    let answer = sdp::parse_audio(&resp.body).ok();
+    connect(
+        core,
+        f,
+        &mut Turn { now, wall_ms, ep },
+        key,
+        leg,
+        answer,
+        &callee,
+    );
+}
+
+/// The first 2xx of the current attempt: the answering phone becomes the call's B leg,
+/// the other phones are cancelled, and the caller is connected to it (answered now if
+/// the attendant had not answered yet).
+fn connect(
+    core: &mut Core,
+    f: &mut dyn Features,
+    t: &mut Turn,
+    key: CallKey,
+    leg: LegB,
+    answer: Option<AudioOffer>,
+    callee: &str,
+) {
+    let Some(call) = core.calls.calls.get_mut(&key) else {
+        return;
+    };
+    let b_call_id = leg.dialog.id.call_id.clone();
+    let b_tag = leg.dialog.id.local_tag.clone();
+    let attempt = call.attempt;
+    call.b = Some(leg);
     call.forking = false;
     call.ring_deadline = None;
-    if crate::queue_glue::is_waiting(pbx, key) {
-        crate::queue_glue::answered(pbx, now, wall_ms, key);
-    }
-    let call = pbx.calls.calls.get_mut(&key).expect("exists");
+    f.answered(core, t, key);
+    let call = core.calls.calls.get_mut(&key).expect("exists");
     let others: Vec<ClientTxId> = call
         .forks
         .iter()
@@ -353,53 +382,41 @@ pub(crate) fn on_fork_response(
         .map(|f| f.tx)
         .collect();
     for other in others {
-        ep.cancel(now, other);
+        t.ep.cancel(t.now, other);
     }
-    pbx.calls
+    core.calls
         .by_dialog
         .insert((b_call_id, b_tag), (key, Side::B));
-
-    let media = answer.ok().and_then(|a| start_media(pbx, key, &a));
+    let media = answer.and_then(|a| start_media(core, key, &a));
     let Some((codec, dir)) = media else {
         tracing::warn!(
             call = key.0,
             "callee answered without a usable SDP answer; hanging up"
         );
+        let by = Some(Party::System);
         midcall::finish(
-            pbx,
-            now,
-            wall_ms,
-            ep,
+            core,
+            f,
+            t.now,
+            t.wall_ms,
+            t.ep,
             key,
             488,
             Outcome::Failed,
-            Some(super::Party::System),
+            by,
             None,
         );
         return;
     };
-    setup::answer_a(pbx, now, wall_ms, ep, key, codec, dir);
+    answer::answer_a(core, t.now, t.wall_ms, t.ep, key, codec, dir);
     tracing::info!(call = key.0, "connected");
-    let callee = fork_invite
-        .headers
-        .to()
-        .ok()
-        .and_then(|to| to.uri.user_unescaped())
-        .unwrap_or_default();
-    super::recording::on_bridged(pbx, key, wall_ms, &callee);
-    if pbx
-        .calls
-        .calls
-        .get(&key)
-        .is_some_and(|c| c.transfer.is_some())
-    {
-        super::transfer::answered(pbx, now, wall_ms, ep, key);
-    }
+    f.bridged(core, t, key, callee);
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn on_fork_failed(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -408,8 +425,8 @@ pub(crate) fn on_fork_failed(
     tx: ClientTxId,
     status: u16,
 ) {
-    pbx.calls.by_client.remove(&tx);
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+    core.calls.by_client.remove(&tx);
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
     let Some(fork) = call.forks.get_mut(index) else {
@@ -421,7 +438,7 @@ pub(crate) fn on_fork_failed(
         && call.phase != Phase::Ended
         && call.b.is_none();
     if !current {
-        maybe_remove(pbx, key);
+        maybe_remove(core, key);
         return;
     }
     let attempt = call.attempt;
@@ -438,78 +455,64 @@ pub(crate) fn on_fork_failed(
         .filter(|f| f.attempt == attempt)
         .filter_map(|f| f.final_status)
         .collect();
-    let reason = super::fail_reason(&statuses);
+    let reason = super::calls::fail_reason(&statuses);
     tracing::info!(call = key.0, ?statuses, ?reason, "nobody took the call");
-    attempt_failed(pbx, now, wall_ms, ep, key, reason);
+    attempt_failed(core, f, now, wall_ms, ep, key, reason);
 }
 
 /// The ring timeout of the current attempt passed.
 pub(crate) fn ring_timeout(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     key: CallKey,
 ) {
-    cancel_attempt(pbx, now, ep, key);
-    attempt_failed(pbx, now, wall_ms, ep, key, FailReason::NoAnswer);
+    cancel_attempt(core, now, ep, key);
+    attempt_failed(core, f, now, wall_ms, ep, key, FailReason::NoAnswer);
 }
 
 /// Tells whoever handles the call (the attendant, or the caller) that the attempt failed.
 fn attempt_failed(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     key: CallKey,
     reason: FailReason,
 ) {
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
     call.forking = false;
     call.ring_deadline = None;
     if call.a.final_sent {
-        pbx.outputs
+        core.outputs
             .push_back(Output::Media(MediaCommand::StopMoh(call.a_media.leg)));
     }
-    if call.transfer.is_some() {
-        super::transfer::failed(pbx, now, wall_ms, ep, key, reason);
-        return;
-    }
-    let has_ivr = call.ivr.is_some();
-    let queue = has_ivr.then(|| crate::queue_glue::is_waiting(pbx, key));
-    match queue {
-        Some(true) => crate::queue_glue::ring_failed(pbx, now, wall_ms, ep, key),
-        Some(false) => ivr::feed(
-            pbx,
+    if !f.bridge_failed(core, &mut Turn { now, wall_ms, ep }, key, reason) {
+        let (status, outcome) = fail_status(reason);
+        midcall::finish(
+            core,
+            f,
             now,
             wall_ms,
             ep,
             key,
-            dialplan::Event::BridgeFailed { reason },
-        ),
-        None => {
-            let (status, outcome) = fail_status(reason);
-            midcall::finish(
-                pbx,
-                now,
-                wall_ms,
-                ep,
-                key,
-                status,
-                outcome,
-                Some(super::Party::Callee),
-                None,
-            );
-        }
+            status,
+            outcome,
+            Some(Party::Callee),
+            None,
+        );
     }
 }
 
 /// Stops the current bridge attempt of a call without reporting a failure (the
 /// queue gave up on this operator, or the caller left the queue).
-pub(crate) fn cancel_attempt(pbx: &mut Pbx, now: Instant, ep: &mut Endpoint, key: CallKey) {
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+pub(crate) fn cancel_attempt(core: &mut Core, now: Instant, ep: &mut Endpoint, key: CallKey) {
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
     if !call.forking {

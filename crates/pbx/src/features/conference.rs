@@ -12,9 +12,9 @@
 //! recorded meeting is a sequence of files named like call recordings, with the room's
 //! number as the callee.
 
-use super::{CallKey, recording};
-use crate::Output;
-use crate::Pbx;
+use super::{Apps, recording};
+use crate::control::Core;
+use crate::{CallKey, Output};
 use media::{LegId, MediaCommand, RoomId};
 use std::collections::HashMap;
 
@@ -128,12 +128,13 @@ impl Rooms {
 
 /// Puts the answered caller of `key` into the room with this number.
 pub(crate) fn join(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     wall_ms: i64,
     key: CallKey,
     number: &str,
 ) -> Result<RoomId, JoinError> {
-    let call = pbx.calls.calls.get(&key).ok_or(JoinError::Unknown)?;
+    let call = core.calls.calls.get(&key).ok_or(JoinError::Unknown)?;
     let plan = call.ivr.as_ref().ok_or(JoinError::Unknown)?.plan.clone();
     let conference = plan.conference(number).ok_or(JoinError::Unknown)?;
     let (leg, caller) = (call.a_media.leg, call.caller.clone());
@@ -142,13 +143,13 @@ pub(crate) fn join(
         leg,
         caller: caller.clone(),
     };
-    let joined = pbx
+    let joined = apps
         .rooms
         .add(number, member, conference.record, conference.max_members)
         .inspect_err(|_| {
             tracing::info!(call = key.0, room = %number, max = ?conference.max_members, "conference room full");
         })?;
-    pbx.outputs
+    core.outputs
         .push_back(Output::Media(MediaCommand::JoinConference {
             leg,
             room: joined.id,
@@ -156,20 +157,28 @@ pub(crate) fn join(
         }));
     tracing::info!(call = key.0, room = %number, id = %joined.id, members = joined.members, "joined the conference");
     if joined.start_recording {
-        recording::start(pbx, leg, key, wall_ms, &caller, number);
+        recording::start(apps, core, leg, key, wall_ms, &caller, number);
     }
     Ok(joined.id)
 }
 
 /// Takes the call out of its room, if it is in one (call it before the call's legs are
 /// removed). The engine drops the leg from the mix when the leg is removed.
-pub(crate) fn leave(pbx: &mut Pbx, wall_ms: i64, key: CallKey) {
-    let Some((number, next)) = pbx.rooms.remove(key) else {
+pub(crate) fn leave(apps: &mut Apps, core: &mut Core, wall_ms: i64, key: CallKey) {
+    let Some((number, next)) = apps.rooms.remove(key) else {
         return;
     };
-    tracing::info!(call = key.0, room = %number, members = pbx.rooms.members(&number), "left the conference");
+    tracing::info!(call = key.0, room = %number, members = apps.rooms.members(&number), "left the conference");
     if let Some(next) = next {
-        recording::start(pbx, next.leg, next.key, wall_ms, &next.caller, &number);
+        recording::start(
+            apps,
+            core,
+            next.leg,
+            next.key,
+            wall_ms,
+            &next.caller,
+            &number,
+        );
     }
 }
 

@@ -7,9 +7,10 @@
 //! `<recordings dir>/<call key>-<unix ms>-<caller>-<callee>.wav`; the path is logged at
 //! info level (the call record has no column for it).
 
-use super::CallKey;
-use crate::{Output, Pbx};
-use media::{LegId, MediaCommand, RecordStop};
+use super::Apps;
+use crate::control::Core;
+use crate::{CallKey, Output};
+use media::{LegId, MediaCommand};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -59,16 +60,17 @@ fn safe_part(text: &str) -> String {
 
 /// Asks the engine to record `leg`, both directions mixed, into a new file and logs its path.
 pub(crate) fn start(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     leg: LegId,
     key: CallKey,
     wall_ms: i64,
     caller: &str,
     callee: &str,
 ) -> PathBuf {
-    let path = file_path(&pbx.recordings_dir, key, wall_ms, caller, callee);
+    let path = file_path(&apps.recordings_dir, key, wall_ms, caller, callee);
     tracing::info!(call = key.0, leg = leg.0, path = %path.display(), "recording started");
-    pbx.outputs.push_back(Output::Media(MediaCommand::Record {
+    core.outputs.push_back(Output::Media(MediaCommand::Record {
         leg,
         path: path.clone(),
         max_length: MAX_RECORDING,
@@ -79,11 +81,17 @@ pub(crate) fn start(
 }
 
 /// A bridge connected: records the call if the plan asks for it for `callee` or the caller.
-pub(crate) fn on_bridged(pbx: &mut Pbx, key: CallKey, wall_ms: i64, callee: &str) {
-    let Some(call) = pbx.calls.calls.get(&key) else {
+pub(crate) fn on_bridged(
+    apps: &mut Apps,
+    core: &mut Core,
+    key: CallKey,
+    wall_ms: i64,
+    callee: &str,
+) {
+    let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
-    let plan = match (&call.ivr, &pbx.attendant) {
+    let plan = match (&call.ivr, &apps.attendant) {
         (Some(ivr), _) => ivr.plan.clone(),
         (None, Some(attendant)) => attendant.plan.clone(),
         (None, None) => return,
@@ -92,23 +100,7 @@ pub(crate) fn on_bridged(pbx: &mut Pbx, key: CallKey, wall_ms: i64, callee: &str
         return;
     }
     let (leg, caller) = (call.a_media.leg, call.caller.clone());
-    start(pbx, leg, key, wall_ms, &caller, callee);
-}
-
-/// The engine finished a recording: log where it is and why it ended.
-pub(crate) fn on_finished(leg: LegId, path: &Path, duration: Duration, reason: &RecordStop) {
-    match reason {
-        RecordStop::Error(e) => {
-            tracing::error!(leg = leg.0, path = %path.display(), error = %e, "recording failed");
-        }
-        _ => tracing::info!(
-            leg = leg.0,
-            path = %path.display(),
-            seconds = duration.as_secs_f32(),
-            ?reason,
-            "recording finished"
-        ),
-    }
+    start(apps, core, leg, key, wall_ms, &caller, callee);
 }
 
 #[cfg(test)]

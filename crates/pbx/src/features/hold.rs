@@ -5,46 +5,48 @@
 //! Other calls pass hold re-INVITEs through to the other party unchanged
 //! (their phones play their own hold tone).
 
-use super::{CallKey, Side};
+use super::{Apps, queue_glue};
+use crate::CallKey;
+use crate::Output;
+use crate::control::Core;
 use crate::sdp::{self, Direction, LocalDescription};
-use crate::{Output, Pbx};
 use media::MediaCommand;
 use sip::endpoint::{Endpoint, ServerTxId};
 use sip::message::{Method, Request, Response};
 use std::time::Instant;
 
-/// Handles a re-INVITE from the operator of a queued call locally; returns false
+/// Handles a re-INVITE from the operator (the callee) of a queued call locally; returns false
 /// when the request is not one (the caller forwards it as usual).
 pub(crate) fn on_operator_reinvite(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     now: Instant,
     ep: &mut Endpoint,
     tx: ServerTxId,
     req: &Request,
     key: CallKey,
-    side: Side,
 ) -> bool {
-    if side != Side::B || req.method != Method::Invite || req.body.is_empty() {
+    if req.method != Method::Invite || req.body.is_empty() {
         return false;
     }
-    let Some(queue) = crate::queue_glue::queue_of(pbx, key) else {
+    let Some(queue) = queue_glue::queue_of(apps, key) else {
         return false;
     };
-    if crate::queue_glue::operator_of(pbx, key).is_none() {
+    if queue_glue::operator_of(apps, key).is_none() {
         return false;
     }
     let Ok(offer) = sdp::parse_audio(&req.body) else {
         return false;
     };
-    let moh = pbx
+    let moh = core
         .calls
         .get(key)
         .and_then(|c| c.ivr.as_ref())
         .and_then(|i| i.plan.queue(&queue).map(|q| q.music_on_hold.clone()))
         .unwrap_or_else(|| "default".into());
-    let public_ip = pbx.config.public_ip;
-    let codecs = sdp::prefer(&offer.codecs, &pbx.config.codecs);
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+    let public_ip = core.config.public_ip;
+    let codecs = sdp::prefer(&offer.codecs, &core.config.codecs);
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         return false;
     };
     let Some(codec) = codecs.first().copied() else {
@@ -56,13 +58,13 @@ pub(crate) fn on_operator_reinvite(
     let (a, b) = (call.a_media.leg, call.b_media.leg);
     if offer.rtp.is_some() {
         call.b_media.remote = offer.rtp;
-        pbx.outputs
+        core.outputs
             .push_back(Output::Media(MediaCommand::UpdateRemote {
                 leg: b,
                 remote: offer.rtp,
             }));
     }
-    pbx.outputs
+    core.outputs
         .push_back(Output::Media(MediaCommand::UpdateCodec {
             leg: b,
             codec: sdp::media_codec(codec),
@@ -78,12 +80,12 @@ pub(crate) fn on_operator_reinvite(
             MediaCommand::Unbridge(a),
             MediaCommand::StartMoh { leg: a, class: moh },
         ] {
-            pbx.outputs.push_back(Output::Media(cmd));
+            core.outputs.push_back(Output::Media(cmd));
         }
     } else {
         tracing::info!(call = key.0, "operator took the caller off hold");
         for cmd in [MediaCommand::StopMoh(a), MediaCommand::Bridge(a, b)] {
-            pbx.outputs.push_back(Output::Media(cmd));
+            core.outputs.push_back(Output::Media(cmd));
         }
     }
     let direction = match offer.direction {
@@ -108,7 +110,7 @@ pub(crate) fn on_operator_reinvite(
     let mut ok = Response::for_request(req, 200);
     ok.headers.push("Content-Type", "application/sdp");
     if let Some(t) = transport {
-        let contact = pbx.contact_uri(t, None);
+        let contact = core.contact_uri(t, None);
         ok.headers.push("Contact", format!("<{contact}>"));
     }
     ok.body = answer.to_sdp();

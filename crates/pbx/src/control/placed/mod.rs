@@ -18,14 +18,14 @@
 
 mod dialog;
 
-use crate::ctx::{Ctx, RingTarget};
+use crate::ctx::{Caller, Ctx, RingTarget, invite_to};
 use crate::originate::PurposeKind;
 use crate::sdp::{self, Direction, LocalDescription};
 use crate::{CallKey, CdrEvent, LegRole, Outcome, Output, Party};
 use media::{LegId, MediaCommand, MediaEvent};
 use sip::dialog::Dialog;
 use sip::endpoint::{ClientTxId, Endpoint, Peer};
-use sip::message::{Method, NameAddr, Request, Uri};
+use sip::message::{Method, Request};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -192,28 +192,15 @@ impl PlacedCalls {
             ptime: None,
         }
         .to_sdp();
+        let caller = Caller {
+            user: &dial.from_user,
+            display: Some(dial.display.clone()),
+            tag: &tag,
+        };
         let mut forks = Vec::new();
-        for (uri, peer, ext) in dial.targets {
-            let mut invite = Request::new(Method::Invite, uri);
-            let public = ctx.config.public_ip.into();
-            let mut from = NameAddr::new(Uri::sip(Some(&dial.from_user), public, None));
-            from.display = Some(dial.display.clone());
-            from.params.set("tag", Some(&tag));
-            let to = NameAddr {
-                display: ext.display.clone(),
-                uri: Uri::sip(Some(&ext.number), ctx.config.public_ip.into(), None),
-                params: Default::default(),
-            };
-            let contact = ctx.contact_uri(peer.transport, Some(&dial.from_user));
-            invite.headers.push("From", from.to_string());
-            invite.headers.push("To", to.to_string());
-            invite.headers.push("Call-ID", call_id.clone());
-            invite.headers.push("CSeq", "1 INVITE");
-            invite.headers.push("Max-Forwards", "70");
-            invite.headers.push("Contact", format!("<{contact}>"));
-            invite.headers.push("Allow", crate::ALLOW);
-            invite.headers.push("Content-Type", "application/sdp");
-            invite.body = offer.clone();
+        for target in &dial.targets {
+            let invite = invite_to(ctx.config, target, &caller, &call_id, offer.clone());
+            let peer = target.1;
             let tx = ep.send_request(now, invite.clone(), peer);
             self.by_client
                 .insert(tx, (key, TxRole::Invite(forks.len())));

@@ -4,9 +4,12 @@
 //! carried out here: answer, play, ring, queue, feature codes, reject,
 //! hang up.
 
-use super::{CallKey, Outcome, Party, Phase, bridge, midcall, setup};
+use super::{Apps, conference, queue_glue};
+use crate::control::calls::Phase;
+use crate::control::{Core, answer, bridge, midcall, register};
 use crate::sdp::{self, Direction};
-use crate::{OperatorChangeKind, Output, Pbx};
+use crate::{CallKey, Outcome, Party};
+use crate::{OperatorChangeKind, Output};
 use dialplan::{Action, Event, Feature, FeatureResult, Mode, Target};
 use media::{LegId, MediaCommand};
 use sip::endpoint::Endpoint;
@@ -17,7 +20,8 @@ use std::time::Instant;
 /// Feeds one event to a call's interpreter and carries out what it asks,
 /// including the events those actions cause at once (an answer, a failed bridge).
 pub(crate) fn feed(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -29,7 +33,7 @@ pub(crate) fn feed(
     let mut pending = VecDeque::from([event]);
     while let Some(ev) = pending.pop_front() {
         let actions = {
-            let Some(call) = pbx.calls.calls.get_mut(&key) else {
+            let Some(call) = core.calls.calls.get_mut(&key) else {
                 return;
             };
             if call.phase == Phase::Ended {
@@ -44,10 +48,10 @@ pub(crate) fn feed(
         };
         for action in actions {
             tracing::debug!(call = key.0, ?action, "attendant action");
-            if let Some(next) = perform(pbx, now, wall_ms, ep, key, action) {
+            if let Some(next) = perform(apps, core, now, wall_ms, ep, key, action) {
                 pending.push_back(next);
             }
-            if pbx
+            if core
                 .calls
                 .calls
                 .get(&key)
@@ -60,63 +64,21 @@ pub(crate) fn feed(
 }
 
 fn perform(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     key: CallKey,
     action: Action,
 ) -> Option<Event> {
-    let call = pbx.calls.calls.get_mut(&key)?;
+    let call = core.calls.calls.get_mut(&key)?;
     let a_leg = call.a_media.leg;
     match action {
-        Action::Answer => {
-            if call.a.final_sent {
-                return Some(Event::Answered);
-            }
-            let codec = sdp::prefer(&call.offer.codecs, &pbx.config.codecs)
-                .first()
-                .copied()?;
-            call.codec = Some(codec);
-            call.a_media.added = true;
-            pbx.outputs.push_back(Output::Media(MediaCommand::AddLeg {
-                leg: a_leg,
-                remote: call.a_media.remote,
-                codec: sdp::media_codec(codec),
-                telephone_event_pt: call.a_media.telephone_event,
-            }));
-            setup::answer_a(pbx, now, wall_ms, ep, key, codec, Direction::SendRecv);
-            // The greeting starts when the caller's ACK arrives: before it, the
-            // caller's audio path may not be running yet and would clip the prompt.
-            if let Some(call) = pbx.calls.calls.get_mut(&key) {
-                call.answered_awaiting_ack = true;
-            }
-            None
-        }
-        Action::Play { prompts, .. } => {
-            let ivr = call.ivr.as_ref()?;
-            let decoded: Vec<_> = prompts
-                .iter()
-                .filter_map(|p| {
-                    let found = ivr.prompts.get(p);
-                    if found.is_none() {
-                        tracing::error!(prompt = %p.display(), "prompt was not loaded with the dialplan; skipping it");
-                    }
-                    found
-                })
-                .collect();
-            if decoded.is_empty() {
-                return Some(Event::PlayFinished);
-            }
-            pbx.outputs.push_back(Output::Media(MediaCommand::Play {
-                leg: a_leg,
-                prompts: decoded,
-                loop_: false,
-            }));
-            None
-        }
+        Action::Answer => answer(core, now, wall_ms, ep, key),
+        Action::Play { prompts, .. } => play(core, key, &prompts),
         Action::StopPlay => {
-            pbx.outputs
+            core.outputs
                 .push_back(Output::Media(MediaCommand::StopPlay(a_leg)));
             None
         }
@@ -129,24 +91,25 @@ fn perform(
                 Target::Extension(n) => vec![n],
                 Target::Group { members, .. } => members,
             };
-            bridge::start(pbx, now, wall_ms, ep, key, numbers, ring_timeout)
+            bridge::start(core, &*apps, now, wall_ms, ep, key, numbers, ring_timeout)
                 .err()
                 .map(|reason| Event::BridgeFailed { reason })
         }
         Action::OperatorQueue { queue } => {
-            crate::queue_glue::enter(pbx, now, wall_ms, ep, key, &queue)
+            queue_glue::enter(apps, core, now, wall_ms, ep, key, &queue)
                 .map(|reason| Event::QueueExited { reason })
         }
-        Action::Conference { room } => super::conference::join(pbx, wall_ms, key, &room)
+        Action::Conference { room } => conference::join(apps, core, wall_ms, key, &room)
             .err()
             .map(|_| Event::ConferenceFull),
         Action::Feature(feature) => {
-            feature_code(pbx, now, wall_ms, ep, key, feature).map(Event::FeatureDone)
+            feature_code(apps, core, now, wall_ms, ep, key, feature).map(Event::FeatureDone)
         }
         Action::Reject(reason) => {
             let (status, outcome) = bridge::fail_status(reason);
             midcall::finish(
-                pbx,
+                core,
+                apps,
                 now,
                 wall_ms,
                 ep,
@@ -165,7 +128,8 @@ fn perform(
                 Outcome::Rejected
             };
             midcall::finish(
-                pbx,
+                core,
+                apps,
                 now,
                 wall_ms,
                 ep,
@@ -180,52 +144,116 @@ fn perform(
     }
 }
 
+/// Answers the caller (once); the greeting waits for the caller's ACK, or for a key.
+fn answer(
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+) -> Option<Event> {
+    let call = core.calls.calls.get_mut(&key)?;
+    if call.a.final_sent {
+        return Some(Event::Answered);
+    }
+    let codec = sdp::prefer(&call.offer.codecs, &core.config.codecs)
+        .first()
+        .copied()?;
+    call.codec = Some(codec);
+    call.a_media.added = true;
+    core.outputs.push_back(Output::Media(MediaCommand::AddLeg {
+        leg: call.a_media.leg,
+        remote: call.a_media.remote,
+        codec: sdp::media_codec(codec),
+        telephone_event_pt: call.a_media.telephone_event,
+    }));
+    answer::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
+    // The greeting starts when the caller's ACK arrives: before it, the
+    // caller's audio path may not be running yet and would clip the prompt.
+    if let Some(call) = core.calls.calls.get_mut(&key) {
+        call.answered_awaiting_ack = true;
+    }
+    None
+}
+
+/// Plays the plan's prompts to the caller; a sequence with nothing loaded ends at once.
+fn play(core: &mut Core, key: CallKey, prompts: &[std::path::PathBuf]) -> Option<Event> {
+    let call = core.calls.calls.get(&key)?;
+    let ivr = call.ivr.as_ref()?;
+    let decoded: Vec<_> = prompts
+        .iter()
+        .filter_map(|p| {
+            let found = ivr.prompts.get(p);
+            if found.is_none() {
+                tracing::error!(prompt = %p.display(), "prompt was not loaded with the dialplan; skipping it");
+            }
+            found
+        })
+        .collect();
+    if decoded.is_empty() {
+        return Some(Event::PlayFinished);
+    }
+    core.outputs.push_back(Output::Media(MediaCommand::Play {
+        leg: call.a_media.leg,
+        prompts: decoded,
+        loop_: false,
+    }));
+    None
+}
+
 /// Carries out a feature code dialled from an operator's phone.
 fn feature_code(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     key: CallKey,
     feature: Feature,
 ) -> Option<FeatureResult> {
-    let call = pbx.calls.calls.get(&key)?;
+    let call = core.calls.calls.get(&key)?;
     let source = call.a.peer.addr;
     let operator = call.ivr.as_ref()?.auth_user.clone().unwrap_or_default();
     let plan = call.ivr.as_ref()?.plan.clone();
     match feature {
         Feature::ToggleAttendantMode => {
             let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok()?;
-            let now_mode = plan.mode_at(wall, pbx.mode_override);
+            let now_mode = plan.mode_at(wall, apps.mode_override);
             let new = match now_mode {
                 Mode::Automatic => Mode::Manual,
                 Mode::Manual => Mode::Automatic,
             };
-            pbx.mode_override = Some(new);
+            apps.mode_override = Some(new);
             let text = match new {
                 Mode::Automatic => "automatic",
                 Mode::Manual => "manual",
             };
             tracing::info!(operator = %operator, mode = text, "attendant mode switched by an operator");
-            pbx.outputs
+            core.outputs
                 .push_back(Output::Event(crate::PbxEvent::Mode(crate::ModeChange {
                     mode: Some(new),
                 })));
             Some(FeatureResult::Mode(new))
         }
         Feature::OperatorPause => {
-            log_operator(pbx, &operator, OperatorChangeKind::Pause, source, wall_ms);
-            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, true);
+            log_operator(core, &operator, OperatorChangeKind::Pause, source, wall_ms);
+            queue_glue::set_paused(apps, core, now, wall_ms, ep, &operator, true);
             Some(FeatureResult::Paused)
         }
         Feature::OperatorUnpause => {
-            log_operator(pbx, &operator, OperatorChangeKind::Unpause, source, wall_ms);
-            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, false);
+            log_operator(
+                core,
+                &operator,
+                OperatorChangeKind::Unpause,
+                source,
+                wall_ms,
+            );
+            queue_glue::set_paused(apps, core, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::Available)
         }
         Feature::OperatorLogout => {
-            let position = pbx.operator_position();
-            let gone: Vec<BindingChange> = pbx
+            let position = core.operator_position();
+            let gone: Vec<BindingChange> = core
                 .bindings
                 .get(&position)
                 .map(|list| {
@@ -241,28 +269,28 @@ fn feature_code(
                         .collect()
                 })
                 .unwrap_or_default();
-            crate::register::apply(pbx, &gone);
+            register::apply(core, &gone);
             if !gone.is_empty() {
-                pbx.outputs.push_back(Output::Persist {
+                core.outputs.push_back(Output::Persist {
                     changes: gone,
                     then: None,
                 });
             }
-            log_operator(pbx, &operator, OperatorChangeKind::Logout, source, wall_ms);
-            crate::queue_glue::set_paused(pbx, now, wall_ms, ep, &operator, false);
+            log_operator(core, &operator, OperatorChangeKind::Logout, source, wall_ms);
+            queue_glue::set_paused(apps, core, now, wall_ms, ep, &operator, false);
             Some(FeatureResult::LoggedOut)
         }
     }
 }
 
 fn log_operator(
-    pbx: &mut Pbx,
+    core: &mut Core,
     operator: &str,
     kind: OperatorChangeKind,
     source: std::net::SocketAddr,
     at_ms: i64,
 ) {
-    pbx.outputs
+    core.outputs
         .push_back(Output::Event(crate::PbxEvent::Operator(
             crate::OperatorChange {
                 operator: operator.to_string(),
@@ -274,8 +302,8 @@ fn log_operator(
 }
 
 /// The call whose caller leg is `leg`, if the attendant is talking to it (not bridged).
-fn attendant_call(pbx: &Pbx, leg: LegId) -> Option<CallKey> {
-    pbx.calls
+fn attendant_call(core: &Core, leg: LegId) -> Option<CallKey> {
+    core.calls
         .calls
         .values()
         .find(|c| {
@@ -286,53 +314,64 @@ fn attendant_call(pbx: &Pbx, leg: LegId) -> Option<CallKey> {
 
 /// A digit the caller pressed (RFC 4733 or in-band, from the media engine).
 pub(crate) fn on_digit(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     leg: LegId,
     digit: char,
 ) {
-    if let Some(key) = attendant_call(pbx, leg) {
+    if let Some(key) = attendant_call(core, leg) {
         tracing::debug!(call = key.0, %digit, "digit");
         // A key pressed before our 200 was acknowledged proves the caller is
         // listening: the greeting starts now, then the key counts.
-        let waiting = pbx
+        let waiting = core
             .calls
             .calls
             .get_mut(&key)
             .is_some_and(|c| std::mem::take(&mut c.answered_awaiting_ack));
         if waiting {
-            feed(pbx, now, wall_ms, ep, key, Event::Answered);
+            feed(apps, core, now, wall_ms, ep, key, Event::Answered);
         }
-        feed(pbx, now, wall_ms, ep, key, Event::Dtmf(digit));
-    }
-}
-
-/// A digit sent in a SIP INFO request by the caller of an attendant call.
-pub(crate) fn on_info_digit(
-    pbx: &mut Pbx,
-    now: Instant,
-    wall_ms: i64,
-    ep: &mut Endpoint,
-    key: CallKey,
-    digit: char,
-) {
-    let leg = pbx.calls.calls.get(&key).map(|c| c.a_media.leg);
-    if let Some(leg) = leg {
-        on_digit(pbx, now, wall_ms, ep, leg, digit);
+        feed(apps, core, now, wall_ms, ep, key, Event::Dtmf(digit));
     }
 }
 
 /// A prompt sequence ended on the caller's leg.
 pub(crate) fn on_play_finished(
-    pbx: &mut Pbx,
+    apps: &mut Apps,
+    core: &mut Core,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     leg: LegId,
 ) {
-    if let Some(key) = attendant_call(pbx, leg) {
-        feed(pbx, now, wall_ms, ep, key, Event::PlayFinished);
+    if let Some(key) = attendant_call(core, leg) {
+        feed(apps, core, now, wall_ms, ep, key, Event::PlayFinished);
+    }
+}
+
+/// The attendant's timers that are due (digit and menu timeouts of its calls).
+pub(crate) fn handle_timeout(
+    apps: &mut Apps,
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+) {
+    let due: Vec<CallKey> = core
+        .calls
+        .live()
+        .filter(|c| {
+            c.ivr
+                .as_ref()
+                .and_then(|i| i.state.next_deadline())
+                .is_some_and(|d| d <= now)
+        })
+        .map(|c| c.key)
+        .collect();
+    for key in due {
+        feed(apps, core, now, wall_ms, ep, key, Event::Timeout);
     }
 }

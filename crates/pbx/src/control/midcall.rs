@@ -3,16 +3,21 @@
 //! with SDP rewritten to our media address, and the other leg's final
 //! answer is relayed back.
 
-use super::{CallKey, CdrEvent, Outcome, Party, Phase, Purpose, Side, maybe_remove, release_media};
+use super::calls::{Call, PendingAck, Phase, Purpose, Side};
+use super::features::{Features, Turn};
+use super::release::{maybe_remove, release_media};
+use super::{Core, answer};
 use crate::sdp::{self, LocalDescription};
-use crate::{Output, Pbx};
+use crate::{CallKey, CdrEvent, Outcome, Output, Party};
 use media::MediaCommand;
 use sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId};
 use sip::message::{Method, Request, Response};
 use std::time::Instant;
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn handle_in_dialog(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -27,17 +32,10 @@ pub(crate) fn handle_in_dialog(
         .ok()
         .and_then(|t| t.tag().map(str::to_string))
         .unwrap_or_default();
-    let Some((key, side)) = pbx
-        .calls
-        .by_dialog
-        .get(&(call_id.clone(), to_tag.clone()))
-        .copied()
-    else {
-        let ended = pbx
-            .calls
-            .ended_dialogs
-            .contains_key(&(call_id.clone(), to_tag.clone()));
+    let id = (call_id.clone(), to_tag.clone());
+    let Some((key, side)) = core.calls.by_dialog.get(&id).copied() else {
         // A BYE crossing the one we sent in a dialog we ended is simply confirmed.
+        let ended = core.calls.ended_dialogs.contains_key(&id);
         let status = if ended && req.method == Method::Bye {
             200
         } else {
@@ -47,13 +45,19 @@ pub(crate) fn handle_in_dialog(
         return;
     };
     if side == Side::B
-        && super::transfer::on_transferor_request(
-            pbx, now, wall_ms, ep, tx, &req, key, &call_id, &to_tag,
+        && f.stray_request(
+            core,
+            &mut Turn { now, wall_ms, ep },
+            tx,
+            &req,
+            key,
+            &call_id,
+            &to_tag,
         )
     {
         return;
     }
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         ep.respond(now, tx, Response::for_request(&req, 481));
         return;
     };
@@ -85,7 +89,8 @@ pub(crate) fn handle_in_dialog(
             ep.respond(now, tx, Response::for_request(&req, 200));
             tracing::info!(call = key.0, by = side.party().as_str(), "hung up");
             finish(
-                pbx,
+                core,
+                f,
                 now,
                 wall_ms,
                 ep,
@@ -97,24 +102,13 @@ pub(crate) fn handle_in_dialog(
             );
         }
         Method::Ack => {}
-        Method::Refer => super::transfer::on_refer(pbx, now, wall_ms, ep, tx, req, key, side),
+        Method::Refer => f.refer(core, &mut Turn { now, wall_ms, ep }, tx, req, key, side),
         Method::Notify => ep.respond(now, tx, Response::for_request(&req, 200)),
         Method::Info if side == Side::A && call.b.is_none() && call.ivr.is_some() => {
             // The attendant is listening: SIP INFO carries the caller's digits (RFC 2976 style).
-            let content_type = req.headers.get("Content-Type").unwrap_or("").to_string();
-            let body = String::from_utf8_lossy(&req.body).into_owned();
-            match media::dtmf::parse_sip_info(&content_type, &body) {
-                Ok(dtmf) => {
-                    ep.respond(now, tx, Response::for_request(&req, 200));
-                    super::ivr::on_info_digit(pbx, now, wall_ms, ep, key, dtmf.digit);
-                }
-                Err(e) => {
-                    let mut resp = Response::for_request(&req, 415);
-                    resp.reason = format!("Unsupported Media Type ({e})");
-                    resp.headers
-                        .push("Accept", "application/dtmf-relay, application/dtmf");
-                    ep.respond(now, tx, resp);
-                }
+            let leg = call.a_media.leg;
+            if let Some(digit) = info_digit(now, ep, tx, &req) {
+                f.digit(core, &mut Turn { now, wall_ms, ep }, leg, digit);
             }
         }
         _ if call.b.is_none() => {
@@ -127,17 +121,38 @@ pub(crate) fn handle_in_dialog(
             ep.respond(now, tx, Response::for_request(&req, status));
         }
         Method::Invite if side == Side::B => {
-            if !super::hold::on_operator_reinvite(pbx, now, ep, tx, &req, key, side) {
-                forward(pbx, now, ep, key, side, tx, req);
+            if !f.callee_reinvite(core, &mut Turn { now, wall_ms, ep }, tx, &req, key) {
+                forward(core, now, ep, key, side, tx, req);
             }
         }
-        _ => forward(pbx, now, ep, key, side, tx, req),
+        _ => forward(core, now, ep, key, side, tx, req),
+    }
+}
+
+/// The digit of a SIP INFO (`application/dtmf-relay` or `application/dtmf`), answered
+/// 200; any other body is answered 415 and gives no digit.
+fn info_digit(now: Instant, ep: &mut Endpoint, tx: ServerTxId, req: &Request) -> Option<char> {
+    let content_type = req.headers.get("Content-Type").unwrap_or("");
+    let body = String::from_utf8_lossy(&req.body);
+    match media::dtmf::parse_sip_info(content_type, &body) {
+        Ok(dtmf) => {
+            ep.respond(now, tx, Response::for_request(req, 200));
+            Some(dtmf.digit)
+        }
+        Err(e) => {
+            let mut resp = Response::for_request(req, 415);
+            resp.reason = format!("Unsupported Media Type ({e})");
+            resp.headers
+                .push("Accept", "application/dtmf-relay, application/dtmf");
+            ep.respond(now, tx, resp);
+            None
+        }
     }
 }
 
 /// Sends `req` (from `side`) on to the other leg.
 fn forward(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     ep: &mut Endpoint,
     key: CallKey,
@@ -145,8 +160,8 @@ fn forward(
     tx: ServerTxId,
     req: Request,
 ) {
-    let public_ip = pbx.config.public_ip;
-    let call = pbx.calls.calls.get_mut(&key).expect("caller checked");
+    let public_ip = core.config.public_ip;
+    let call = core.calls.calls.get_mut(&key).expect("caller checked");
     let other_dialog = match side {
         Side::A => call.b.as_mut().map(|b| (&mut b.dialog, b.peer)),
         Side::B => call.a.dialog.as_mut().map(|d| (d, call.a.peer)),
@@ -175,14 +190,14 @@ fn forward(
         .get("Content-Type")
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/sdp"));
     if is_sdp && let Ok(offer) = sdp::parse_audio(&req.body) {
-        out.body = relay_description(&mut pbx.outputs, public_ip, call, key, side, &offer);
+        out.body = relay_description(&mut core.outputs, public_ip, call, key, side, &offer);
     }
     if out.method == Method::Invite || out.method == Method::Update {
-        let contact = pbx.contact_uri(peer.transport, None);
+        let contact = core.contact_uri(peer.transport, None);
         out.headers.set("Contact", format!("<{contact}>"));
     }
     let ctx = ep.send_request(now, out, peer);
-    pbx.calls.by_client.insert(
+    core.calls.by_client.insert(
         ctx,
         (
             key,
@@ -196,7 +211,7 @@ fn forward(
 }
 
 pub(crate) fn on_forward_response(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     _wall_ms: i64,
     ep: &mut Endpoint,
@@ -214,12 +229,12 @@ pub(crate) fn on_forward_response(
             origin_side,
             origin_req,
         },
-    )) = pbx.calls.by_client.remove(&tx)
+    )) = core.calls.by_client.remove(&tx)
     else {
         return;
     };
-    let public_ip = pbx.config.public_ip;
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+    let public_ip = core.config.public_ip;
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
     // We are the UAC towards the other leg and acknowledge its 2xx to a re-INVITE. A
@@ -259,7 +274,7 @@ pub(crate) fn on_forward_response(
             Side::B => Side::A,
         };
         back.headers.push("Content-Type", "application/sdp");
-        back.body = relay_description(&mut pbx.outputs, public_ip, call, key, responder, &answer);
+        back.body = relay_description(&mut core.outputs, public_ip, call, key, responder, &answer);
     } else if !resp.body.is_empty() {
         if let Some(ct) = resp.headers.get("Content-Type") {
             back.headers.push("Content-Type", ct.to_string());
@@ -277,14 +292,15 @@ pub(crate) fn on_forward_response(
                 .map(|b| b.peer.transport)
                 .unwrap_or(call.a.peer.transport),
         };
-        let contact = pbx.contact_uri(transport, None);
+        let contact = core.contact_uri(transport, None);
         back.headers.push("Contact", format!("<{contact}>"));
     }
     ep.respond(now, origin, back);
 }
 
 pub(crate) fn on_forward_timeout(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -296,7 +312,7 @@ pub(crate) fn on_forward_timeout(
         Purpose::Forward {
             origin, origin_req, ..
         },
-    )) = pbx.calls.by_client.remove(&tx)
+    )) = core.calls.by_client.remove(&tx)
     else {
         return;
     };
@@ -306,7 +322,7 @@ pub(crate) fn on_forward_timeout(
             call = key.0,
             "re-INVITE got no answer from the other side: hanging up"
         );
-        hangup(pbx, now, wall_ms, ep, key, Party::System);
+        hangup(core, f, now, wall_ms, ep, key, Party::System);
     }
 }
 
@@ -315,7 +331,8 @@ pub(crate) fn on_forward_timeout(
 /// `skip` (which hung up itself), frees media and writes the record.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -325,7 +342,7 @@ pub(crate) fn finish(
     by: Option<Party>,
     skip: Option<Side>,
 ) {
-    let Some(call) = pbx.calls.calls.get(&key) else {
+    let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
     if call.phase == Phase::Ended {
@@ -341,10 +358,10 @@ pub(crate) fn finish(
         ep.cancel(now, tx);
     }
     if !call.a.final_sent {
-        let resp = super::setup::a_response(pbx, call, status);
+        let resp = answer::a_response(core, call, status);
         ep.respond(now, call.a.tx, resp);
     }
-    let call = pbx.calls.calls.get_mut(&key).expect("exists");
+    let call = core.calls.calls.get_mut(&key).expect("exists");
     let mut byes = Vec::new();
     if call.a.final_sent
         && skip != Some(Side::A)
@@ -363,31 +380,31 @@ pub(crate) fn finish(
     call.ring_deadline = None;
     for (bye, peer) in byes {
         let ctx = ep.send_request(now, bye, peer);
-        pbx.calls.by_client.insert(ctx, (key, Purpose::Fire));
+        core.calls.by_client.insert(ctx, (key, Purpose::Fire));
     }
-    pbx.outputs.push_back(Output::call(CdrEvent::Ended {
+    core.outputs.push_back(Output::call(CdrEvent::Ended {
         call: key,
         at_ms: wall_ms,
         outcome,
         hangup_by: by,
     }));
-    super::conference::leave(pbx, wall_ms, key);
-    super::transfer::end_transferor(pbx, now, wall_ms, ep, key, true);
-    release_media(pbx, key);
-    crate::queue_glue::call_ended(pbx, now, wall_ms, ep, key);
-    maybe_remove(pbx, key);
+    f.ending(core, &mut Turn { now, wall_ms, ep }, key);
+    release_media(core, key);
+    f.ended(core, &mut Turn { now, wall_ms, ep }, key);
+    maybe_remove(core, key);
 }
 
 /// Hangs a call up from the PBX side, whatever its state.
 pub(crate) fn hangup(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
     key: CallKey,
     by: Party,
 ) {
-    let Some(call) = pbx.calls.calls.get(&key) else {
+    let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
     let outcome = if call.a.final_sent {
@@ -395,40 +412,34 @@ pub(crate) fn hangup(
     } else {
         Outcome::Failed
     };
-    finish(pbx, now, wall_ms, ep, key, 503, outcome, Some(by), None);
+    finish(core, f, now, wall_ms, ep, key, 503, outcome, Some(by), None);
 }
 
 /// Hangs up every call (shutdown).
-pub(crate) fn hangup_all(pbx: &mut Pbx, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
-    // No operator is offered another caller while everything is being hung up.
-    crate::queue_glue::stop_offering(pbx);
-    let keys: Vec<CallKey> = pbx.calls.calls.keys().copied().collect();
+pub(crate) fn hangup_all(
+    core: &mut Core,
+    f: &mut dyn Features,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+) {
+    let keys: Vec<CallKey> = core.calls.calls.keys().copied().collect();
     for key in keys {
-        hangup(pbx, now, wall_ms, ep, key, Party::System);
+        hangup(core, f, now, wall_ms, ep, key, Party::System);
     }
-}
-
-/// An ACK we owe the other leg until the originator of a delayed-offer
-/// re-INVITE sends its answer in its own ACK.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PendingAck {
-    /// The leg that is waiting for our ACK.
-    pub side: Side,
-    /// The CSeq of the re-INVITE we sent it.
-    pub cseq: u32,
 }
 
 /// An ACK for a 2xx arrived (no transaction): if it completes a delayed-offer
 /// re-INVITE, its SDP answer is rewritten and carried on in our ACK.
 pub(crate) fn on_ack(
-    pbx: &mut Pbx,
+    core: &mut Core,
     key: CallKey,
     from_side: Side,
     ack: &Request,
     ep: &mut Endpoint,
 ) {
-    let public_ip = pbx.config.public_ip;
-    let Some(call) = pbx.calls.calls.get_mut(&key) else {
+    let public_ip = core.config.public_ip;
+    let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
     let Some(pending) = call.pending_ack else {
@@ -440,7 +451,7 @@ pub(crate) fn on_ack(
     call.pending_ack = None;
     let answer = sdp::parse_audio(&ack.body).ok();
     let body = answer.map(|answer| {
-        relay_description(&mut pbx.outputs, public_ip, call, key, from_side, &answer)
+        relay_description(&mut core.outputs, public_ip, call, key, from_side, &answer)
     });
     let target = match pending.side {
         Side::A => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
@@ -462,7 +473,7 @@ pub(crate) fn on_ack(
 fn relay_description(
     outputs: &mut std::collections::VecDeque<Output>,
     public_ip: std::net::IpAddr,
-    call: &mut super::Call,
+    call: &mut Call,
     key: CallKey,
     from: Side,
     desc: &sdp::AudioOffer,

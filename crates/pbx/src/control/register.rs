@@ -3,15 +3,19 @@
 //! The 200 is sent only after the server has made the change durable
 //! (the `Persist` output carries the response).
 
-use crate::{OperatorChangeKind, Output, Pbx};
+use super::Core;
+use super::features::{Features, Turn};
+use crate::{OperatorChangeKind, Output};
 use sip::auth::GuardDecision;
 use sip::endpoint::{Endpoint, Peer, ServerTxId, Transport};
 use sip::message::{Request, Response};
 use sip::registrar::{self, BindingChange, BindingSource, BindingTransport};
 use std::time::Instant;
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn handle(
-    pbx: &mut Pbx,
+    core: &mut Core,
+    f: &mut dyn Features,
     now: Instant,
     wall_ms: i64,
     ep: &mut Endpoint,
@@ -20,7 +24,7 @@ pub(crate) fn handle(
     from: Peer,
 ) {
     let ip = from.addr.ip();
-    if let GuardDecision::Refuse { .. } = pbx.guard.check(ip, now) {
+    if let GuardDecision::Refuse { .. } = core.guard.check(ip, now) {
         tracing::warn!(source = %from.addr, "REGISTER refused: source is banned after repeated authentication failures");
         ep.respond(now, tx, Response::for_request(&req, 403));
         return;
@@ -31,33 +35,11 @@ pub(crate) fn handle(
         ep.respond(now, tx, resp);
         return;
     };
-    let Some(auth_header) = req.headers.get("Authorization").map(str::to_string) else {
-        challenge(pbx, now, ep, tx, &req, false);
+    let Some(proof) = authenticate(core, now, ep, tx, &req, from, &aor) else {
         return;
     };
-    let directory = pbx.directory.clone();
-    let method = req.method.to_string();
-    let uri = req.uri.to_string();
-    let verified = pbx.auth.verify(now, &method, &uri, &auth_header, |user| {
-        directory.credential(user)
-    });
-    let proof = match verified {
-        Ok(p) => p,
-        Err(failure) => {
-            if failure.is_stale() {
-                challenge(pbx, now, ep, tx, &req, true);
-                return;
-            }
-            if failure.counts_against_source() {
-                pbx.auth_failed(ip, now);
-            }
-            tracing::info!(source = %from.addr, aor = %aor, reason = %failure, "REGISTER authentication failed");
-            challenge(pbx, now, ep, tx, &req, false);
-            return;
-        }
-    };
-    pbx.guard.record_success(ip, now);
-    if !pbx.directory.may_register(proof.username(), &aor) {
+    core.guard.record_success(ip, now);
+    if !core.directory.may_register(proof.username(), &aor) {
         tracing::info!(source = %from.addr, user = %proof.username(), aor = %aor, "REGISTER refused: account may not register this address");
         ep.respond(now, tx, Response::for_request(&req, 403));
         return;
@@ -70,7 +52,7 @@ pub(crate) fn handle(
         addr: from.addr,
         connection: from.conn.map(|c| c.0),
     };
-    let existing: Vec<_> = pbx.bindings.get(&aor).cloned().unwrap_or_default();
+    let existing: Vec<_> = core.bindings.get(&aor).cloned().unwrap_or_default();
     let outcome = registrar::register(
         &req,
         &aor,
@@ -78,19 +60,19 @@ pub(crate) fn handle(
         source,
         &existing,
         wall_ms,
-        &pbx.config.registrar,
+        &core.config.registrar,
     );
     let mut outcome = outcome;
     if let Some(to) = outcome.response.headers.get("To").map(str::to_string) {
-        let tagged = crate::call::with_tag(&to, &ep.new_tag());
+        let tagged = crate::headers::with_tag(&to, &ep.new_tag());
         outcome.response.headers.set("To", tagged);
     }
     if let Some(err) = &outcome.error {
         tracing::info!(source = %from.addr, aor = %aor, error = %err, "REGISTER refused");
     }
-    if aor == pbx.operator_position() {
+    if aor == core.operator_position() {
         log_operator_changes(
-            pbx,
+            core,
             &existing,
             &outcome.changes,
             proof.username(),
@@ -98,23 +80,61 @@ pub(crate) fn handle(
             wall_ms,
         );
     }
-    apply(pbx, &outcome.changes);
-    if aor == pbx.operator_position() && !outcome.changes.is_empty() {
-        crate::queue_glue::operators_changed(pbx, now, wall_ms, ep);
+    apply(core, &outcome.changes);
+    if aor == core.operator_position() && !outcome.changes.is_empty() {
+        f.registrations_changed(core, &mut Turn { now, wall_ms, ep }, &aor);
     }
     if outcome.changes.is_empty() {
         ep.respond(now, tx, outcome.response);
     } else {
         tracing::info!(aor = %aor, source = %from.addr, changes = outcome.changes.len(), "registration changed");
-        pbx.outputs.push_back(Output::Persist {
+        core.outputs.push_back(Output::Persist {
             changes: outcome.changes,
             then: Some((tx, outcome.response)),
         });
     }
 }
 
+/// The digest proof of a REGISTER, or `None` when it was answered with a (new)
+/// challenge; a failure that is the sender's fault counts against its address.
+fn authenticate(
+    core: &mut Core,
+    now: Instant,
+    ep: &mut Endpoint,
+    tx: ServerTxId,
+    req: &Request,
+    from: Peer,
+    aor: &str,
+) -> Option<sip::auth::Authenticated> {
+    let Some(auth_header) = req.headers.get("Authorization").map(str::to_string) else {
+        challenge(core, now, ep, tx, req, false);
+        return None;
+    };
+    let directory = core.directory.clone();
+    let method = req.method.to_string();
+    let uri = req.uri.to_string();
+    let verified = core.auth.verify(now, &method, &uri, &auth_header, |user| {
+        directory.credential(user)
+    });
+    match verified {
+        Ok(p) => Some(p),
+        Err(failure) => {
+            if failure.is_stale() {
+                challenge(core, now, ep, tx, req, true);
+                return None;
+            }
+            if failure.counts_against_source() {
+                core.auth_failed(from.addr.ip(), now);
+            }
+            tracing::info!(source = %from.addr, aor = %aor, reason = %failure, "REGISTER authentication failed");
+            challenge(core, now, ep, tx, req, false);
+            None
+        }
+    }
+}
+
 fn challenge(
-    pbx: &mut Pbx,
+    core: &mut Core,
     now: Instant,
     ep: &mut Endpoint,
     tx: ServerTxId,
@@ -122,34 +142,34 @@ fn challenge(
     stale: bool,
 ) {
     let mut resp = Response::for_request(req, 401);
-    for value in pbx.auth.challenge(now, stale) {
+    for value in core.auth.challenge(now, stale) {
         resp.headers.push("WWW-Authenticate", value);
     }
     resp.headers.set(
         "To",
-        crate::call::with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
+        crate::headers::with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
     );
     ep.respond(now, tx, resp);
 }
 
 /// Applies binding changes to the in-memory cache.
-pub(crate) fn apply(pbx: &mut Pbx, changes: &[BindingChange]) {
+pub(crate) fn apply(core: &mut Core, changes: &[BindingChange]) {
     for change in changes {
         match change {
             BindingChange::Upsert(b) => {
-                let list = pbx.bindings.entry(b.aor.clone()).or_default();
+                let list = core.bindings.entry(b.aor.clone()).or_default();
                 match list.iter_mut().find(|x| x.contact == b.contact) {
                     Some(slot) => *slot = b.clone(),
                     None => list.push(b.clone()),
                 }
             }
             BindingChange::Remove { aor, contact } => {
-                if let Some(list) = pbx.bindings.get_mut(aor) {
+                if let Some(list) = core.bindings.get_mut(aor) {
                     list.retain(|x| &x.contact != contact);
                 }
             }
             BindingChange::RemoveAll { aor } => {
-                pbx.bindings.remove(aor);
+                core.bindings.remove(aor);
             }
         }
     }
@@ -158,7 +178,7 @@ pub(crate) fn apply(pbx: &mut Pbx, changes: &[BindingChange]) {
 /// Operators log in by registering the operator position and out by removing
 /// that registration: both go into the operator's shift log.
 fn log_operator_changes(
-    pbx: &mut Pbx,
+    core: &mut Core,
     existing: &[sip::registrar::Binding],
     changes: &[BindingChange],
     operator: &str,
@@ -176,7 +196,7 @@ fn log_operator_changes(
             _ => continue,
         };
         tracing::info!(operator, ?kind, source = %from.addr, "operator shift");
-        pbx.outputs
+        core.outputs
             .push_back(Output::Event(crate::PbxEvent::Operator(
                 crate::OperatorChange {
                     operator: operator.to_string(),

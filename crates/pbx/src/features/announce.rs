@@ -10,9 +10,13 @@
 //!     └── ended (never answered) ─────────────────────────┴── ended: forgotten
 //! ```
 
-use crate::CallKey;
-use crate::placed::PlacedEvent;
+use crate::control::Core;
+use crate::control::placed::{Dial, PlacedEvent};
+use crate::ctx::ring_target;
+use crate::{CallKey, CdrEvent, Output};
+use crate::{Originate, OriginateError, Purpose};
 use media::prompt::Prompt;
+use sip::endpoint::Endpoint;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -144,6 +148,93 @@ impl Announcements {
             if matches!(a.step, Step::Waiting { until } if until <= now) {
                 finish(*key, a, out);
             }
+        }
+    }
+}
+
+/// Places a call whose purpose is an announcement (see [`crate::Originate`]): checks the
+/// prompts and the target, then rings every registered phone of the target.
+pub(crate) fn originate(
+    apps: &mut super::Apps,
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    request: Originate,
+) -> Result<CallKey, OriginateError> {
+    let attendant = apps.attendant.clone().ok_or(OriginateError::NoDialplan)?;
+    let plan = &attendant.plan;
+    let Purpose::Announcement(announcement) = &request.purpose;
+    let language = announcement
+        .language
+        .clone()
+        .or_else(|| plan.languages().first().map(|(code, _)| code.clone()))
+        .unwrap_or_else(|| "en".into());
+    let prompts = announcement
+        .prompts
+        .iter()
+        .map(|name| {
+            attendant
+                .prompts
+                .get(plan.prompt(&language, name))
+                .ok_or_else(|| OriginateError::UnknownPrompt(format!("{name} ({language})")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ext = core
+        .directory
+        .extension(&request.target)
+        .ok_or_else(|| OriginateError::UnknownTarget(request.target.clone()))?;
+    let targets: Vec<_> = core
+        .bindings(&ext.number, wall_ms)
+        .into_iter()
+        .filter_map(|b| ring_target(b, &ext))
+        .collect();
+    if targets.is_empty() {
+        return Err(OriginateError::NotRegistered(request.target));
+    }
+    if core.active_calls() >= core.config.max_concurrent_calls {
+        return Err(OriginateError::TooManyCalls);
+    }
+    let port = core.ports.allocate().ok_or(OriginateError::NoMediaPorts)?;
+    let key = core.calls.next_key();
+    let dial = Dial {
+        key,
+        targets,
+        callee: ext.number.clone(),
+        from_user: core.operator_position(),
+        display: request.display.unwrap_or_else(|| "Switchboard".into()),
+        purpose: request.purpose.kind(),
+        ring_for: core.config.ring_timeout,
+    };
+    apps.announcements.start(
+        key,
+        prompts,
+        announcement.max_digits,
+        announcement.digit_timeout,
+    );
+    let (mut ctx, placed) = core.split();
+    placed.dial(&mut ctx, ep, now, wall_ms, dial, port);
+    Ok(key)
+}
+
+/// Carries out the announcement commands through call control.
+pub(crate) fn carry_out(
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    commands: Vec<Command>,
+) {
+    for command in commands {
+        let (mut ctx, placed) = core.split();
+        match command {
+            Command::Play(key, prompts) => placed.play(&mut ctx, key, prompts),
+            Command::StopPlay(key) => placed.stop_play(&mut ctx, key),
+            Command::Digits(call, digits) => {
+                ctx.outputs
+                    .push_back(Output::call(CdrEvent::Digits { call, digits }));
+            }
+            Command::Hangup(key) => placed.hangup(&mut ctx, ep, now, wall_ms, key),
         }
     }
 }

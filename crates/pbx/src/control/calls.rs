@@ -1,0 +1,292 @@
+//! The call model: a call's two legs (the caller's INVITE we answer, and our
+//! INVITE forked to the callee's phones), their media sides, the attendant's
+//! state riding on the call, and the table that finds a call from a
+//! transaction or a dialog.
+
+use crate::sdp::{AudioOffer, Codec};
+use crate::{CallKey, CallSummary, LegRole, Party};
+use media::LegId;
+use sip::dialog::Dialog;
+use sip::endpoint::{ClientTxId, Peer, ServerTxId};
+use sip::message::Request;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    pub fn party(self) -> Party {
+        match self {
+            Side::A => Party::Caller,
+            Side::B => Party::Callee,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Ringing,
+    Answered,
+    Ended,
+}
+
+/// One side's media: the engine leg, our RTP port, the peer's offer/answer.
+#[derive(Debug)]
+pub(crate) struct MediaSide {
+    pub leg: LegId,
+    pub port: u16,
+    pub remote: Option<std::net::SocketAddr>,
+    pub telephone_event: Option<u8>,
+    pub added: bool,
+    pub sdp_version: u64,
+}
+
+impl MediaSide {
+    /// A side on our RTP `port`, not yet in the media engine.
+    pub fn new(leg: LegId, port: u16, remote: Option<std::net::SocketAddr>) -> Self {
+        MediaSide {
+            leg,
+            port,
+            remote,
+            telephone_event: None,
+            added: false,
+            sdp_version: 1,
+        }
+    }
+
+    /// The side left behind when its leg moved elsewhere: no port, nothing to release.
+    pub fn moved_away() -> Self {
+        MediaSide {
+            port: 0,
+            sdp_version: 0,
+            ..MediaSide::new(LegId(0), 0, None)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct LegA {
+    pub tx: ServerTxId,
+    pub invite: Request,
+    pub peer: Peer,
+    pub tag: String,
+    pub dialog: Option<Dialog>,
+    pub final_sent: bool,
+    pub ringing_sent: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Fork {
+    pub tx: ClientTxId,
+    pub invite: Request,
+    pub peer: Peer,
+    pub final_status: Option<u16>,
+    /// Which bridge attempt of the call this fork belongs to.
+    pub attempt: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct LegB {
+    pub dialog: Dialog,
+    pub peer: Peer,
+}
+
+/// The interpreter state of a call the attendant handles.
+pub(crate) struct Ivr {
+    /// The plan the call started on (a reload does not change it).
+    pub plan: std::sync::Arc<dialplan::Plan>,
+    /// The prompts of that plan.
+    pub prompts: std::sync::Arc<media::prompt::PromptCache>,
+    /// The interpreter's state.
+    pub state: dialplan::CallState,
+    /// The digest user who placed the call (for feature codes).
+    pub auth_user: Option<String>,
+}
+
+impl std::fmt::Debug for Ivr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ivr")
+            .field("auth_user", &self.auth_user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub key: CallKey,
+    pub caller: String,
+    pub callee: String,
+    pub started_ms: i64,
+    pub phase: Phase,
+    pub a: LegA,
+    pub forks: Vec<Fork>,
+    pub b: Option<LegB>,
+    pub ring_deadline: Option<Instant>,
+    pub codec: Option<Codec>,
+    pub a_media: MediaSide,
+    pub b_media: MediaSide,
+    pub offer: AudioOffer,
+    pub early_media: bool,
+    /// The attendant's interpreter, for calls the dialplan handles.
+    pub ivr: Option<Ivr>,
+    /// Whether a bridge attempt (forks) is in progress.
+    pub forking: bool,
+    /// The number of the current bridge attempt.
+    pub attempt: u32,
+    /// An ACK owed to one leg until the other answers a delayed offer.
+    pub pending_ack: Option<PendingAck>,
+    /// The attendant answered and waits for the caller's ACK before it speaks.
+    pub answered_awaiting_ack: bool,
+    /// A transfer in progress: the transferor's leg, set aside.
+    pub transfer: Option<Transferor>,
+}
+
+/// What a client transaction of ours is for.
+#[derive(Debug)]
+pub(crate) enum Purpose {
+    /// Our INVITE to one of the callee's contacts.
+    Fork(usize),
+    /// A request forwarded from `origin_side`; its final response goes back on `origin`.
+    Forward {
+        origin: ServerTxId,
+        origin_side: Side,
+        origin_req: Box<Request>,
+    },
+    /// A BYE or other request whose answer does not matter.
+    Fire,
+}
+
+/// Every call and the indexes that find a call from a transaction or dialog.
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    pub calls: HashMap<CallKey, Call>,
+    pub by_invite: HashMap<ServerTxId, CallKey>,
+    pub by_client: HashMap<ClientTxId, (CallKey, Purpose)>,
+    /// (Call-ID, our tag) → call and side.
+    pub by_dialog: HashMap<(String, String), (CallKey, Side)>,
+    /// Dialogs we ended with a BYE while their call goes on (a transferor's legs): a BYE
+    /// crossing ours is answered 200, anything else 481. Forgotten with the call.
+    pub ended_dialogs: HashMap<(String, String), CallKey>,
+    /// Media legs removed from ended calls whose final quality report is still to come.
+    pub ended_legs: HashMap<LegId, (CallKey, LegRole)>,
+    pub next: u64,
+}
+
+impl Calls {
+    pub fn get(&self, key: CallKey) -> Option<&Call> {
+        self.calls.get(&key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls
+            .values()
+            .filter(|c| c.phase != Phase::Ended)
+            .count()
+    }
+
+    /// The calls that have not ended.
+    pub fn live(&self) -> impl Iterator<Item = &Call> {
+        self.calls.values().filter(|c| c.phase != Phase::Ended)
+    }
+
+    pub fn next_key(&mut self) -> CallKey {
+        self.next += 1;
+        CallKey(self.next)
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter(|c| c.phase != Phase::Ended)
+            .filter(|c| c.forking)
+            .filter_map(|c| c.ring_deadline)
+            .min()
+    }
+
+    pub fn summaries(&self) -> Vec<CallSummary> {
+        let mut v: Vec<_> = self
+            .calls
+            .values()
+            .map(|c| CallSummary {
+                key: c.key,
+                caller: c.caller.clone(),
+                callee: c.callee.clone(),
+                state: match c.phase {
+                    Phase::Ringing => "ringing",
+                    Phase::Answered => "answered",
+                    Phase::Ended => "ending",
+                },
+                started_ms: c.started_ms,
+            })
+            .collect();
+        v.sort_by_key(|s| s.key);
+        v
+    }
+}
+
+/// Dispatches endpoint events other than new requests.
+#[derive(Debug, Default)]
+pub(crate) struct RateWindow {
+    starts: std::collections::VecDeque<Instant>,
+}
+
+impl RateWindow {
+    /// Records a new call if fewer than `max` started in the last second.
+    pub fn admit(&mut self, now: Instant, max: u32) -> bool {
+        while self
+            .starts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.starts.pop_front();
+        }
+        if self.starts.len() as u32 >= max {
+            return false;
+        }
+        self.starts.push_back(now);
+        true
+    }
+}
+
+/// The one reason a bridge attempt failed, from the final statuses of its forks: busy if
+/// any phone said so, not found if every answer says the number does not exist, else
+/// unavailable.
+pub(crate) fn fail_reason(statuses: &[u16]) -> dialplan::FailReason {
+    use dialplan::FailReason;
+    if statuses.iter().any(|s| matches!(s, 486 | 600 | 603)) {
+        FailReason::Busy
+    } else if !statuses.is_empty() && statuses.iter().all(|s| matches!(s, 404 | 604)) {
+        FailReason::NotFound
+    } else {
+        FailReason::Unavailable
+    }
+}
+
+/// A transfer in progress: the transferor's leg, kept until the outcome is known.
+#[derive(Debug)]
+pub(crate) struct Transferor {
+    pub dialog: Dialog,
+    pub peer: Peer,
+    /// The transferor's media leg (it was the call's B side).
+    pub media: MediaSide,
+    /// The dialled target.
+    pub target: String,
+    /// Who transferred (operator account or extension number).
+    pub by: String,
+    /// Whether the transferor's leg has ended (they hung up after the 202).
+    pub gone: bool,
+}
+
+/// An ACK we owe the other leg until the originator of a delayed-offer
+/// re-INVITE sends its answer in its own ACK.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingAck {
+    /// The leg that is waiting for our ACK.
+    pub side: Side,
+    /// The CSeq of the re-INVITE we sent it.
+    pub cseq: u32,
+}

@@ -1,0 +1,160 @@
+//! What a call record says: the call's key, how it ended and who ended it,
+//! the record's events, and the summary of a live call. Every layer names
+//! calls this way; this module depends on nothing else in the crate.
+
+use crate::originate::CallOrigin;
+
+/// Identifies a call inside the PBX (and its call record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+/// How a call ended, as written into its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The callee answered.
+    Answered,
+    /// The callee was busy.
+    Busy,
+    /// Nobody answered within the ring timeout.
+    NoAnswer,
+    /// The caller hung up before an answer.
+    Cancelled,
+    /// The dialled number does not exist.
+    NotFound,
+    /// The extension exists but no phone is registered (or all refused).
+    Unavailable,
+    /// The PBX could not set the call up (no ports, bad SDP, …).
+    Failed,
+    /// Refused by admission control or authentication.
+    Rejected,
+}
+
+impl Outcome {
+    /// The value stored in the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Busy => "busy",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Cancelled => "cancelled",
+            Outcome::NotFound => "not_found",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Failed => "failed",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The calling side.
+    Caller,
+    /// The called side.
+    Callee,
+    /// The PBX (timeout, shutdown, media loss).
+    System,
+}
+
+impl Party {
+    /// The value stored in the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Caller => "caller",
+            Party::Callee => "callee",
+            Party::System => "system",
+        }
+    }
+}
+
+/// Call record events, in order, for the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CdrEvent {
+    /// A call was accepted for routing.
+    Started {
+        /// The call.
+        call: CallKey,
+        /// The caller's SIP Call-ID.
+        call_id: String,
+        /// Who called (extension number, or the From user of a guest; the display name the
+        /// PBX showed for a call it placed).
+        caller: String,
+        /// The dialled number.
+        callee: String,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+        /// A caller's INVITE, or the PBX for a purpose.
+        origin: CallOrigin,
+    },
+    /// The callee answered.
+    Answered {
+        /// The call.
+        call: CallKey,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+    },
+    /// The call ended.
+    Ended {
+        /// The call.
+        call: CallKey,
+        /// Wall-clock time, unix ms.
+        at_ms: i64,
+        /// How it ended.
+        outcome: Outcome,
+        /// Who hung up.
+        hangup_by: Option<Party>,
+    },
+    /// Media statistics of one leg, reported after the leg closed.
+    Quality {
+        /// The call.
+        call: CallKey,
+        /// Which leg.
+        leg: LegRole,
+        /// The leg's counters and RTCP figures.
+        report: media::QualityReport,
+    },
+    /// The digits the callee of a call the PBX placed pressed (before [`CdrEvent::Ended`]).
+    Digits {
+        /// The call.
+        call: CallKey,
+        /// The digits, in order.
+        digits: String,
+    },
+}
+
+/// Which leg of a call a quality report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LegRole {
+    /// The calling phone's leg.
+    Caller,
+    /// The called phone's leg.
+    Callee,
+    /// The leg of a party who transferred the call away.
+    Transferor,
+}
+
+impl LegRole {
+    /// The name used in the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegRole::Caller => "caller",
+            LegRole::Callee => "callee",
+            LegRole::Transferor => "transferor",
+        }
+    }
+}
+
+/// A call in progress, for the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSummary {
+    /// The call.
+    pub key: CallKey,
+    /// Caller.
+    pub caller: String,
+    /// Callee.
+    pub callee: String,
+    /// `ringing`, `answered` or `ending`.
+    pub state: &'static str,
+    /// When it started (unix ms).
+    pub started_ms: i64,
+}
