@@ -55,7 +55,7 @@ pub mod server;
 pub mod sip_probe;
 pub mod sipp;
 
-pub use admin::{http_get, http_post};
+pub use admin::{http_get, http_post, http_post_json};
 pub use audio::{Audio, party_signal, read_wav, write_wav};
 pub use baresip::{Account, AnswerMode, Baresip, BaresipOptions, Recordings};
 pub use binary::{repo_root, switchboard_binary};

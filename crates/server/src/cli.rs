@@ -1,4 +1,4 @@
-//! Command-line interface: `switchboard serve | check | schema | cdr | queue`.
+//! Command-line interface: `switchboard serve | check | schema | cdr | queue | originate`.
 //! Every `serve` flag can also be given as an environment variable
 //! `SWITCHBOARD_<FLAG>`.
 
@@ -63,6 +63,39 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Have the running server call an extension: every registered phone of TARGET rings, the
+    /// first to answer hears the prompts and may type digits (stored in the call record), then
+    /// the PBX hangs up. Prints the new call's number (through its HTTP admin API).
+    Originate(OriginateArgs),
+}
+
+/// Options of `switchboard originate`.
+#[derive(Debug, Clone, Args)]
+pub struct OriginateArgs {
+    /// The extension number to call.
+    pub target: String,
+    /// A prompt of the dialplan to play (such as `welcome`); repeat to play several in order.
+    #[arg(long = "prompt", value_name = "NAME", required = true)]
+    pub prompts: Vec<String>,
+    /// How many digits to collect after the prompts (0: just play them).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub digits: usize,
+    /// Seconds to wait for digits after the prompts ended (1 to 120).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::http::DEFAULT_DIGIT_TIMEOUT_S)]
+    pub timeout: u64,
+    /// The prompts' language (default: the dialplan's default language).
+    #[arg(long, value_name = "L")]
+    pub language: Option<String>,
+    /// The name the called phone shows (default: Switchboard).
+    #[arg(long, value_name = "TEXT")]
+    pub display: Option<String>,
+    /// The running server's HTTP admin API address (its `--http-listen`).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HTTP_LISTEN",
+        default_value = DEFAULT_HTTP_LISTEN
+    )]
+    pub http: String,
 }
 
 /// Where the HTTP admin API listens unless told otherwise (and where `switchboard queue` looks).
@@ -216,6 +249,41 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn originate_takes_repeated_prompts() {
+        let cli = Cli::try_parse_from([
+            "switchboard",
+            "originate",
+            "201",
+            "--prompt",
+            "welcome",
+            "--prompt",
+            "goodbye",
+            "--digits",
+            "1",
+            "--timeout",
+            "15",
+            "--language",
+            "zh",
+            "--display",
+            "Front desk",
+            "--http",
+            "127.0.0.1:9000",
+        ])
+        .unwrap();
+        let Command::Originate(args) = cli.command else {
+            panic!("expected originate, got {:?}", cli.command);
+        };
+        assert_eq!(args.target, "201");
+        assert_eq!(args.prompts, ["welcome", "goodbye"]);
+        assert_eq!((args.digits, args.timeout), (1, 15));
+        assert_eq!(args.language.as_deref(), Some("zh"));
+        assert_eq!(args.display.as_deref(), Some("Front desk"));
+        assert_eq!(args.http, "127.0.0.1:9000");
+        let err = Cli::try_parse_from(["switchboard", "originate", "201"]).unwrap_err();
+        assert!(err.to_string().contains("--prompt <NAME>"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod directory;
 mod fd_limit;
 mod http;
 mod media_io;
+mod originate;
 mod prompt_check;
 mod queue_report;
 mod rtp_ports;
@@ -114,6 +115,16 @@ fn main() -> ExitCode {
                 } else {
                     out(&queue_report::render_queue(&view));
                 }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Originate(args) => match originate::run(args) {
+            Ok(call) => {
+                out(&format!("{call}\n"));
                 ExitCode::SUCCESS
             }
             Err(e) => {

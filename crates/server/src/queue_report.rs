@@ -1,5 +1,6 @@
 //! `switchboard queue` and `switchboard cdr --queue`: the live operator queue read from a running
-//! server's admin API, and the stored queue call records, as tables for a terminal.
+//! server's admin API, and the stored queue call records, as tables for a terminal; and the small
+//! admin-API client these commands (and `switchboard originate`) use.
 
 use crate::http::QueueView;
 use std::io::{Read, Write};
@@ -14,6 +15,26 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// An unspecified listening address (`0.0.0.0:8080`, `[::]:8080`) is reached on loopback.
 pub fn http_get(address: &str, path: &str) -> Result<String, String> {
+    let (status, body) = http_request(address, "GET", path, None)?;
+    if status != 200 {
+        return Err(format!(
+            "the switchboard admin API at {address} answered GET {path} with status {status}: {}",
+            body.trim()
+        ));
+    }
+    Ok(body)
+}
+
+/// Sends `method path` to the admin API at `address`, with `body` as JSON when given, and returns
+/// the status and the (de-chunked) body of whatever the API answered.
+///
+/// Fails only when the API cannot be reached or does not answer HTTP.
+pub fn http_request(
+    address: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
     let unreachable = |e: &dyn std::fmt::Display| {
         format!(
             "cannot reach the switchboard admin API at {address}: {e} (is `switchboard serve` running? \
@@ -53,23 +74,23 @@ pub fn http_get(address: &str, path: &str) -> Result<String, String> {
         .set_read_timeout(Some(HTTP_TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(HTTP_TIMEOUT)))
         .map_err(|e| unreachable(&e))?;
+    let content = match body {
+        Some(body) => format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        None => "\r\n".to_string(),
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/json\r\nConnection: close\r\n{content}"
     )
     .map_err(|e| unreachable(&e))?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| unreachable(&e))?;
-    let (status, body) = parse_response(&raw).map_err(|e| {
-        format!("the switchboard admin API at {address} answered GET {path} with {e}")
-    })?;
-    if status != 200 {
-        return Err(format!(
-            "the switchboard admin API at {address} answered GET {path} with status {status}: {}",
-            body.trim()
-        ));
-    }
-    Ok(body)
+    parse_response(&raw).map_err(|e| {
+        format!("the switchboard admin API at {address} answered {method} {path} with {e}")
+    })
 }
 
 /// Splits an HTTP/1.1 response into its status code and (de-chunked) body.

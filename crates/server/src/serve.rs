@@ -9,7 +9,10 @@
 
 use crate::cli::ServeArgs;
 use crate::directory::pbx_config;
-use crate::http::{AdminRequest, CallView, ModeView, QueueView, RegistrationView};
+use crate::http::{
+    AdminRequest, CallView, ModeView, OriginateFailure, OriginateRequest, QueueView,
+    RegistrationView,
+};
 use crate::media_io::{self, MediaRequest};
 use crate::sip_io::{Inbound, Listeners, Transports};
 use crate::store_io::{self, Persisted, StoreRequest};
@@ -26,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use store::Store;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 /// Everything `serve` needs, resolved from the command line.
@@ -226,7 +229,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                     ep.respond(now_std(), tx, resp);
                 }
             }
-            Some(req) = admin_rx.recv() => core.admin(req),
+            Some(req) = admin_rx.recv() => core.admin(&mut ep, req),
             _ = tokio::time::sleep_until(deadline) => {
                 let now = now_std();
                 ep.handle_timeout(now);
@@ -416,7 +419,7 @@ impl Core<'_> {
         }
     }
 
-    fn admin(&mut self, req: AdminRequest) {
+    fn admin(&mut self, ep: &mut Endpoint, req: AdminRequest) {
         match req {
             AdminRequest::Registrations(reply) => {
                 let now = wall_ms();
@@ -466,8 +469,34 @@ impl Core<'_> {
                 tracing::info!(mode = ?mode, "attendant mode override set from the admin API");
                 let _ = reply.send(self.mode_view());
             }
+            AdminRequest::Originate(req, reply) => self.originate(ep, req, reply),
         }
         let _ = self.start;
+    }
+
+    /// Places the call `POST /api/originate` asked for and answers with its number, or with the
+    /// status and message of the reason it was not placed.
+    fn originate(
+        &mut self,
+        ep: &mut Endpoint,
+        req: OriginateRequest,
+        reply: oneshot::Sender<Result<u64, OriginateFailure>>,
+    ) {
+        let target = req.target.clone();
+        let result = match self
+            .pbx
+            .originate(now_std(), wall_ms(), ep, pbx::Originate::from(req))
+        {
+            Ok(call) => {
+                tracing::info!(call = call.0, %target, "placing a call (admin API)");
+                Ok(call.0)
+            }
+            Err(e) => {
+                tracing::info!(%target, error = %e, "call not placed (admin API)");
+                Err(OriginateFailure::from(&e))
+            }
+        };
+        let _ = reply.send(result);
     }
 }
 

@@ -6,7 +6,7 @@ use sip::endpoint::ServerTxId;
 use sip::message::Response;
 use sip::registrar::{Binding, BindingChange, BindingSource};
 use std::collections::HashMap;
-use store::{CallOutcome, HangupBy, NewCall, Store};
+use store::{CallKind, CallOutcome, HangupBy, NewCall, Store};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -261,8 +261,12 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
                 caller,
                 callee,
                 kind: match origin {
-                    pbx::CallOrigin::Caller => "internal".into(),
-                    pbx::CallOrigin::Pbx(_) => "placed".into(),
+                    pbx::CallOrigin::Caller => CallKind::Internal,
+                    pbx::CallOrigin::Pbx(_) => CallKind::Placed,
+                },
+                purpose: match origin {
+                    pbx::CallOrigin::Caller => None,
+                    pbx::CallOrigin::Pbx(purpose) => Some(purpose.as_str().to_string()),
                 },
                 started_at_ms: at_ms,
             };
@@ -299,11 +303,10 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
             }
             None => Ok(()),
         },
-        CdrEvent::Digits { call, digits } => {
-            // LEAD: stored once the calls table has a digits column (originate-api branch).
-            tracing::info!(call = call.0, %digits, "digits pressed on a placed call");
-            Ok(())
-        }
+        CdrEvent::Digits { call, digits } => match rows.ids.get(&call).copied() {
+            Some(id) => store.set_call_digits(id, &digits).await,
+            None => Ok(()),
+        },
     };
     if let Err(e) = result {
         tracing::error!(error = %e, "call record write failed");

@@ -47,6 +47,17 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Who started a call.
+    pub enum CallKind {
+        /// A phone or an outside caller called the PBX (every call recorded before calls could
+        /// be placed says this).
+        Internal => "internal",
+        /// The PBX placed the call itself (see [`NewCall::purpose`] for why).
+        Placed => "placed",
+    }
+}
+
 /// The facts known when a call starts, for [`Store::insert_call`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCall {
@@ -56,9 +67,11 @@ pub struct NewCall {
     pub caller: String,
     /// What was dialled.
     pub callee: String,
-    /// The kind or direction of the call, free text such as `internal`, `inbound`, `outbound` or `queue`.
-    pub kind: String,
-    /// When the call started (the INVITE arrived), in unix milliseconds.
+    /// Who started the call.
+    pub kind: CallKind,
+    /// Why the PBX placed the call (for example `announcement`); `None` for other calls.
+    pub purpose: Option<String>,
+    /// When the call started (the INVITE arrived, or the PBX sent its own), in unix milliseconds.
     pub started_at_ms: i64,
 }
 
@@ -73,8 +86,12 @@ pub struct CallRecord {
     pub caller: String,
     /// What was dialled.
     pub callee: String,
-    /// The kind or direction of the call.
-    pub kind: String,
+    /// Who started the call.
+    pub kind: CallKind,
+    /// Why the PBX placed the call; `None` for other calls.
+    pub purpose: Option<String>,
+    /// The digits the called party typed in a placed call, if any (see [`Store::set_call_digits`]).
+    pub digits: Option<String>,
     /// When the call started, in unix milliseconds.
     pub started_at_ms: i64,
     /// When the callee answered, if it did.
@@ -92,7 +109,7 @@ pub struct CallRecord {
 /// Expands to the column list of `calls`, in the order [`call_from_row`] reads it.
 macro_rules! call_columns {
     () => {
-        "id, call_id, caller, callee, kind, started_at_ms, answered_at_ms, ended_at_ms, outcome, hangup_by, quality"
+        "id, call_id, caller, callee, kind, started_at_ms, answered_at_ms, ended_at_ms, outcome, hangup_by, quality, purpose, digits"
     };
 }
 
@@ -109,19 +126,22 @@ pub const CALLS_CSV_HEADER: &[&str] = &[
     "outcome",
     "hangup_by",
     "quality",
+    "purpose",
+    "digits",
 ];
 
 impl Store {
     /// Records a call that has just started and returns its id.
     pub async fn insert_call(&self, call: &NewCall) -> Result<i64, StoreError> {
         sqlx::query_scalar(
-            "INSERT INTO calls (call_id, caller, callee, kind, started_at_ms) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO calls (call_id, caller, callee, kind, purpose, started_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(t(&call.call_id))
         .bind(t(&call.caller))
         .bind(t(&call.callee))
-        .bind(t(&call.kind))
+        .bind(call.kind.as_str())
+        .bind(opt_t(call.purpose.as_deref()))
         .bind(call.started_at_ms)
         .fetch_one(&self.pool)
         .await
@@ -158,6 +178,26 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(query_failed("set_call_quality"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "call record",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the digits the called party typed in call `id` (a placed call collecting an answer),
+    /// finished or not; a later call replaces earlier digits.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no call `id`.
+    pub async fn set_call_digits(&self, id: i64, digits: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE calls SET digits = $2 WHERE id = $1")
+            .bind(id)
+            .bind(t(digits))
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed("set_call_digits"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound {
                 what: "call record",
@@ -274,13 +314,15 @@ impl Store {
             csv.text(&c.call_id);
             csv.text(&c.caller);
             csv.text(&c.callee);
-            csv.text(&c.kind);
+            csv.text(c.kind.as_str());
             csv.int(c.started_at_ms);
             csv.opt_int(c.answered_at_ms);
             csv.opt_int(c.ended_at_ms);
             csv.text(c.outcome.map_or("", CallOutcome::as_str));
             csv.text(c.hangup_by.map_or("", HangupBy::as_str));
             csv.text(c.quality.as_deref().unwrap_or(""));
+            csv.text(c.purpose.as_deref().unwrap_or(""));
+            csv.text(c.digits.as_deref().unwrap_or(""));
             csv.end_record();
         }
         Ok(csv.finish())
@@ -292,12 +334,13 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     let op = "calls (decode row)";
     let outcome: Option<String> = row.try_get(8).map_err(query_failed(op))?;
     let hangup_by: Option<String> = row.try_get(9).map_err(query_failed(op))?;
+    let kind: String = row.try_get(4).map_err(query_failed(op))?;
     Ok(CallRecord {
         id: row.try_get(0).map_err(query_failed(op))?,
         call_id: row.try_get(1).map_err(query_failed(op))?,
         caller: row.try_get(2).map_err(query_failed(op))?,
         callee: row.try_get(3).map_err(query_failed(op))?,
-        kind: row.try_get(4).map_err(query_failed(op))?,
+        kind: CallKind::from_db(&kind, "calls", "kind")?,
         started_at_ms: row.try_get(5).map_err(query_failed(op))?,
         answered_at_ms: row.try_get(6).map_err(query_failed(op))?,
         ended_at_ms: row.try_get(7).map_err(query_failed(op))?,
@@ -308,6 +351,8 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
             .map(|h| HangupBy::from_db(&h, "calls", "hangup_by"))
             .transpose()?,
         quality: row.try_get(10).map_err(query_failed(op))?,
+        purpose: row.try_get(11).map_err(query_failed(op))?,
+        digits: row.try_get(12).map_err(query_failed(op))?,
     })
 }
 
@@ -322,6 +367,9 @@ mod tests {
         }
         for h in HangupBy::ALL {
             assert_eq!(HangupBy::parse(h.as_str()), Some(*h));
+        }
+        for k in CallKind::ALL {
+            assert_eq!(CallKind::parse(k.as_str()), Some(*k));
         }
         assert_eq!(CallOutcome::ALL.len(), 10);
         let err = CallOutcome::from_db("exploded", "calls", "outcome").unwrap_err();

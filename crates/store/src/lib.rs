@@ -12,7 +12,7 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use store::{Binding, CallOutcome, HangupBy, NewCall, Store};
+//! use store::{Binding, CallKind, CallOutcome, HangupBy, NewCall, Store};
 //!
 //! let store = Store::connect("sqlite::memory:").await?;
 //! let now_ms = 1_764_200_000_000;
@@ -39,7 +39,8 @@
 //!         call_id: "abc@192.0.2.10".into(),
 //!         caller: "201".into(),
 //!         callee: "202".into(),
-//!         kind: "internal".into(),
+//!         kind: CallKind::Internal,
+//!         purpose: None,
 //!         started_at_ms: now_ms,
 //!     })
 //!     .await?;
@@ -78,7 +79,7 @@ mod text_enum;
 mod url;
 
 pub use bindings::{Binding, BindingChange};
-pub use calls::{CALLS_CSV_HEADER, CallOutcome, CallRecord, HangupBy, NewCall};
+pub use calls::{CALLS_CSV_HEADER, CallKind, CallOutcome, CallRecord, HangupBy, NewCall};
 pub use connect::Store;
 pub use error::StoreError;
 pub use operators::{OperatorEvent, OperatorEventRecord};

@@ -36,6 +36,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0002_binding_auth_user.sql"),
         postgres: include_str!("../migrations/postgres/0002_binding_auth_user.sql"),
     },
+    Step {
+        version: 3,
+        description: "call_purpose_digits",
+        sqlite: include_str!("../migrations/sqlite/0003_call_purpose_digits.sql"),
+        postgres: include_str!("../migrations/postgres/0003_call_purpose_digits.sql"),
+    },
 ];
 
 /// Builds the migrator for `backend`; each migration runs in its own transaction.

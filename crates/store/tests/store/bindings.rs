@@ -263,36 +263,7 @@ async fn operator_accounts_are_kept_per_contact(db: &TestDb) {
 /// with the store applies the later migrations, and the old binding reads back with `user: None`.
 async fn bindings_of_a_database_from_before_auth_user_read_back_without_one(db: &TestDb) {
     use sqlx::Connection;
-    let backend = db.backend();
-    let url = match backend {
-        store::Backend::Sqlite => {
-            let path = db.url().strip_prefix("sqlite:").unwrap();
-            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
-            format!("{}?mode=rwc", db.url())
-        }
-        store::Backend::Postgres => db.url().to_owned(),
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let folder = match backend {
-        store::Backend::Sqlite => "sqlite",
-        store::Backend::Postgres => "postgres",
-    };
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(folder)
-            .join("0001_initial.sql"),
-        dir.path().join("0001_initial.sql"),
-    )
-    .unwrap();
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    sqlx::migrate::Migrator::new(dir.path())
-        .await
-        .unwrap()
-        .run(&mut conn)
-        .await
-        .unwrap();
+    let mut conn = db.with_old_schema(&["0001_initial.sql"]).await;
     sqlx::query(
         "INSERT INTO bindings (aor, contact, source, transport, call_id, cseq, expires_at_ms, \
          q_milli, user_agent, instance, updated_at_ms) \

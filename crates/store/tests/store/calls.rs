@@ -1,6 +1,6 @@
 //! Call detail records: life cycle, errors, queries by time, CSV export.
 
-use store::{CALLS_CSV_HEADER, CallOutcome, CallRecord, HangupBy, StoreError};
+use store::{CALLS_CSV_HEADER, CallKind, CallOutcome, CallRecord, HangupBy, NewCall, StoreError};
 
 use crate::fixtures::{T0, new_call};
 use crate::harness::{TestDb, on_both_backends};
@@ -13,6 +13,9 @@ on_both_backends!(
     recent_calls_newest_first_with_limit,
     calls_between_is_half_open,
     csv_quotes_and_defuses,
+    placed_call_with_digits_reads_back_and_exports,
+    digits_of_an_unknown_call_fail,
+    calls_from_before_placed_calls_read_back_as_internal,
 );
 
 async fn quality_arrives_after_the_call_ended(db: &TestDb) {
@@ -60,7 +63,9 @@ async fn call_life_cycle(db: &TestDb) {
             call_id: format!("201-202-{T0}@192.0.2.10"),
             caller: "201".into(),
             callee: "202".into(),
-            kind: "internal".into(),
+            kind: CallKind::Internal,
+            purpose: None,
+            digits: None,
             started_at_ms: T0,
             answered_at_ms: None,
             ended_at_ms: None,
@@ -209,7 +214,7 @@ async fn calls_between_is_half_open(db: &TestDb) {
 async fn csv_quotes_and_defuses(db: &TestDb) {
     let store = db.open().await;
     let mut nasty = new_call("Smith, \"Bob\"", "=HYPERLINK(\"http://x\",\"y\")", T0);
-    nasty.kind = "line one\r\nline two\nthree".into();
+    nasty.purpose = Some("line one\r\nline two\nthree".into());
     let a = store.insert_call(&nasty).await.unwrap();
     store
         .finish_call(
@@ -227,7 +232,7 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
         .unwrap();
 
     let csv = store.calls_csv(10).await.unwrap();
-    assert!(csv.starts_with("id,call_id,caller,callee,kind,started_at_ms,answered_at_ms,ended_at_ms,outcome,hangup_by,quality\r\n"));
+    assert!(csv.starts_with("id,call_id,caller,callee,kind,started_at_ms,answered_at_ms,ended_at_ms,outcome,hangup_by,quality,purpose,digits\r\n"));
     assert!(csv.contains("\"Smith, \"\"Bob\"\"\""), "{csv}");
     assert!(csv.ends_with("\r\n"));
     let rows = store::csv::parse(&csv).unwrap();
@@ -248,6 +253,8 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
             String::new(),
             String::new(),
             String::new(),
+            String::new(),
+            String::new(),
         ]
     );
     assert_eq!(
@@ -257,18 +264,175 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
             nasty.call_id.clone(),
             "Smith, \"Bob\"".into(),
             "'=HYPERLINK(\"http://x\",\"y\")".into(),
-            "line one\r\nline two\nthree".into(),
+            "internal".into(),
             T0.to_string(),
             String::new(),
             (T0 + 10).to_string(),
             "cancelled".into(),
             "caller".into(),
             r#"{"a":{"loss":0.5}}"#.into(),
+            "line one\r\nline two\nthree".into(),
+            String::new(),
         ]
     );
     assert_eq!(
         store.calls_csv(1).await.unwrap().matches("\r\n").count(),
         2,
         "header plus one record"
+    );
+}
+
+/// A call the PBX placed (an announcement that collected a digit): kind, purpose and digits are
+/// stored, read back and exported; the digits may arrive after the call ended.
+async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
+    let store = db.open().await;
+    let placed = NewCall {
+        call_id: "placed-1@192.0.2.1".into(),
+        caller: "Switchboard".into(),
+        callee: "201".into(),
+        kind: CallKind::Placed,
+        purpose: Some("announcement".into()),
+        started_at_ms: T0,
+    };
+    let id = store.insert_call(&placed).await.unwrap();
+    let fresh = store.call(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            fresh.kind,
+            fresh.purpose.as_deref(),
+            fresh.digits.as_deref()
+        ),
+        (CallKind::Placed, Some("announcement"), None)
+    );
+    store.update_call_answered(id, T0 + 2_000).await.unwrap();
+    store.set_call_digits(id, "1").await.unwrap();
+    store
+        .finish_call(
+            id,
+            T0 + 9_000,
+            CallOutcome::Answered,
+            Some(HangupBy::System),
+            None,
+        )
+        .await
+        .unwrap();
+    // A later report replaces the digits, also after the end.
+    store.set_call_digits(id, "12#").await.unwrap();
+    assert_eq!(
+        store.call(id).await.unwrap().unwrap(),
+        CallRecord {
+            id,
+            call_id: "placed-1@192.0.2.1".into(),
+            caller: "Switchboard".into(),
+            callee: "201".into(),
+            kind: CallKind::Placed,
+            purpose: Some("announcement".into()),
+            digits: Some("12#".into()),
+            started_at_ms: T0,
+            answered_at_ms: Some(T0 + 2_000),
+            ended_at_ms: Some(T0 + 9_000),
+            outcome: Some(CallOutcome::Answered),
+            hangup_by: Some(HangupBy::System),
+            quality: None,
+        }
+    );
+    let ordinary = store
+        .insert_call(&new_call("202", "203", T0 + 1))
+        .await
+        .unwrap();
+
+    let rows = store::csv::parse(&store.calls_csv(10).await.unwrap()).unwrap();
+    assert_eq!(rows[0], CALLS_CSV_HEADER);
+    assert_eq!(
+        rows[1],
+        vec![
+            ordinary.to_string(),
+            format!("202-203-{}@192.0.2.10", T0 + 1),
+            "202".into(),
+            "203".into(),
+            "internal".into(),
+            (T0 + 1).to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]
+    );
+    assert_eq!(
+        rows[2],
+        vec![
+            id.to_string(),
+            "placed-1@192.0.2.1".into(),
+            "Switchboard".into(),
+            "201".into(),
+            "placed".into(),
+            T0.to_string(),
+            (T0 + 2_000).to_string(),
+            (T0 + 9_000).to_string(),
+            "answered".into(),
+            "system".into(),
+            String::new(),
+            "announcement".into(),
+            // Digits such as `#` or `*` are ordinary text; a leading `=`, `+`, `-` or `@` would be defused.
+            "12#".into(),
+        ]
+    );
+}
+
+async fn digits_of_an_unknown_call_fail(db: &TestDb) {
+    let store = db.open().await;
+    let err = store.set_call_digits(42, "1").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { id: 42, .. }),
+        "{err:?}"
+    );
+}
+
+/// A database written by a server from before placed calls (migrations 1 and 2, `kind` always
+/// `internal`): opening it with the store adds the new columns, and the old row reads back as an
+/// internal call with no purpose and no digits, in the API's reads and in the CSV.
+async fn calls_from_before_placed_calls_read_back_as_internal(db: &TestDb) {
+    use sqlx::Connection;
+    let mut conn = db
+        .with_old_schema(&["0001_initial.sql", "0002_binding_auth_user.sql"])
+        .await;
+    // The statement the server ran before migration 3.
+    sqlx::query(
+        "INSERT INTO calls (call_id, caller, callee, kind, started_at_ms) \
+         VALUES ('old@192.0.2.10', '201', '202', 'internal', $1)",
+    )
+    .bind(T0)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let store = db.open().await;
+    let old = store.recent_calls(10).await.unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        (
+            old[0].kind,
+            old[0].purpose.as_deref(),
+            old[0].digits.as_deref(),
+            old[0].caller.as_str(),
+            old[0].started_at_ms,
+        ),
+        (CallKind::Internal, None, None, "201", T0)
+    );
+    let rows = store::csv::parse(&store.calls_csv(10).await.unwrap()).unwrap();
+    assert_eq!(rows[1][4], "internal");
+    assert_eq!(rows[1][11..], [String::new(), String::new()]);
+    // The upgraded database takes placed calls next to the old row.
+    let mut placed = new_call("Switchboard", "201", T0 + 1);
+    placed.kind = CallKind::Placed;
+    placed.purpose = Some("announcement".into());
+    let id = store.insert_call(&placed).await.unwrap();
+    assert_eq!(
+        store.call(id).await.unwrap().unwrap().kind,
+        CallKind::Placed
     );
 }

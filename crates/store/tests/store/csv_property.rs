@@ -1,4 +1,4 @@
-//! Property test: whatever text a caller, callee or kind holds, the CSV export parses back to it.
+//! Property test: whatever text a caller, callee or purpose holds, the CSV export parses back to it.
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -26,27 +26,36 @@ async fn csv_export_round_trips_arbitrary_text(db: &TestDb) {
         .expect("generate cases")
         .current();
     let mut ids = Vec::new();
-    for (i, (caller, callee, kind)) in cases.iter().enumerate() {
+    for (i, (caller, callee, purpose)) in cases.iter().enumerate() {
         let mut call = new_call(caller, callee, T0 + i64::try_from(i).unwrap());
         call.call_id = format!("case-{i}");
-        call.kind.clone_from(kind);
+        call.purpose = Some(purpose.clone());
         ids.push(store.insert_call(&call).await.unwrap());
     }
     let csv = store.calls_csv(1_000).await.unwrap();
     let rows = parse(&csv).unwrap_or_else(|e| panic!("{e} in export of {cases:?}:\n{csv}"));
     assert_eq!(rows.len(), cases.len() + 1);
     // Newest first: the last case is the first record.
-    for ((row, (caller, callee, kind)), id) in rows[1..]
+    let purpose_column = store::CALLS_CSV_HEADER
+        .iter()
+        .position(|h| *h == "purpose")
+        .expect("a purpose column");
+    for ((row, (caller, callee, purpose)), id) in rows[1..]
         .iter()
         .zip(cases.iter().rev())
         .zip(ids.iter().rev())
     {
-        let expected = [id.to_string(), caller.clone(), callee.clone(), kind.clone()];
+        let expected = [
+            id.to_string(),
+            caller.clone(),
+            callee.clone(),
+            purpose.clone(),
+        ];
         let got = [
             row[0].clone(),
             row[2].clone(),
             row[3].clone(),
-            row[4].clone(),
+            row[purpose_column].clone(),
         ];
         let expected_defused = [
             expected[0].clone(),

@@ -1,6 +1,6 @@
 //! Builders for test records.
 
-use store::{Binding, NewCall};
+use store::{Binding, CallKind, NewCall};
 
 /// A fixed wall-clock instant (2025-11-27T00:00:00Z) so expiry arithmetic reads plainly.
 pub const T0: i64 = 1_764_201_600_000;
@@ -23,13 +23,14 @@ pub fn binding(aor: &str, contact: &str, expires_at_ms: i64) -> Binding {
     }
 }
 
-/// A call from `caller` to `callee` that started at `started_at_ms`.
+/// A call from `caller` to `callee` that started at `started_at_ms` (a phone's call, no purpose).
 pub fn new_call(caller: &str, callee: &str, started_at_ms: i64) -> NewCall {
     NewCall {
         call_id: format!("{caller}-{callee}-{started_at_ms}@192.0.2.10"),
         caller: caller.to_owned(),
         callee: callee.to_owned(),
-        kind: "internal".to_owned(),
+        kind: CallKind::Internal,
+        purpose: None,
         started_at_ms,
     }
 }

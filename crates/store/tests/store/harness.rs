@@ -122,6 +122,48 @@ impl TestDb {
         }
     }
 
+    /// Connects to this database without the store and applies only the migrations named by their
+    /// files (`["0001_initial.sql"]`), as an older server would have left the database; the
+    /// returned connection writes rows of that older shape. Opening the store afterwards applies the
+    /// remaining migrations.
+    pub async fn with_old_schema(&self, files: &[&str]) -> sqlx::AnyConnection {
+        let url = match self.backend() {
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite:").expect("an sqlite: URL");
+                std::fs::create_dir_all(std::path::Path::new(path).parent().expect("a parent"))
+                    .expect("create the database directory");
+                format!("{}?mode=rwc", self.url)
+            }
+            Backend::Postgres => self.url.clone(),
+        };
+        let folder = match self.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        for file in files {
+            std::fs::copy(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("migrations")
+                    .join(folder)
+                    .join(file),
+                dir.path().join(file),
+            )
+            .unwrap_or_else(|e| panic!("copy migration {folder}/{file}: {e}"));
+        }
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+        sqlx::migrate::Migrator::new(dir.path())
+            .await
+            .expect("read the old migrations")
+            .run(&mut conn)
+            .await
+            .expect("apply the old migrations");
+        conn
+    }
+
     /// Opens (and migrates) the database; panics with the reason when that fails.
     pub async fn open(&self) -> Store {
         let store = Store::connect(&self.url)
