@@ -2,6 +2,7 @@
 //! See `switchboard --help`.
 
 mod cli;
+mod core_loop;
 mod directory;
 mod fd_limit;
 mod http;
@@ -12,6 +13,7 @@ mod queue_report;
 mod rtp_ports;
 mod serve;
 mod sip_io;
+mod startup;
 mod store_io;
 
 use clap::Parser;
