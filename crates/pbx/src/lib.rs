@@ -249,9 +249,12 @@ impl Pbx {
         self.core.active_calls()
     }
 
-    /// A snapshot of the calls in progress, for the admin API.
+    /// A snapshot of the calls in progress (those the PBX placed too), for the admin API.
     pub fn call_summaries(&self) -> Vec<CallSummary> {
-        self.core.calls.summaries()
+        let mut all = self.core.calls.summaries();
+        all.extend(self.core.placed.summaries());
+        all.sort_by_key(|s| s.key);
+        all
     }
 
     /// The operator queues now: who waits in which order, and what each operator does.

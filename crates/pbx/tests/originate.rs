@@ -36,9 +36,20 @@ fn desk_answers(o: &mut Office) -> Leg {
     let inc = w.expect_invite(o.p201);
     let from = inc.req.headers.from().expect("From");
     assert_eq!(from.display.as_deref(), Some("Front desk"));
+    let live = |w: &support::World| -> Vec<(String, String, &'static str)> {
+        w.pbx
+            .call_summaries()
+            .into_iter()
+            .map(|c| (c.caller, c.callee, c.state))
+            .collect()
+    };
+    let ringing = ("Front desk".to_string(), "201".to_string(), "ringing");
+    assert_eq!(live(w), [ringing], "the live view shows the placed call");
     w.respond(&inc, 180);
     let leg = w.answer(&inc);
     w.expect_ack(o.p201);
+    let answered = ("Front desk".to_string(), "201".to_string(), "answered");
+    assert_eq!(live(w), [answered]);
     w.advance(Duration::from_millis(500));
     let heard = w.heard(o.p201);
     assert!(

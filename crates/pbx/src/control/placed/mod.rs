@@ -99,6 +99,8 @@ enum State {
 
 #[derive(Debug)]
 struct PlacedCall {
+    /// What the live-call view shows: the PBX's display name, the number rung, the start.
+    summary: (String, String, i64),
     leg: LegId,
     port: u16,
     /// Whether the engine has the leg (it does once a phone answered).
@@ -128,6 +130,24 @@ impl PlacedCalls {
             .values()
             .filter(|c| !matches!(c.state, State::Ended))
             .count()
+    }
+
+    /// The placed calls in progress, for the admin API's live view.
+    pub fn summaries(&self) -> Vec<crate::CallSummary> {
+        self.calls
+            .iter()
+            .map(|(key, c)| crate::CallSummary {
+                key: *key,
+                caller: c.summary.0.clone(),
+                callee: c.summary.1.clone(),
+                state: match c.state {
+                    State::Calling { .. } => "ringing",
+                    State::Connected { .. } => "answered",
+                    State::Ended => "ending",
+                },
+                started_ms: c.summary.2,
+            })
+            .collect()
     }
 
     /// Every placed call not yet ended (for shutdown).
@@ -212,6 +232,7 @@ impl PlacedCalls {
             });
         }
         tracing::info!(call = key.0, target = %dial.callee, purpose = dial.purpose.as_str(), forks = forks.len(), "placing a call");
+        let summary = (dial.display.clone(), dial.callee.clone(), wall_ms);
         ctx.outputs.push_back(Output::call(CdrEvent::Started {
             call: key,
             call_id,
@@ -224,6 +245,7 @@ impl PlacedCalls {
         self.calls.insert(
             key,
             PlacedCall {
+                summary,
                 leg,
                 port,
                 leg_added: false,
