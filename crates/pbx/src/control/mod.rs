@@ -35,13 +35,21 @@ use crate::ports::PortPool;
 use crate::{Output, PbxConfig};
 use media::LegId;
 use sip::auth::{AuthGuard, Authenticator};
-use sip::endpoint::Transport;
-use sip::message::Uri;
+use sip::endpoint::{Endpoint, ServerTxId, Transport};
+use sip::message::{Request, Response, Uri};
 use sip::registrar::Binding;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Who asks for credentials: the registrar (401, WWW-Authenticate) or the proxy that
+/// a caller's INVITE goes through (407, Proxy-Authenticate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Challenge {
+    Registrar,
+    Proxy,
+}
 
 /// Call control's state (see the module doc).
 pub(crate) struct Core {
@@ -101,6 +109,32 @@ impl Core {
         if let Some(ban) = self.guard.record_failure(ip, now) {
             tracing::warn!(source = %ip, ?ban, "too many authentication failures: source refused for a while");
         }
+    }
+
+    /// Answers `req` with a digest challenge (`stale`: the nonce expired, the credentials
+    /// were right) and our To tag.
+    pub fn challenge(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        tx: ServerTxId,
+        req: &Request,
+        who: Challenge,
+        stale: bool,
+    ) {
+        let (status, header) = match who {
+            Challenge::Registrar => (401, "WWW-Authenticate"),
+            Challenge::Proxy => (407, "Proxy-Authenticate"),
+        };
+        let mut resp = Response::for_request(req, status);
+        for value in self.auth.challenge(now, stale) {
+            resp.headers.push(header, value);
+        }
+        resp.headers.set(
+            "To",
+            crate::headers::with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
+        );
+        ep.respond(now, tx, resp);
     }
 
     /// A fresh media leg id.

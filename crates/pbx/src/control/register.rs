@@ -3,8 +3,8 @@
 //! The 200 is sent only after the server has made the change durable
 //! (the `Persist` output carries the response).
 
-use super::Core;
 use super::features::{Features, Turn};
+use super::{Challenge, Core};
 use crate::{OperatorChangeKind, Output};
 use sip::auth::GuardDecision;
 use sip::endpoint::{Endpoint, Peer, ServerTxId, Transport};
@@ -107,7 +107,7 @@ fn authenticate(
     aor: &str,
 ) -> Option<sip::auth::Authenticated> {
     let Some(auth_header) = req.headers.get("Authorization").map(str::to_string) else {
-        challenge(core, now, ep, tx, req, false);
+        core.challenge(now, ep, tx, req, Challenge::Registrar, false);
         return None;
     };
     let directory = core.directory.clone();
@@ -120,36 +120,17 @@ fn authenticate(
         Ok(p) => Some(p),
         Err(failure) => {
             if failure.is_stale() {
-                challenge(core, now, ep, tx, req, true);
+                core.challenge(now, ep, tx, req, Challenge::Registrar, true);
                 return None;
             }
             if failure.counts_against_source() {
                 core.auth_failed(from.addr.ip(), now);
             }
             tracing::info!(source = %from.addr, aor = %aor, reason = %failure, "REGISTER authentication failed");
-            challenge(core, now, ep, tx, req, false);
+            core.challenge(now, ep, tx, req, Challenge::Registrar, false);
             None
         }
     }
-}
-
-fn challenge(
-    core: &mut Core,
-    now: Instant,
-    ep: &mut Endpoint,
-    tx: ServerTxId,
-    req: &Request,
-    stale: bool,
-) {
-    let mut resp = Response::for_request(req, 401);
-    for value in core.auth.challenge(now, stale) {
-        resp.headers.push("WWW-Authenticate", value);
-    }
-    resp.headers.set(
-        "To",
-        crate::headers::with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
-    );
-    ep.respond(now, tx, resp);
 }
 
 /// Applies binding changes to the in-memory cache.

@@ -6,7 +6,7 @@
 
 use super::calls::{Alerting, Call, LegA, MediaSide, Phase};
 use super::features::{Features, Turn};
-use super::{Core, bridge, midcall};
+use super::{Challenge, Core, bridge, midcall};
 use crate::headers::with_tag;
 use crate::sdp::{self, AudioOffer, SdpError};
 use crate::{CdrEvent, Outcome, Output, Party};
@@ -171,7 +171,7 @@ fn identify_caller(
         return None;
     }
     let Some(header) = req.headers.get("Proxy-Authorization").map(str::to_string) else {
-        proxy_challenge(core, now, ep, tx, req, false);
+        core.challenge(now, ep, tx, req, Challenge::Proxy, false);
         return None;
     };
     let directory = core.directory.clone();
@@ -193,7 +193,7 @@ fn identify_caller(
                 core.auth_failed(ip, now);
             }
             tracing::info!(source = %from.addr, reason = %failure, "INVITE authentication failed");
-            proxy_challenge(core, now, ep, tx, req, failure.is_stale());
+            core.challenge(now, ep, tx, req, Challenge::Proxy, failure.is_stale());
             None
         }
     }
@@ -244,25 +244,6 @@ fn caller_offer(
         return None;
     }
     Some(offer)
-}
-
-fn proxy_challenge(
-    core: &mut Core,
-    now: Instant,
-    ep: &mut Endpoint,
-    tx: ServerTxId,
-    req: &Request,
-    stale: bool,
-) {
-    let mut resp = Response::for_request(req, 407);
-    for value in core.auth.challenge(now, stale) {
-        resp.headers.push("Proxy-Authenticate", value);
-    }
-    resp.headers.set(
-        "To",
-        with_tag(req.headers.get("To").unwrap_or(""), &ep.new_tag()),
-    );
-    ep.respond(now, tx, resp);
 }
 
 pub(crate) fn on_cancel(
