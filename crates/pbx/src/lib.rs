@@ -44,8 +44,8 @@ pub use event::{ModeChange, OperatorChange, OperatorChangeKind, PbxEvent};
 pub use originate::{Announcement, CallOrigin, Originate, OriginateError, Purpose, PurposeKind};
 pub use ports::PortPool;
 pub use queue::view::{
-    OperatorActivity, OperatorStatus, QueueOutcome, QueueRecord, QueueSnapshot, TransferNote,
-    WaitingCaller,
+    OperatorActivity, OperatorStatus, QueueOutcome, QueueRecord, QueueSnapshot, TransferKind,
+    TransferNote, TransferResult, WaitingCaller,
 };
 pub use record::{CallKey, CallSummary, CdrEvent, LegRole, Outcome, Party};
 

@@ -114,9 +114,12 @@ fn blind_transfer_connects_the_caller_to_the_target_and_lets_the_operator_go() {
     let record = w.queue_records.last().expect("a queue record");
     assert_eq!(record.answered_by.as_deref(), Some("op1"));
     assert_eq!(record.transfers.len(), 1);
-    assert_eq!(record.transfers[0].kind, "blind");
+    assert_eq!(record.transfers[0].kind.as_str(), "blind");
     assert_eq!(record.transfers[0].to, "201");
-    assert_eq!(record.transfers[0].result.as_deref(), Some("connected"));
+    assert_eq!(
+        record.transfers[0].result.map(|r| r.as_str()),
+        Some("connected")
+    );
     // The guest and 201 talk until the guest hangs up; then 201 gets BYE.
     w.bye(&mut guest_leg);
     w.expect_bye(&mut desk_leg);
@@ -181,7 +184,7 @@ fn failed_blind_transfer_returns_the_caller_to_the_head_of_the_queue() {
         .rev()
         .find(|r| r.caller == "5551234")
         .unwrap();
-    assert_eq!(record.transfers[0].result.as_deref(), Some("busy"));
+    assert_eq!(record.transfers[0].result.map(|r| r.as_str()), Some("busy"));
 }
 
 #[test]
@@ -241,9 +244,12 @@ fn attended_transfer_joins_the_held_caller_and_the_target() {
         "guest and 201 bridged: {media:?}"
     );
     let record = w.queue_records.last().unwrap();
-    assert_eq!(record.transfers[0].kind, "attended");
+    assert_eq!(record.transfers[0].kind.as_str(), "attended");
     assert_eq!(record.transfers[0].to, "201");
-    assert_eq!(record.transfers[0].result.as_deref(), Some("connected"));
+    assert_eq!(
+        record.transfers[0].result.map(|r| r.as_str()),
+        Some("connected")
+    );
     // 201 hangs up: the guest gets BYE.
     w.bye(&mut desk_leg);
     w.expect_bye(&mut guest_leg);

@@ -360,21 +360,29 @@ async fn queue_call(store: &Store, rows: &mut Rows, r: pbx::QueueRecord) {
     }
 }
 
+/// One transfer of a queue record as the store keeps it (a JSON array of these).
+#[derive(serde::Serialize)]
+struct TransferJson<'a> {
+    kind: &'static str,
+    by: &'a str,
+    to: &'a str,
+    at_ms: i64,
+    result: Option<&'static str>,
+}
+
 /// The transfers of a queue record as the JSON text the store keeps.
 fn transfers_json(transfers: &[pbx::TransferNote]) -> String {
-    let items: Vec<serde_json::Value> = transfers
+    let items: Vec<TransferJson> = transfers
         .iter()
-        .map(|t| {
-            serde_json::json!({
-                "kind": t.kind,
-                "by": t.by,
-                "to": t.to,
-                "at_ms": t.at_ms,
-                "result": t.result,
-            })
+        .map(|t| TransferJson {
+            kind: t.kind.as_str(),
+            by: &t.by,
+            to: &t.to,
+            at_ms: t.at_ms,
+            result: t.result.map(|r| r.as_str()),
         })
         .collect();
-    serde_json::Value::Array(items).to_string()
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::Apps;
 use crate::CallKey;
 use crate::Output;
 use crate::control::{Core, bridge};
-use crate::queue::view::{QueueSnapshot, TransferNote};
+use crate::queue::view::{QueueSnapshot, TransferNote, TransferResult};
 use crate::queue::{CallerInfo, QueueCommand, QueueEnv, Queues, Settings};
 use dialplan::QueueExit;
 use media::prompt::Prompt;
@@ -235,7 +235,12 @@ pub(crate) fn transfer_started(apps: &mut Apps, core: &mut Core, key: CallKey, n
 }
 
 /// The transfer of `key` ended: `connected` or the reason it failed.
-pub(crate) fn transfer_result(apps: &mut Apps, core: &mut Core, key: CallKey, result: &str) {
+pub(crate) fn transfer_result(
+    apps: &mut Apps,
+    core: &mut Core,
+    key: CallKey,
+    result: TransferResult,
+) {
     let record = apps.queues.transfer_result(key, result);
     push_record(core, record);
 }

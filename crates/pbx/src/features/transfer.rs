@@ -24,7 +24,7 @@ use super::replaces::{Replaces, parse_replaces};
 use crate::control::calls::{MediaSide, Phase, Purpose, Side, Transferor};
 use crate::control::release::release_side;
 use crate::control::{Core, bridge, midcall};
-use crate::queue::view::TransferNote;
+use crate::queue::view::{TransferKind, TransferNote, TransferResult};
 use crate::{CallKey, LegRole, Outcome, Output, Party};
 use dialplan::FailReason;
 use media::MediaCommand;
@@ -185,7 +185,7 @@ fn blind(
         core,
         key,
         TransferNote {
-            kind: "blind",
+            kind: TransferKind::Blind,
             by,
             to: number.clone(),
             at_ms: wall_ms,
@@ -244,7 +244,7 @@ pub(crate) fn answered(
 ) {
     tracing::info!(call = key.0, "transfer completed");
     notify(core, now, ep, key, "SIP/2.0 200 OK", true);
-    queue::transfer_result(apps, core, key, "connected");
+    queue::transfer_result(apps, core, key, TransferResult::Connected);
     end_transferor(apps, core, now, wall_ms, ep, key, true);
 }
 
@@ -266,7 +266,7 @@ pub(crate) fn failed(
     };
     tracing::info!(call = key.0, ?reason, "transfer failed");
     notify(core, now, ep, key, line, true);
-    queue::transfer_result(apps, core, key, reason.name());
+    queue::transfer_result(apps, core, key, TransferResult::Failed(reason));
     let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
@@ -493,7 +493,7 @@ fn attended(
         core,
         keep,
         TransferNote {
-            kind: "attended",
+            kind: TransferKind::Attended,
             by,
             to: target,
             at_ms: wall_ms,

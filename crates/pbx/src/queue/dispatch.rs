@@ -5,7 +5,7 @@
 
 use super::operators::{logged_in, operator_phones};
 use super::state::{Duty, Queues};
-use super::view::{QueueOutcome, QueueRecord, TransferNote};
+use super::view::{QueueOutcome, QueueRecord, TransferNote, TransferResult};
 use super::{QueueCommand, QueueEnv};
 use crate::CallKey;
 use std::time::Instant;
@@ -227,11 +227,15 @@ impl Queues {
     }
 
     /// The transfer of `key` ended: `connected` or the reason it failed. Returns the record.
-    pub(crate) fn transfer_result(&mut self, key: CallKey, result: &str) -> Option<QueueRecord> {
+    pub(crate) fn transfer_result(
+        &mut self,
+        key: CallKey,
+        result: TransferResult,
+    ) -> Option<QueueRecord> {
         if let Some(t) = self.tracked.get_mut(&key)
             && let Some(last) = t.record.transfers.last_mut()
         {
-            last.result = Some(result.to_string());
+            last.result = Some(result);
         }
         self.record(key)
     }

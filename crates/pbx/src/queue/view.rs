@@ -117,17 +117,55 @@ impl QueueOutcome {
 /// A transfer an operator made of a queued caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferNote {
-    /// `blind` (REFER) or `attended` (REFER with Replaces).
-    pub kind: &'static str,
+    /// Blind (REFER) or attended (REFER with Replaces).
+    pub kind: TransferKind,
     /// The operator who transferred.
     pub by: String,
     /// The target number.
     pub to: String,
     /// When (unix ms).
     pub at_ms: i64,
-    /// `connected`, or why it failed (`busy`, `no_answer`, `unavailable`, `not_found`);
-    /// `None` while the target rings.
-    pub result: Option<String>,
+    /// Connected, or why it failed; `None` while the target rings.
+    pub result: Option<TransferResult>,
+}
+
+/// How a call was transferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferKind {
+    /// REFER to a number: the target is rung for the caller.
+    Blind,
+    /// REFER with Replaces: the caller joins the transferor's call with the target.
+    Attended,
+}
+
+impl TransferKind {
+    /// The name in the queue call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferKind::Blind => "blind",
+            TransferKind::Attended => "attended",
+        }
+    }
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferResult {
+    /// The target answered and talks with the caller.
+    Connected,
+    /// The target did not take the call.
+    Failed(dialplan::FailReason),
+}
+
+impl TransferResult {
+    /// The name in the queue call record: `connected`, or the failure (`busy`, `no_answer`,
+    /// `unavailable`, `not_found`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferResult::Connected => "connected",
+            TransferResult::Failed(reason) => reason.name(),
+        }
+    }
 }
 
 /// The whole record of one queued call, emitted (as [`crate::Output::QueueCall`])
