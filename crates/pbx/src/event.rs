@@ -5,6 +5,7 @@
 
 use crate::queue::view::QueueRecord;
 use crate::record::CdrEvent;
+pub use records::OperatorChangeKind;
 
 /// Something that happened, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,19 +31,6 @@ pub struct OperatorChange {
     pub source: String,
     /// Wall-clock time, unix ms.
     pub at_ms: i64,
-}
-
-/// What an operator did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OperatorChangeKind {
-    /// Registered the operator position.
-    Login,
-    /// Removed that registration (or it expired, or `*47`).
-    Logout,
-    /// Stopped taking callers for a while (`*45`).
-    Pause,
-    /// Takes callers again (`*46`).
-    Unpause,
 }
 
 /// The attendant-mode override changed (it survives a restart: the store keeps it).

@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+pub use records::{CallOrigin, PurposeKind};
+
 /// A call for the PBX to place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Originate {
@@ -49,31 +51,6 @@ pub struct Announcement {
     pub max_digits: usize,
     /// How long to wait for (more) digits after the prompts ended.
     pub digit_timeout: Duration,
-}
-
-/// The kind of a placed call's purpose, as the call record names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PurposeKind {
-    /// [`Purpose::Announcement`].
-    Announcement,
-}
-
-impl PurposeKind {
-    /// The value stored in the call record.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PurposeKind::Announcement => "announcement",
-        }
-    }
-}
-
-/// Who started a call, as the call record says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CallOrigin {
-    /// A caller's INVITE.
-    Caller,
-    /// The PBX placed it, for this purpose.
-    Pbx(PurposeKind),
 }
 
 /// Why the PBX could not place a call. Nothing was sent and nothing recorded.

@@ -1,71 +1,15 @@
 //! What a call record says: the call's key, how it ended and who ended it,
 //! the record's events, and the summary of a live call. Every layer names
-//! calls this way; this module depends on nothing else in the crate.
+//! calls this way; this module depends on nothing else in the crate. How a
+//! call ended ([`Outcome`]), who ended it ([`Party`]) and who started it
+//! ([`CallOrigin`]) are the `records` crate's, which the store writes as they are.
 
-use crate::originate::CallOrigin;
+use records::CallOrigin;
+pub use records::{Outcome, Party};
 
 /// Identifies a call inside the PBX (and its call record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallKey(pub u64);
-
-/// How a call ended, as written into its record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The callee answered.
-    Answered,
-    /// The callee was busy.
-    Busy,
-    /// Nobody answered within the ring timeout.
-    NoAnswer,
-    /// The caller hung up before an answer.
-    Cancelled,
-    /// The dialled number does not exist.
-    NotFound,
-    /// The extension exists but no phone is registered (or all refused).
-    Unavailable,
-    /// The PBX could not set the call up (no ports, bad SDP, …).
-    Failed,
-    /// Refused by admission control or authentication.
-    Rejected,
-}
-
-impl Outcome {
-    /// The value stored in the call record.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answered => "answered",
-            Outcome::Busy => "busy",
-            Outcome::NoAnswer => "no_answer",
-            Outcome::Cancelled => "cancelled",
-            Outcome::NotFound => "not_found",
-            Outcome::Unavailable => "unavailable",
-            Outcome::Failed => "failed",
-            Outcome::Rejected => "rejected",
-        }
-    }
-}
-
-/// Who ended a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Party {
-    /// The calling side.
-    Caller,
-    /// The called side.
-    Callee,
-    /// The PBX (timeout, shutdown, media loss).
-    System,
-}
-
-impl Party {
-    /// The value stored in the call record.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Party::Caller => "caller",
-            Party::Callee => "callee",
-            Party::System => "system",
-        }
-    }
-}
 
 /// Call record events, in order, for the store.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 //! server writes to the store.
 
 use crate::CallKey;
+pub use records::QueueOutcome;
 
 /// The operator queues as they are now: callers in the order they will be
 /// answered, and every operator's state.
@@ -84,34 +85,6 @@ pub struct OperatorStatus {
     pub contacts: Vec<String>,
     /// The caller they are ringing for or talking to, if any.
     pub caller: Option<String>,
-}
-
-/// How a caller left the operator queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueOutcome {
-    /// An operator answered.
-    Answered,
-    /// The caller hung up while waiting.
-    Abandoned,
-    /// The queue was full on arrival, so the fallback applied.
-    Overflow,
-    /// The maximum wait passed, so the caller went to the configured destination.
-    MaxWait,
-    /// No operator was logged in and unpaused, so the fallback applied at once.
-    NoOperator,
-}
-
-impl QueueOutcome {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueueOutcome::Answered => "answered",
-            QueueOutcome::Abandoned => "abandoned",
-            QueueOutcome::Overflow => "overflow",
-            QueueOutcome::MaxWait => "max_wait",
-            QueueOutcome::NoOperator => "no_operator",
-        }
-    }
 }
 
 /// A transfer an operator made of a queued caller.
