@@ -169,18 +169,18 @@ async fn restore(pbx: &mut Pbx, ep: &mut Endpoint, store: &Store) -> Result<(), 
 /// The operators whose latest shift entry is a pause: a login does not end a pause, an unpause or a
 /// logout does (see [`Store::latest_operator_events`]).
 async fn paused_operators(store: &Store) -> Result<Vec<String>, String> {
-    use store::OperatorEvent;
+    use store::OperatorChangeKind;
     let latest = store
         .latest_operator_events(&[
-            OperatorEvent::Pause,
-            OperatorEvent::Unpause,
-            OperatorEvent::Logout,
+            OperatorChangeKind::Pause,
+            OperatorChangeKind::Unpause,
+            OperatorChangeKind::Logout,
         ])
         .await
         .map_err(|e| format!("cannot read the operator shift log: {e}"))?;
     Ok(latest
         .into_iter()
-        .filter(|e| e.event == OperatorEvent::Pause)
+        .filter(|e| e.event == OperatorChangeKind::Pause)
         .map(|e| e.operator)
         .collect())
 }

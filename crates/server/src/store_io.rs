@@ -1,12 +1,12 @@
 //! The store task: carries out the PBX's database writes in order, and
 //! sends back the responses that were waiting for a write to be durable.
 
-use pbx::{CallKey, Outcome, Party};
+use pbx::CallKey;
 use sip::endpoint::ServerTxId;
 use sip::message::Response;
 use sip::registrar::{Binding, BindingChange, BindingSource};
 use std::collections::HashMap;
-use store::{CallKind, CallOutcome, HangupBy, NewCall, Store};
+use store::{NewCall, Store};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -88,27 +88,6 @@ fn stored_change(c: &BindingChange, now_ms: i64) -> store::BindingChange {
     }
 }
 
-fn outcome(o: Outcome) -> CallOutcome {
-    match o {
-        Outcome::Answered => CallOutcome::Answered,
-        Outcome::Busy => CallOutcome::Busy,
-        Outcome::NoAnswer => CallOutcome::NoAnswer,
-        Outcome::Cancelled => CallOutcome::Cancelled,
-        Outcome::NotFound => CallOutcome::NotFound,
-        Outcome::Unavailable => CallOutcome::Unavailable,
-        Outcome::Failed => CallOutcome::Failed,
-        Outcome::Rejected => CallOutcome::Rejected,
-    }
-}
-
-fn party(p: Party) -> HangupBy {
-    match p {
-        Party::Caller => HangupBy::Caller,
-        Party::Callee => HangupBy::Callee,
-        Party::System => HangupBy::System,
-    }
-}
-
 /// Starts the store task.
 pub fn start(
     store: Store,
@@ -180,19 +159,13 @@ impl Rows {
 
 /// Writes what the database keeps of one PBX event.
 async fn event_write(store: &Store, rows: &mut Rows, event: pbx::PbxEvent, now_ms: i64) {
-    use pbx::{OperatorChangeKind, PbxEvent};
+    use pbx::PbxEvent;
     match event {
         PbxEvent::Call(ev) => cdr(store, rows, ev).await,
         PbxEvent::Queue(record) => queue_call(store, rows, record).await,
         PbxEvent::Operator(change) => {
-            let kind = match change.kind {
-                OperatorChangeKind::Login => store::OperatorEvent::Login,
-                OperatorChangeKind::Logout => store::OperatorEvent::Logout,
-                OperatorChangeKind::Pause => store::OperatorEvent::Pause,
-                OperatorChangeKind::Unpause => store::OperatorEvent::Unpause,
-            };
             if let Err(e) = store
-                .log_operator_event(&change.operator, kind, &change.source, change.at_ms)
+                .log_operator_event(&change.operator, change.kind, &change.source, change.at_ms)
                 .await
             {
                 tracing::error!(error = %e, "operator shift record could not be stored");
@@ -260,14 +233,8 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
                 call_id,
                 caller,
                 callee,
-                kind: match origin {
-                    pbx::CallOrigin::Caller => CallKind::Internal,
-                    pbx::CallOrigin::Pbx(_) => CallKind::Placed,
-                },
-                purpose: match origin {
-                    pbx::CallOrigin::Caller => None,
-                    pbx::CallOrigin::Pbx(purpose) => Some(purpose.as_str().to_string()),
-                },
+                kind: origin.kind(),
+                purpose: origin.purpose(),
                 started_at_ms: at_ms,
             };
             store.insert_call(&new).await.map(|id| {
@@ -281,14 +248,12 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
         CdrEvent::Ended {
             call,
             at_ms,
-            outcome: o,
+            outcome,
             hangup_by,
         } => match rows.ids.get(&call).copied() {
             Some(id) => {
                 rows.ended(call);
-                store
-                    .finish_call(id, at_ms, outcome(o), hangup_by.map(party), None)
-                    .await
+                store.finish_call(id, at_ms, outcome, hangup_by, None).await
             }
             None => Ok(()),
         },
@@ -343,13 +308,7 @@ async fn queue_call(store: &Store, rows: &mut Rows, r: pbx::QueueRecord) {
         answered_at_ms: r.answered_ms,
         talk_ms: r.talk_ms,
         transfers: transfers_json(&r.transfers),
-        outcome: r.outcome.map(|o| match o {
-            pbx::QueueOutcome::Answered => store::QueueOutcome::Answered,
-            pbx::QueueOutcome::Abandoned => store::QueueOutcome::Abandoned,
-            pbx::QueueOutcome::Overflow => store::QueueOutcome::Overflow,
-            pbx::QueueOutcome::MaxWait => store::QueueOutcome::MaxWait,
-            pbx::QueueOutcome::NoOperator => store::QueueOutcome::NoOperator,
-        }),
+        outcome: r.outcome,
         ended_at_ms: r.ended_ms,
     };
     if r.ended_ms.is_some() {

@@ -5,58 +5,8 @@ use sqlx::any::AnyRow;
 
 use crate::csv::CsvWriter;
 use crate::error::query_failed;
-use crate::text::{opt_t, t};
-use crate::text_enum::text_enum;
-use crate::{Store, StoreError};
-
-text_enum! {
-    /// How a call ended.
-    pub enum CallOutcome {
-        /// The callee answered (whatever happened afterwards).
-        Answered => "answered",
-        /// The callee was busy (486/600).
-        Busy => "busy",
-        /// Nobody answered within the ring timeout (480/408).
-        NoAnswer => "no_answer",
-        /// The caller hung up before an answer (CANCEL, 487).
-        Cancelled => "cancelled",
-        /// The dialled number does not exist (404).
-        NotFound => "not_found",
-        /// The callee exists but has no reachable contact (480).
-        Unavailable => "unavailable",
-        /// A technical failure (5xx, transport error, admission control).
-        Failed => "failed",
-        /// The call was refused (403, 603, authentication failure).
-        Rejected => "rejected",
-        /// The caller hung up while waiting in a queue.
-        Abandoned => "abandoned",
-        /// A queue was full or its maximum wait passed, so the caller went to the fallback.
-        Overflow => "overflow",
-    }
-}
-
-text_enum! {
-    /// Which side ended an established or ringing call.
-    pub enum HangupBy {
-        /// The calling party.
-        Caller => "caller",
-        /// The called party.
-        Callee => "callee",
-        /// The PBX itself (timeout, shutdown, error).
-        System => "system",
-    }
-}
-
-text_enum! {
-    /// Who started a call.
-    pub enum CallKind {
-        /// A phone or an outside caller called the PBX (every call recorded before calls could
-        /// be placed says this).
-        Internal => "internal",
-        /// The PBX placed the call itself (see [`NewCall::purpose`] for why).
-        Placed => "placed",
-    }
-}
+use crate::text::{from_db, opt_from_db, opt_t, t};
+use crate::{CallKind, Outcome, Party, PurposeKind, Store, StoreError};
 
 /// The facts known when a call starts, for [`Store::insert_call`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +19,8 @@ pub struct NewCall {
     pub callee: String,
     /// Who started the call.
     pub kind: CallKind,
-    /// Why the PBX placed the call (for example `announcement`); `None` for other calls.
-    pub purpose: Option<String>,
+    /// Why the PBX placed the call; `None` for other calls.
+    pub purpose: Option<PurposeKind>,
     /// When the call started (the INVITE arrived, or the PBX sent its own), in unix milliseconds.
     pub started_at_ms: i64,
 }
@@ -89,7 +39,7 @@ pub struct CallRecord {
     /// Who started the call.
     pub kind: CallKind,
     /// Why the PBX placed the call; `None` for other calls.
-    pub purpose: Option<String>,
+    pub purpose: Option<PurposeKind>,
     /// The digits the called party typed in a placed call, if any (see [`Store::set_call_digits`]).
     pub digits: Option<String>,
     /// When the call started, in unix milliseconds.
@@ -99,9 +49,9 @@ pub struct CallRecord {
     /// When the call ended; `None` while it is in progress (or if the server died during it).
     pub ended_at_ms: Option<i64>,
     /// How the call ended; `None` while it is in progress.
-    pub outcome: Option<CallOutcome>,
+    pub outcome: Option<Outcome>,
     /// Who hung up, when known.
-    pub hangup_by: Option<HangupBy>,
+    pub hangup_by: Option<Party>,
     /// Media quality as JSON text (RTCP loss, jitter and round-trip time per leg); stored as given.
     pub quality: Option<String>,
 }
@@ -141,7 +91,7 @@ impl Store {
         .bind(t(&call.caller))
         .bind(t(&call.callee))
         .bind(call.kind.as_str())
-        .bind(opt_t(call.purpose.as_deref()))
+        .bind(call.purpose.map(PurposeKind::as_str))
         .bind(call.started_at_ms)
         .fetch_one(&self.pool)
         .await
@@ -215,8 +165,8 @@ impl Store {
         &self,
         id: i64,
         ended_at_ms: i64,
-        outcome: CallOutcome,
-        hangup_by: Option<HangupBy>,
+        outcome: Outcome,
+        hangup_by: Option<Party>,
         quality: Option<&str>,
     ) -> Result<(), StoreError> {
         let op = "finish_call";
@@ -227,7 +177,7 @@ impl Store {
         .bind(id)
         .bind(ended_at_ms)
         .bind(outcome.as_str())
-        .bind(hangup_by.map(HangupBy::as_str))
+        .bind(hangup_by.map(Party::as_str))
         .bind(opt_t(quality))
         .execute(&self.pool)
         .await
@@ -318,10 +268,10 @@ impl Store {
             csv.int(c.started_at_ms);
             csv.opt_int(c.answered_at_ms);
             csv.opt_int(c.ended_at_ms);
-            csv.text(c.outcome.map_or("", CallOutcome::as_str));
-            csv.text(c.hangup_by.map_or("", HangupBy::as_str));
+            csv.text(c.outcome.map_or("", Outcome::as_str));
+            csv.text(c.hangup_by.map_or("", Party::as_str));
             csv.text(c.quality.as_deref().unwrap_or(""));
-            csv.text(c.purpose.as_deref().unwrap_or(""));
+            csv.text(c.purpose.map_or("", PurposeKind::as_str));
             csv.text(c.digits.as_deref().unwrap_or(""));
             csv.end_record();
         }
@@ -335,23 +285,20 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     let outcome: Option<String> = row.try_get(8).map_err(query_failed(op))?;
     let hangup_by: Option<String> = row.try_get(9).map_err(query_failed(op))?;
     let kind: String = row.try_get(4).map_err(query_failed(op))?;
+    let purpose: Option<String> = row.try_get(11).map_err(query_failed(op))?;
     Ok(CallRecord {
         id: row.try_get(0).map_err(query_failed(op))?,
         call_id: row.try_get(1).map_err(query_failed(op))?,
         caller: row.try_get(2).map_err(query_failed(op))?,
         callee: row.try_get(3).map_err(query_failed(op))?,
-        kind: CallKind::from_db(&kind, "calls", "kind")?,
+        kind: from_db(&kind, "calls", "kind")?,
         started_at_ms: row.try_get(5).map_err(query_failed(op))?,
         answered_at_ms: row.try_get(6).map_err(query_failed(op))?,
         ended_at_ms: row.try_get(7).map_err(query_failed(op))?,
-        outcome: outcome
-            .map(|o| CallOutcome::from_db(&o, "calls", "outcome"))
-            .transpose()?,
-        hangup_by: hangup_by
-            .map(|h| HangupBy::from_db(&h, "calls", "hangup_by"))
-            .transpose()?,
+        outcome: opt_from_db(outcome.as_deref(), "calls", "outcome")?,
+        hangup_by: opt_from_db(hangup_by.as_deref(), "calls", "hangup_by")?,
         quality: row.try_get(10).map_err(query_failed(op))?,
-        purpose: row.try_get(11).map_err(query_failed(op))?,
+        purpose: opt_from_db(purpose.as_deref(), "calls", "purpose")?,
         digits: row.try_get(12).map_err(query_failed(op))?,
     })
 }
@@ -362,21 +309,45 @@ mod tests {
 
     #[test]
     fn outcome_texts_round_trip() {
-        for o in CallOutcome::ALL {
-            assert_eq!(CallOutcome::parse(o.as_str()), Some(*o));
+        for o in Outcome::ALL {
+            assert_eq!(
+                from_db::<Outcome>(o.as_str(), "calls", "outcome").unwrap(),
+                *o
+            );
         }
-        for h in HangupBy::ALL {
-            assert_eq!(HangupBy::parse(h.as_str()), Some(*h));
+        for h in Party::ALL {
+            assert_eq!(
+                from_db::<Party>(h.as_str(), "calls", "hangup_by").unwrap(),
+                *h
+            );
         }
         for k in CallKind::ALL {
-            assert_eq!(CallKind::parse(k.as_str()), Some(*k));
+            assert_eq!(
+                from_db::<CallKind>(k.as_str(), "calls", "kind").unwrap(),
+                *k
+            );
         }
-        assert_eq!(CallOutcome::ALL.len(), 10);
-        let err = CallOutcome::from_db("exploded", "calls", "outcome").unwrap_err();
+        for p in PurposeKind::ALL {
+            assert_eq!(
+                from_db::<PurposeKind>(p.as_str(), "calls", "purpose").unwrap(),
+                *p
+            );
+        }
+        assert_eq!(Outcome::ALL.len(), 8);
+        let err = from_db::<Outcome>("exploded", "calls", "outcome").unwrap_err();
         assert_eq!(
             err.to_string(),
             "unreadable value in calls.outcome: expected one of: answered busy no_answer cancelled \
-             not_found unavailable failed rejected abandoned overflow, found `exploded`"
+             not_found unavailable failed rejected, found `exploded`"
+        );
+        let err = opt_from_db::<PurposeKind>(Some("wakeup"), "calls", "purpose").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unreadable value in calls.purpose: expected one of: announcement, found `wakeup`"
+        );
+        assert_eq!(
+            opt_from_db::<PurposeKind>(None, "calls", "purpose").unwrap(),
+            None
         );
     }
 }

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use store::{Binding, CallKind, CallOutcome, HangupBy, NewCall, Store};
+//! use store::{Binding, CallKind, NewCall, Outcome, Party, Store};
 //!
 //! let store = Store::connect("sqlite::memory:").await?;
 //! let now_ms = 1_764_200_000_000;
@@ -46,7 +46,7 @@
 //!     .await?;
 //! store.update_call_answered(id, now_ms + 2_000).await?;
 //! store
-//!     .finish_call(id, now_ms + 60_000, CallOutcome::Answered, Some(HangupBy::Callee), None)
+//!     .finish_call(id, now_ms + 60_000, Outcome::Answered, Some(Party::Callee), None)
 //!     .await?;
 //! assert!(store.calls_csv(100).await?.starts_with("id,call_id,caller,callee,"));
 //! # Ok::<(), store::StoreError>(())
@@ -57,6 +57,14 @@
 //!
 //! Text is stored as given, except that NUL characters become U+FFFD on both backends (PostgreSQL
 //! `text` cannot hold NUL). JSON fields (`quality`, `transfers`) are opaque text to the store.
+//!
+//! # Vocabulary
+//!
+//! How a call ended ([`Outcome`]), who hung up ([`Party`]), who started a call and why
+//! ([`CallKind`], [`PurposeKind`]), what an operator did ([`OperatorChangeKind`]) and how a caller
+//! left the queue ([`QueueOutcome`]) are the `records` crate's types, re-exported here: the PBX
+//! says them with the same types, and the store writes each as its `as_str` text. Text in those
+//! columns that no value uses reads as [`StoreError::Corrupt`].
 //!
 //! # Durability
 //!
@@ -75,15 +83,13 @@ mod operators;
 mod queue_calls;
 mod settings;
 mod text;
-mod text_enum;
 mod url;
 
 pub use bindings::{Binding, BindingChange};
-pub use calls::{CALLS_CSV_HEADER, CallKind, CallOutcome, CallRecord, HangupBy, NewCall};
+pub use calls::{CALLS_CSV_HEADER, CallRecord, NewCall};
 pub use connect::Store;
 pub use error::StoreError;
-pub use operators::{OperatorEvent, OperatorEventRecord};
-pub use queue_calls::{
-    NewQueueCall, QUEUE_CALLS_CSV_HEADER, QueueCallRecord, QueueCallUpdate, QueueOutcome,
-};
+pub use operators::OperatorEventRecord;
+pub use queue_calls::{NewQueueCall, QUEUE_CALLS_CSV_HEADER, QueueCallRecord, QueueCallUpdate};
+pub use records::{CallKind, OperatorChangeKind, Outcome, Party, PurposeKind, QueueOutcome};
 pub use url::{Backend, redact};

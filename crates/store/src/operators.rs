@@ -4,23 +4,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::query_failed;
-use crate::text::t;
-use crate::text_enum::text_enum;
-use crate::{Store, StoreError};
-
-text_enum! {
-    /// A change in an operator's shift.
-    pub enum OperatorEvent {
-        /// The operator registered to the operator address-of-record.
-        Login => "login",
-        /// The operator unregistered, logged out by feature code, or the registration expired.
-        Logout => "logout",
-        /// The operator paused (stops receiving queue calls).
-        Pause => "pause",
-        /// The operator resumed after a pause.
-        Unpause => "unpause",
-    }
-}
+use crate::text::{from_db, t};
+use crate::{OperatorChangeKind, Store, StoreError};
 
 /// One stored entry of the shift log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +15,7 @@ pub struct OperatorEventRecord {
     /// The operator's account name, for example `op1`.
     pub operator: String,
     /// What happened.
-    pub event: OperatorEvent,
+    pub event: OperatorChangeKind,
     /// Where it came from: the `ip:port` of the phone, or `system` for an expiry.
     pub source: String,
     /// When it happened, in unix milliseconds.
@@ -42,7 +27,7 @@ impl Store {
     pub async fn log_operator_event(
         &self,
         operator: &str,
-        event: OperatorEvent,
+        event: OperatorChangeKind,
         source: &str,
         at_ms: i64,
     ) -> Result<i64, StoreError> {
@@ -93,11 +78,11 @@ impl Store {
     /// (a login alone does not end a pause, a logout does).
     pub async fn latest_operator_events(
         &self,
-        kinds: &[OperatorEvent],
+        kinds: &[OperatorChangeKind],
     ) -> Result<Vec<OperatorEventRecord>, StoreError> {
-        let mut distinct: Vec<OperatorEvent> = Vec::with_capacity(EVENT_SLOTS);
+        let mut distinct: Vec<OperatorChangeKind> = Vec::with_capacity(EVENT_SLOTS);
         for kind in if kinds.is_empty() {
-            OperatorEvent::ALL
+            OperatorChangeKind::ALL
         } else {
             kinds
         } {
@@ -127,7 +112,7 @@ impl Store {
 
 /// How many event kinds [`Store::latest_operator_events`] can filter on: one per kind there is.
 const EVENT_SLOTS: usize = 4;
-const _: () = assert!(OperatorEvent::ALL.len() == EVENT_SLOTS);
+const _: () = assert!(OperatorChangeKind::ALL.len() == EVENT_SLOTS);
 
 /// Reads one `operator_events` row.
 fn operator_event_from_row(row: &AnyRow) -> Result<OperatorEventRecord, StoreError> {
@@ -136,7 +121,7 @@ fn operator_event_from_row(row: &AnyRow) -> Result<OperatorEventRecord, StoreErr
     Ok(OperatorEventRecord {
         id: row.try_get(0).map_err(query_failed(op))?,
         operator: row.try_get(1).map_err(query_failed(op))?,
-        event: OperatorEvent::from_db(&event, "operator_events", "event")?,
+        event: from_db(&event, "operator_events", "event")?,
         source: row.try_get(3).map_err(query_failed(op))?,
         at_ms: row.try_get(4).map_err(query_failed(op))?,
     })

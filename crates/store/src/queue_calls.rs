@@ -5,25 +5,8 @@ use sqlx::any::AnyRow;
 
 use crate::csv::CsvWriter;
 use crate::error::query_failed;
-use crate::text::{opt_t, t};
-use crate::text_enum::text_enum;
-use crate::{Store, StoreError};
-
-text_enum! {
-    /// How a caller left the operator queue.
-    pub enum QueueOutcome {
-        /// An operator answered.
-        Answered => "answered",
-        /// The caller hung up while waiting.
-        Abandoned => "abandoned",
-        /// The queue was full on arrival, so the fallback applied.
-        Overflow => "overflow",
-        /// The maximum wait passed, so the caller went to the configured destination.
-        MaxWait => "max_wait",
-        /// No operator was logged in and unpaused, so the fallback applied at once.
-        NoOperator => "no_operator",
-    }
-}
+use crate::text::{opt_from_db, opt_t, t};
+use crate::{QueueOutcome, Store, StoreError};
 
 /// The facts known when a caller enters the queue, for [`Store::insert_queue_call`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,9 +218,7 @@ fn queue_call_from_row(row: &AnyRow) -> Result<QueueCallRecord, StoreError> {
             answered_at_ms: row.try_get(8).map_err(query_failed(op))?,
             talk_ms: row.try_get(9).map_err(query_failed(op))?,
             transfers: row.try_get(10).map_err(query_failed(op))?,
-            outcome: outcome
-                .map(|o| QueueOutcome::from_db(&o, "queue_calls", "outcome"))
-                .transpose()?,
+            outcome: opt_from_db(outcome.as_deref(), "queue_calls", "outcome")?,
             ended_at_ms: row.try_get(12).map_err(query_failed(op))?,
         },
     })

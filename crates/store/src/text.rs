@@ -1,4 +1,8 @@
-//! Text as both backends can store it.
+//! Text as both backends can store it, and the recorded vocabularies read back from it.
+
+use records::Vocabulary;
+
+use crate::StoreError;
 
 /// Returns `s` with every NUL character replaced by U+FFFD.
 ///
@@ -12,6 +16,30 @@ pub(crate) fn t(s: &str) -> String {
 /// [`t`] for optional text.
 pub(crate) fn opt_t(s: Option<&str>) -> Option<String> {
     s.map(t)
+}
+
+/// Reads `text` from `table.column` as a value of the vocabulary `V`, reporting text no value uses
+/// as [`StoreError::Corrupt`].
+pub(crate) fn from_db<V: Vocabulary>(
+    text: &str,
+    table: &'static str,
+    column: &'static str,
+) -> Result<V, StoreError> {
+    V::parse(text).ok_or_else(|| StoreError::Corrupt {
+        table,
+        column,
+        expected: V::EXPECTED,
+        found: text.to_owned(),
+    })
+}
+
+/// [`from_db`] for a nullable column: `NULL` reads as `None`.
+pub(crate) fn opt_from_db<V: Vocabulary>(
+    text: Option<&str>,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Option<V>, StoreError> {
+    text.map(|text| from_db(text, table, column)).transpose()
 }
 
 #[cfg(test)]

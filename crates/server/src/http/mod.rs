@@ -131,14 +131,14 @@ struct CdrView {
     /// `internal` (a phone called) or `placed` (the PBX called, see `purpose`).
     kind: &'static str,
     /// Why the PBX placed the call (`announcement`); `null` for other calls.
-    purpose: Option<String>,
+    purpose: Option<&'static str>,
     /// The digits the called party typed in a placed call, if any.
     digits: Option<String>,
     started_at_ms: i64,
     answered_at_ms: Option<i64>,
     ended_at_ms: Option<i64>,
-    outcome: Option<String>,
-    hangup_by: Option<String>,
+    outcome: Option<&'static str>,
+    hangup_by: Option<&'static str>,
     /// Per-leg media quality (packets, loss, jitter, RTT), as recorded.
     quality: Option<serde_json::Value>,
 }
@@ -153,13 +153,13 @@ async fn cdr(State(state): State<AppState>, Query(q): Query<Limit>) -> Response 
                     caller: r.caller,
                     callee: r.callee,
                     kind: r.kind.as_str(),
-                    purpose: r.purpose,
+                    purpose: r.purpose.map(|p| p.as_str()),
                     digits: r.digits,
                     started_at_ms: r.started_at_ms,
                     answered_at_ms: r.answered_at_ms,
                     ended_at_ms: r.ended_at_ms,
-                    outcome: r.outcome.map(|o| o.as_str().to_string()),
-                    hangup_by: r.hangup_by.map(|h| h.as_str().to_string()),
+                    outcome: r.outcome.map(|o| o.as_str()),
+                    hangup_by: r.hangup_by.map(|h| h.as_str()),
                     quality: r.quality.and_then(|q| serde_json::from_str(&q).ok()),
                 })
                 .collect::<Vec<_>>(),

@@ -1,6 +1,8 @@
 //! Call detail records: life cycle, errors, queries by time, CSV export.
 
-use store::{CALLS_CSV_HEADER, CallKind, CallOutcome, CallRecord, HangupBy, NewCall, StoreError};
+use store::{
+    CALLS_CSV_HEADER, CallKind, CallRecord, NewCall, Outcome, Party, PurposeKind, StoreError,
+};
 
 use crate::fixtures::{T0, new_call};
 use crate::harness::{TestDb, on_both_backends};
@@ -25,13 +27,7 @@ async fn quality_arrives_after_the_call_ended(db: &TestDb) {
         .await
         .unwrap();
     store
-        .finish_call(
-            id,
-            T0 + 5_000,
-            CallOutcome::Answered,
-            Some(HangupBy::Caller),
-            None,
-        )
+        .finish_call(id, T0 + 5_000, Outcome::Answered, Some(Party::Caller), None)
         .await
         .unwrap();
     store
@@ -40,7 +36,7 @@ async fn quality_arrives_after_the_call_ended(db: &TestDb) {
         .unwrap();
     let row = store.call(id).await.unwrap().unwrap();
     assert_eq!(row.quality.as_deref(), Some(r#"{"caller":{"lost":0}}"#));
-    assert_eq!(row.outcome, Some(CallOutcome::Answered));
+    assert_eq!(row.outcome, Some(Outcome::Answered));
     let err = store.set_call_quality(id + 1000, "{}").await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
@@ -80,8 +76,8 @@ async fn call_life_cycle(db: &TestDb) {
         .finish_call(
             id,
             T0 + 63_000,
-            CallOutcome::Answered,
-            Some(HangupBy::Caller),
+            Outcome::Answered,
+            Some(Party::Caller),
             Some(quality),
         )
         .await
@@ -89,8 +85,8 @@ async fn call_life_cycle(db: &TestDb) {
     let done = store.call(id).await.unwrap().unwrap();
     assert_eq!(done.answered_at_ms, Some(T0 + 3_000));
     assert_eq!(done.ended_at_ms, Some(T0 + 63_000));
-    assert_eq!(done.outcome, Some(CallOutcome::Answered));
-    assert_eq!(done.hangup_by, Some(HangupBy::Caller));
+    assert_eq!(done.outcome, Some(Outcome::Answered));
+    assert_eq!(done.hangup_by, Some(Party::Caller));
     assert_eq!(done.quality.as_deref(), Some(quality));
 
     let second = store
@@ -108,17 +104,11 @@ async fn finish_is_once_and_unknown_ids_fail(db: &TestDb) {
         .await
         .unwrap();
     store
-        .finish_call(id, T0 + 5_000, CallOutcome::Busy, None, None)
+        .finish_call(id, T0 + 5_000, Outcome::Busy, None, None)
         .await
         .unwrap();
     let err = store
-        .finish_call(
-            id,
-            T0 + 9_000,
-            CallOutcome::Failed,
-            Some(HangupBy::System),
-            None,
-        )
+        .finish_call(id, T0 + 9_000, Outcome::Failed, Some(Party::System), None)
         .await
         .unwrap_err();
     assert!(
@@ -128,14 +118,14 @@ async fn finish_is_once_and_unknown_ids_fail(db: &TestDb) {
     let kept = store.call(id).await.unwrap().unwrap();
     assert_eq!(
         (kept.outcome, kept.ended_at_ms, kept.hangup_by),
-        (Some(CallOutcome::Busy), Some(T0 + 5_000), None)
+        (Some(Outcome::Busy), Some(T0 + 5_000), None)
     );
 
     let missing = id + 1_000;
     let err = store.update_call_answered(missing, T0).await.unwrap_err();
     assert_eq!(err.to_string(), format!("no call record with id {missing}"));
     let err = store
-        .finish_call(missing, T0, CallOutcome::Failed, None, None)
+        .finish_call(missing, T0, Outcome::Failed, None, None)
         .await
         .unwrap_err();
     assert!(
@@ -146,13 +136,13 @@ async fn finish_is_once_and_unknown_ids_fail(db: &TestDb) {
 
 async fn every_outcome_round_trips(db: &TestDb) {
     let store = db.open().await;
-    for (i, outcome) in CallOutcome::ALL.iter().enumerate() {
+    for (i, outcome) in Outcome::ALL.iter().enumerate() {
         let at = T0 + i64::try_from(i).unwrap();
         let id = store
             .insert_call(&new_call("201", "202", at))
             .await
             .unwrap();
-        let hangup = HangupBy::ALL[i % HangupBy::ALL.len()];
+        let hangup = Party::ALL[i % Party::ALL.len()];
         store
             .finish_call(id, at + 1, *outcome, Some(hangup), None)
             .await
@@ -213,15 +203,18 @@ async fn calls_between_is_half_open(db: &TestDb) {
 
 async fn csv_quotes_and_defuses(db: &TestDb) {
     let store = db.open().await;
-    let mut nasty = new_call("Smith, \"Bob\"", "=HYPERLINK(\"http://x\",\"y\")", T0);
-    nasty.purpose = Some("line one\r\nline two\nthree".into());
+    let nasty = new_call("Smith, \"Bob\"", "=HYPERLINK(\"http://x\",\"y\")", T0);
     let a = store.insert_call(&nasty).await.unwrap();
+    store
+        .set_call_digits(a, "line one\r\nline two\nthree")
+        .await
+        .unwrap();
     store
         .finish_call(
             a,
             T0 + 10,
-            CallOutcome::Cancelled,
-            Some(HangupBy::Caller),
+            Outcome::Cancelled,
+            Some(Party::Caller),
             Some(r#"{"a":{"loss":0.5}}"#),
         )
         .await
@@ -271,8 +264,8 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
             "cancelled".into(),
             "caller".into(),
             r#"{"a":{"loss":0.5}}"#.into(),
-            "line one\r\nline two\nthree".into(),
             String::new(),
+            "line one\r\nline two\nthree".into(),
         ]
     );
     assert_eq!(
@@ -291,7 +284,7 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
         caller: "Switchboard".into(),
         callee: "201".into(),
         kind: CallKind::Placed,
-        purpose: Some("announcement".into()),
+        purpose: Some(PurposeKind::Announcement),
         started_at_ms: T0,
     };
     let id = store.insert_call(&placed).await.unwrap();
@@ -299,7 +292,7 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
     assert_eq!(
         (
             fresh.kind,
-            fresh.purpose.as_deref(),
+            fresh.purpose.map(PurposeKind::as_str),
             fresh.digits.as_deref()
         ),
         (CallKind::Placed, Some("announcement"), None)
@@ -307,13 +300,7 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
     store.update_call_answered(id, T0 + 2_000).await.unwrap();
     store.set_call_digits(id, "1").await.unwrap();
     store
-        .finish_call(
-            id,
-            T0 + 9_000,
-            CallOutcome::Answered,
-            Some(HangupBy::System),
-            None,
-        )
+        .finish_call(id, T0 + 9_000, Outcome::Answered, Some(Party::System), None)
         .await
         .unwrap();
     // A later report replaces the digits, also after the end.
@@ -326,13 +313,13 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
             caller: "Switchboard".into(),
             callee: "201".into(),
             kind: CallKind::Placed,
-            purpose: Some("announcement".into()),
+            purpose: Some(PurposeKind::Announcement),
             digits: Some("12#".into()),
             started_at_ms: T0,
             answered_at_ms: Some(T0 + 2_000),
             ended_at_ms: Some(T0 + 9_000),
-            outcome: Some(CallOutcome::Answered),
-            hangup_by: Some(HangupBy::System),
+            outcome: Some(Outcome::Answered),
+            hangup_by: Some(Party::System),
             quality: None,
         }
     );
@@ -416,7 +403,7 @@ async fn calls_from_before_placed_calls_read_back_as_internal(db: &TestDb) {
     assert_eq!(
         (
             old[0].kind,
-            old[0].purpose.as_deref(),
+            old[0].purpose.map(PurposeKind::as_str),
             old[0].digits.as_deref(),
             old[0].caller.as_str(),
             old[0].started_at_ms,
@@ -429,7 +416,7 @@ async fn calls_from_before_placed_calls_read_back_as_internal(db: &TestDb) {
     // The upgraded database takes placed calls next to the old row.
     let mut placed = new_call("Switchboard", "201", T0 + 1);
     placed.kind = CallKind::Placed;
-    placed.purpose = Some("announcement".into());
+    placed.purpose = Some(PurposeKind::Announcement);
     let id = store.insert_call(&placed).await.unwrap();
     assert_eq!(
         store.call(id).await.unwrap().unwrap().kind,

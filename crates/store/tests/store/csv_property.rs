@@ -1,4 +1,4 @@
-//! Property test: whatever text a caller, callee or purpose holds, the CSV export parses back to it.
+//! Property test: whatever text a caller, callee or the digits hold, the CSV export parses back to it.
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -26,21 +26,22 @@ async fn csv_export_round_trips_arbitrary_text(db: &TestDb) {
         .expect("generate cases")
         .current();
     let mut ids = Vec::new();
-    for (i, (caller, callee, purpose)) in cases.iter().enumerate() {
+    for (i, (caller, callee, digits)) in cases.iter().enumerate() {
         let mut call = new_call(caller, callee, T0 + i64::try_from(i).unwrap());
         call.call_id = format!("case-{i}");
-        call.purpose = Some(purpose.clone());
-        ids.push(store.insert_call(&call).await.unwrap());
+        let id = store.insert_call(&call).await.unwrap();
+        store.set_call_digits(id, digits).await.unwrap();
+        ids.push(id);
     }
     let csv = store.calls_csv(1_000).await.unwrap();
     let rows = parse(&csv).unwrap_or_else(|e| panic!("{e} in export of {cases:?}:\n{csv}"));
     assert_eq!(rows.len(), cases.len() + 1);
     // Newest first: the last case is the first record.
-    let purpose_column = store::CALLS_CSV_HEADER
+    let digits_column = store::CALLS_CSV_HEADER
         .iter()
-        .position(|h| *h == "purpose")
-        .expect("a purpose column");
-    for ((row, (caller, callee, purpose)), id) in rows[1..]
+        .position(|h| *h == "digits")
+        .expect("a digits column");
+    for ((row, (caller, callee, digits)), id) in rows[1..]
         .iter()
         .zip(cases.iter().rev())
         .zip(ids.iter().rev())
@@ -49,13 +50,13 @@ async fn csv_export_round_trips_arbitrary_text(db: &TestDb) {
             id.to_string(),
             caller.clone(),
             callee.clone(),
-            purpose.clone(),
+            digits.clone(),
         ];
         let got = [
             row[0].clone(),
             row[2].clone(),
             row[3].clone(),
-            row[purpose_column].clone(),
+            row[digits_column].clone(),
         ];
         let expected_defused = [
             expected[0].clone(),

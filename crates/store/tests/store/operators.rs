@@ -1,6 +1,6 @@
 //! The operator shift log.
 
-use store::{OperatorEvent, OperatorEventRecord};
+use store::{OperatorChangeKind, OperatorEventRecord};
 
 use crate::fixtures::T0;
 use crate::harness::{TestDb, on_both_backends};
@@ -13,11 +13,26 @@ on_both_backends!(
 async fn shift_log_filters_orders_and_limits(db: &TestDb) {
     let store = db.open().await;
     let entries = [
-        ("op1", OperatorEvent::Login, "192.0.2.21:5060", T0),
-        ("op2", OperatorEvent::Login, "192.0.2.22:5060", T0 + 1_000),
-        ("op1", OperatorEvent::Pause, "192.0.2.21:5060", T0 + 2_000),
-        ("op1", OperatorEvent::Unpause, "192.0.2.21:5060", T0 + 3_000),
-        ("op2", OperatorEvent::Logout, "system", T0 + 4_000),
+        ("op1", OperatorChangeKind::Login, "192.0.2.21:5060", T0),
+        (
+            "op2",
+            OperatorChangeKind::Login,
+            "192.0.2.22:5060",
+            T0 + 1_000,
+        ),
+        (
+            "op1",
+            OperatorChangeKind::Pause,
+            "192.0.2.21:5060",
+            T0 + 2_000,
+        ),
+        (
+            "op1",
+            OperatorChangeKind::Unpause,
+            "192.0.2.21:5060",
+            T0 + 3_000,
+        ),
+        ("op2", OperatorChangeKind::Logout, "system", T0 + 4_000),
     ];
     let mut ids = Vec::new();
     for (op, event, source, at) in entries {
@@ -37,27 +52,27 @@ async fn shift_log_filters_orders_and_limits(db: &TestDb) {
             OperatorEventRecord {
                 id: ids[3],
                 operator: "op1".into(),
-                event: OperatorEvent::Unpause,
+                event: OperatorChangeKind::Unpause,
                 source: "192.0.2.21:5060".into(),
                 at_ms: T0 + 3_000,
             },
             OperatorEventRecord {
                 id: ids[2],
                 operator: "op1".into(),
-                event: OperatorEvent::Pause,
+                event: OperatorChangeKind::Pause,
                 source: "192.0.2.21:5060".into(),
                 at_ms: T0 + 2_000,
             },
             OperatorEventRecord {
                 id: ids[0],
                 operator: "op1".into(),
-                event: OperatorEvent::Login,
+                event: OperatorChangeKind::Login,
                 source: "192.0.2.21:5060".into(),
                 at_ms: T0,
             },
         ]
     );
-    let all: Vec<(String, OperatorEvent)> = store
+    let all: Vec<(String, OperatorChangeKind)> = store
         .operator_events(None, 2)
         .await
         .unwrap()
@@ -67,8 +82,8 @@ async fn shift_log_filters_orders_and_limits(db: &TestDb) {
     assert_eq!(
         all,
         vec![
-            ("op2".into(), OperatorEvent::Logout),
-            ("op1".into(), OperatorEvent::Unpause)
+            ("op2".into(), OperatorChangeKind::Logout),
+            ("op1".into(), OperatorChangeKind::Unpause)
         ]
     );
     assert_eq!(store.operator_events(None, 100).await.unwrap().len(), 5);
@@ -87,20 +102,20 @@ async fn latest_event_per_operator_among_kinds(db: &TestDb) {
     let store = db.open().await;
     assert!(store.latest_operator_events(&[]).await.unwrap().is_empty());
     let entries = [
-        ("op1", OperatorEvent::Login, T0),
-        ("op1", OperatorEvent::Pause, T0 + 1_000),
+        ("op1", OperatorChangeKind::Login, T0),
+        ("op1", OperatorChangeKind::Pause, T0 + 1_000),
         // op1's phone registers another contact while paused: a login, which does not unpause.
-        ("op1", OperatorEvent::Login, T0 + 2_000),
-        ("op2", OperatorEvent::Login, T0),
-        ("op2", OperatorEvent::Pause, T0 + 1_000),
-        ("op2", OperatorEvent::Unpause, T0 + 3_000),
+        ("op1", OperatorChangeKind::Login, T0 + 2_000),
+        ("op2", OperatorChangeKind::Login, T0),
+        ("op2", OperatorChangeKind::Pause, T0 + 1_000),
+        ("op2", OperatorChangeKind::Unpause, T0 + 3_000),
         // Two entries at the same instant: the later id counts as later.
-        ("op3", OperatorEvent::Pause, T0 + 5_000),
-        ("op3", OperatorEvent::Logout, T0 + 5_000),
+        ("op3", OperatorChangeKind::Pause, T0 + 5_000),
+        ("op3", OperatorChangeKind::Logout, T0 + 5_000),
         // Out of order: inserted last but older.
-        ("op4", OperatorEvent::Pause, T0 + 9_000),
-        ("op4", OperatorEvent::Unpause, T0 + 8_000),
-        ("op5", OperatorEvent::Login, T0),
+        ("op4", OperatorChangeKind::Pause, T0 + 9_000),
+        ("op4", OperatorChangeKind::Unpause, T0 + 8_000),
+        ("op5", OperatorChangeKind::Login, T0),
     ];
     let mut ids = Vec::new();
     for (op, event, at) in entries {
@@ -111,32 +126,32 @@ async fn latest_event_per_operator_among_kinds(db: &TestDb) {
                 .unwrap(),
         );
     }
-    let latest = |v: Vec<OperatorEventRecord>| -> Vec<(String, OperatorEvent, i64)> {
+    let latest = |v: Vec<OperatorEventRecord>| -> Vec<(String, OperatorChangeKind, i64)> {
         v.into_iter().map(|e| (e.operator, e.event, e.id)).collect()
     };
     let shift = [
-        OperatorEvent::Pause,
-        OperatorEvent::Unpause,
-        OperatorEvent::Logout,
+        OperatorChangeKind::Pause,
+        OperatorChangeKind::Unpause,
+        OperatorChangeKind::Logout,
     ];
     assert_eq!(
         latest(store.latest_operator_events(&shift).await.unwrap()),
         vec![
-            ("op1".into(), OperatorEvent::Pause, ids[1]),
-            ("op2".into(), OperatorEvent::Unpause, ids[5]),
-            ("op3".into(), OperatorEvent::Logout, ids[7]),
-            ("op4".into(), OperatorEvent::Pause, ids[8]),
+            ("op1".into(), OperatorChangeKind::Pause, ids[1]),
+            ("op2".into(), OperatorChangeKind::Unpause, ids[5]),
+            ("op3".into(), OperatorChangeKind::Logout, ids[7]),
+            ("op4".into(), OperatorChangeKind::Pause, ids[8]),
         ],
         "op5 has no entry of these kinds"
     );
     assert_eq!(
         latest(store.latest_operator_events(&[]).await.unwrap()),
         vec![
-            ("op1".into(), OperatorEvent::Login, ids[2]),
-            ("op2".into(), OperatorEvent::Unpause, ids[5]),
-            ("op3".into(), OperatorEvent::Logout, ids[7]),
-            ("op4".into(), OperatorEvent::Pause, ids[8]),
-            ("op5".into(), OperatorEvent::Login, ids[10]),
+            ("op1".into(), OperatorChangeKind::Login, ids[2]),
+            ("op2".into(), OperatorChangeKind::Unpause, ids[5]),
+            ("op3".into(), OperatorChangeKind::Logout, ids[7]),
+            ("op4".into(), OperatorChangeKind::Pause, ids[8]),
+            ("op5".into(), OperatorChangeKind::Login, ids[10]),
         ]
     );
     // Repeated kinds are the same as naming each once.
@@ -144,20 +159,20 @@ async fn latest_event_per_operator_among_kinds(db: &TestDb) {
         latest(
             store
                 .latest_operator_events(&[
-                    OperatorEvent::Login,
-                    OperatorEvent::Login,
-                    OperatorEvent::Login,
-                    OperatorEvent::Login,
-                    OperatorEvent::Unpause,
+                    OperatorChangeKind::Login,
+                    OperatorChangeKind::Login,
+                    OperatorChangeKind::Login,
+                    OperatorChangeKind::Login,
+                    OperatorChangeKind::Unpause,
                 ])
                 .await
                 .unwrap()
         ),
         vec![
-            ("op1".into(), OperatorEvent::Login, ids[2]),
-            ("op2".into(), OperatorEvent::Unpause, ids[5]),
-            ("op4".into(), OperatorEvent::Unpause, ids[9]),
-            ("op5".into(), OperatorEvent::Login, ids[10]),
+            ("op1".into(), OperatorChangeKind::Login, ids[2]),
+            ("op2".into(), OperatorChangeKind::Unpause, ids[5]),
+            ("op4".into(), OperatorChangeKind::Unpause, ids[9]),
+            ("op5".into(), OperatorChangeKind::Login, ids[10]),
         ]
     );
 }

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use sqlx::Connection;
 use store::{
-    Backend, CallOutcome, HangupBy, NewQueueCall, OperatorEvent, QueueCallUpdate, Store, StoreError,
+    Backend, NewQueueCall, OperatorChangeKind, Outcome, Party, QueueCallUpdate, Store, StoreError,
 };
 
 use crate::fixtures::{T0, binding, new_call};
@@ -29,8 +29,8 @@ async fn everything_survives_a_reopen(db: &TestDb) {
         .finish_call(
             call,
             T0 + 9_000,
-            CallOutcome::Answered,
-            Some(HangupBy::Callee),
+            Outcome::Answered,
+            Some(Party::Callee),
             Some("{}"),
         )
         .await
@@ -40,7 +40,7 @@ async fn everything_survives_a_reopen(db: &TestDb) {
         .await
         .unwrap();
     store
-        .log_operator_event("op1", OperatorEvent::Login, "192.0.2.21:5060", T0)
+        .log_operator_event("op1", OperatorChangeKind::Login, "192.0.2.21:5060", T0)
         .await
         .unwrap();
     let queued = store
@@ -115,13 +115,7 @@ async fn crash_child_helper() {
         .await
         .unwrap();
     store
-        .finish_call(
-            id,
-            T0 + 1,
-            CallOutcome::Failed,
-            Some(HangupBy::System),
-            None,
-        )
+        .finish_call(id, T0 + 1, Outcome::Failed, Some(Party::System), None)
         .await
         .unwrap();
     std::process::abort();
@@ -164,7 +158,7 @@ async fn acknowledged_writes_survive_a_process_crash(db: &TestDb) {
     );
     let calls = store.recent_calls(10).await.unwrap();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].outcome, Some(CallOutcome::Failed));
+    assert_eq!(calls[0].outcome, Some(Outcome::Failed));
 }
 
 async fn concurrent_writers_all_land(db: &TestDb) {
