@@ -50,7 +50,7 @@
 #
 # Usage: bench/media-load.sh    (must run as root: dumpcap; with BENCH_RTP=pcap also sipp's pcap play)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
-#              CARGO_TARGET_DIR, default /work/targets/mediabench), BENCH_LEVELS (default
+#              CARGO_TARGET_DIR, default the repository's target/), BENCH_LEVELS (default
 #              "100 250 500 750 1000 1500 2000"), BENCH_TESTS (default "relay prompt"),
 #              BENCH_CAPTURE_S (default 2), BENCH_OUT (raw results directory), BENCH_RTP
 #              (stream or pcap, default stream).
@@ -99,7 +99,7 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 
 if [ -z "${SWITCHBOARD_BIN:-}" ]; then
-    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/mediabench}
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
     SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard"
     echo "building $SWITCHBOARD_BIN" >&2
     (cd "$ROOT" && cargo build --release --quiet -p switchboard)

@@ -27,7 +27,7 @@
 #
 # Usage: bench/queue.sh    (must run as root: dumpcap)
 # Environment: SWITCHBOARD_BIN (else builds `cargo build --release -p switchboard` with
-#              CARGO_TARGET_DIR, default /work/targets/queuebench), BENCH_CALLERS (default 200),
+#              CARGO_TARGET_DIR, default the repository's target/), BENCH_CALLERS (default 200),
 #              BENCH_ANNOUNCE_S (default 10), BENCH_HOLD_S (default 35), BENCH_CAPTURE_S (default 12),
 #              BENCH_OUT (raw results directory).
 # Needs sipp (sip-tester), tshark and dumpcap (tshark), taskset (util-linux); installs nothing.
@@ -75,7 +75,7 @@ if [ "$HOLD_S" -le $(( (CALLERS + RATE) / RATE + 2 + CAPTURE_S + 2 )) ]; then
 fi
 
 if [ -z "${SWITCHBOARD_BIN:-}" ]; then
-    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/queuebench}
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
     SWITCHBOARD_BIN="$CARGO_TARGET_DIR/release/switchboard"
     echo "building $SWITCHBOARD_BIN" >&2
     (cd "$ROOT" && cargo build --release --quiet -p switchboard)

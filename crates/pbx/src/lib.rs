@@ -323,7 +323,7 @@ impl Pbx {
         [
             self.core.calls.next_deadline(),
             self.core.placed.next_deadline(),
-            self.apps.next_deadline(&self.core),
+            self.apps.next_deadline(),
         ]
         .into_iter()
         .flatten()

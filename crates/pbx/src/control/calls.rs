@@ -127,28 +127,6 @@ pub(crate) struct LegB {
     pub peer: Peer,
 }
 
-/// The interpreter state of a call the attendant handles.
-pub(crate) struct Ivr {
-    /// The plan the call started on (a reload does not change it).
-    pub plan: std::sync::Arc<dialplan::Plan>,
-    /// The prompts of that plan.
-    pub prompts: std::sync::Arc<media::prompt::PromptCache>,
-    /// The interpreter's state.
-    pub state: dialplan::CallState,
-    /// The digest user who placed the call (for feature codes).
-    pub auth_user: Option<String>,
-    /// The attendant answered and waits for the caller's ACK (or a key) before it speaks.
-    pub awaiting_ack: bool,
-}
-
-impl std::fmt::Debug for Ivr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ivr")
-            .field("auth_user", &self.auth_user)
-            .finish_non_exhaustive()
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Call {
     pub key: CallKey,
@@ -163,8 +141,6 @@ pub(crate) struct Call {
     pub a_media: MediaSide,
     pub b_media: MediaSide,
     pub offer: AudioOffer,
-    /// The attendant's interpreter, for calls the dialplan handles.
-    pub ivr: Option<Ivr>,
     /// Until when the current bridge attempt rings, while it does (its forks are out).
     pub ringing_until: Option<Instant>,
     /// The number of the current (or last) bridge attempt.

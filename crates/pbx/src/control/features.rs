@@ -42,6 +42,10 @@ pub(crate) trait Features {
     /// A digit on a media leg (RFC 4733 or in-band), or in a SIP INFO on a call's caller leg.
     fn digit(&mut self, core: &mut Core, t: &mut Turn, leg: LegId, digit: char);
 
+    /// Whether a feature listens to the caller of `key` (the attendant runs the call), so
+    /// that the caller's SIP INFO digits go to it.
+    fn listens(&self, key: CallKey) -> bool;
+
     /// The prompts playing on a leg ended.
     fn play_finished(&mut self, core: &mut Core, t: &mut Turn, leg: LegId);
 

@@ -82,7 +82,7 @@ pub(crate) fn handle_in_dialog(
         Method::Ack => {}
         Method::Refer => f.refer(core, &mut Turn { now, wall_ms, ep }, tx, req, key, side),
         Method::Notify => ep.respond(now, tx, Response::for_request(&req, 200)),
-        Method::Info if side == Side::A && call.b.is_none() && call.ivr.is_some() => {
+        Method::Info if side == Side::A && call.b.is_none() && f.listens(key) => {
             // The attendant is listening: SIP INFO carries the caller's digits (RFC 2976 style).
             let leg = call.a_media.leg;
             if let Some(digit) = info_digit(now, ep, tx, &req) {

@@ -86,7 +86,6 @@ pub(crate) fn handle_invite(
         },
         b_media: MediaSide::new(b_leg, b_port, None),
         offer,
-        ivr: None,
         ringing_until: None,
         attempt: 0,
         pending_ack: None,

@@ -17,6 +17,28 @@ use sip::registrar::BindingChange;
 use std::collections::VecDeque;
 use std::time::Instant;
 
+/// The interpreter state of a call the attendant handles.
+pub(crate) struct Ivr {
+    /// The plan the call started on (a reload does not change it).
+    pub plan: std::sync::Arc<dialplan::Plan>,
+    /// The prompts of that plan.
+    pub prompts: std::sync::Arc<media::prompt::PromptCache>,
+    /// The interpreter's state.
+    pub state: dialplan::CallState,
+    /// The digest user who placed the call (for feature codes).
+    pub auth_user: Option<String>,
+    /// The attendant answered and waits for the caller's ACK (or a key) before it speaks.
+    pub awaiting_ack: bool,
+}
+
+impl std::fmt::Debug for Ivr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ivr")
+            .field("auth_user", &self.auth_user)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Feeds one event to a call's interpreter and carries out what it asks,
 /// including the events those actions cause at once (an answer, a failed bridge).
 pub(crate) fn feed(
@@ -33,13 +55,15 @@ pub(crate) fn feed(
     let mut pending = VecDeque::from([event]);
     while let Some(ev) = pending.pop_front() {
         let actions = {
-            let Some(call) = core.calls.calls.get_mut(&key) else {
-                return;
-            };
-            if call.phase == Phase::Ended {
+            if core
+                .calls
+                .calls
+                .get(&key)
+                .is_none_or(|c| c.phase == Phase::Ended)
+            {
                 return;
             }
-            let Some(ivr) = call.ivr.as_mut() else {
+            let Some(ivr) = apps.ivrs.get_mut(&key) else {
                 return;
             };
             let plan = ivr.plan.clone();
@@ -75,8 +99,8 @@ fn perform(
     let call = core.calls.calls.get_mut(&key)?;
     let a_leg = call.a_media.leg;
     match action {
-        Action::Answer => answer(core, now, wall_ms, ep, key),
-        Action::Play { prompts, .. } => play(core, key, &prompts),
+        Action::Answer => answer(apps, core, now, wall_ms, ep, key),
+        Action::Play { prompts, .. } => play(apps, core, key, &prompts),
         Action::StopPlay => {
             core.outputs
                 .push_back(Output::Media(MediaCommand::StopPlay(a_leg)));
@@ -146,6 +170,7 @@ fn perform(
 
 /// Answers the caller (once); the greeting waits for the caller's ACK, or for a key.
 fn answer(
+    apps: &mut Apps,
     core: &mut Core,
     now: Instant,
     wall_ms: i64,
@@ -170,16 +195,21 @@ fn answer(
     answer::answer_a(core, now, wall_ms, ep, key, codec, Direction::SendRecv);
     // The greeting starts when the caller's ACK arrives: before it, the
     // caller's audio path may not be running yet and would clip the prompt.
-    if let Some(ivr) = core.calls.calls.get_mut(&key).and_then(|c| c.ivr.as_mut()) {
+    if let Some(ivr) = apps.ivrs.get_mut(&key) {
         ivr.awaiting_ack = true;
     }
     None
 }
 
 /// Plays the plan's prompts to the caller; a sequence with nothing loaded ends at once.
-fn play(core: &mut Core, key: CallKey, prompts: &[std::path::PathBuf]) -> Option<Event> {
+fn play(
+    apps: &Apps,
+    core: &mut Core,
+    key: CallKey,
+    prompts: &[std::path::PathBuf],
+) -> Option<Event> {
     let call = core.calls.calls.get(&key)?;
-    let ivr = call.ivr.as_ref()?;
+    let ivr = apps.ivrs.get(&key)?;
     let decoded: Vec<_> = prompts
         .iter()
         .filter_map(|p| {
@@ -213,8 +243,9 @@ fn feature_code(
 ) -> Option<FeatureResult> {
     let call = core.calls.calls.get(&key)?;
     let source = call.a.peer.addr;
-    let operator = call.ivr.as_ref()?.auth_user.clone().unwrap_or_default();
-    let plan = call.ivr.as_ref()?.plan.clone();
+    let ivr = apps.ivrs.get(&key)?;
+    let operator = ivr.auth_user.clone().unwrap_or_default();
+    let plan = ivr.plan.clone();
     match feature {
         Feature::ToggleAttendantMode => {
             let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok()?;
@@ -302,13 +333,10 @@ fn log_operator(
 }
 
 /// The call whose caller leg is `leg`, if the attendant is talking to it (not bridged).
-fn attendant_call(core: &Core, leg: LegId) -> Option<CallKey> {
+fn attendant_call(apps: &Apps, core: &Core, leg: LegId) -> Option<CallKey> {
     core.calls
-        .calls
-        .values()
-        .find(|c| {
-            c.a_media.leg == leg && c.ivr.is_some() && c.b.is_none() && c.phase != Phase::Ended
-        })
+        .live()
+        .find(|c| c.a_media.leg == leg && c.b.is_none() && apps.ivrs.contains_key(&c.key))
         .map(|c| c.key)
 }
 
@@ -322,15 +350,13 @@ pub(crate) fn on_digit(
     leg: LegId,
     digit: char,
 ) {
-    if let Some(key) = attendant_call(core, leg) {
+    if let Some(key) = attendant_call(apps, core, leg) {
         tracing::debug!(call = key.0, %digit, "digit");
         // A key pressed before our 200 was acknowledged proves the caller is
         // listening: the greeting starts now, then the key counts.
-        let waiting = core
-            .calls
-            .calls
+        let waiting = apps
+            .ivrs
             .get_mut(&key)
-            .and_then(|c| c.ivr.as_mut())
             .is_some_and(|i| std::mem::take(&mut i.awaiting_ack));
         if waiting {
             feed(apps, core, now, wall_ms, ep, key, Event::Answered);
@@ -348,7 +374,7 @@ pub(crate) fn on_play_finished(
     ep: &mut Endpoint,
     leg: LegId,
 ) {
-    if let Some(key) = attendant_call(core, leg) {
+    if let Some(key) = attendant_call(apps, core, leg) {
         feed(apps, core, now, wall_ms, ep, key, Event::PlayFinished);
     }
 }
@@ -361,16 +387,16 @@ pub(crate) fn handle_timeout(
     wall_ms: i64,
     ep: &mut Endpoint,
 ) {
-    let due: Vec<CallKey> = core
-        .calls
-        .live()
-        .filter(|c| {
-            c.ivr
-                .as_ref()
-                .and_then(|i| i.state.next_deadline())
-                .is_some_and(|d| d <= now)
+    let due: Vec<CallKey> = apps
+        .ivrs
+        .iter()
+        .filter(|(_, i)| i.state.next_deadline().is_some_and(|d| d <= now))
+        .map(|(key, _)| *key)
+        .filter(|key| {
+            core.calls
+                .get(*key)
+                .is_some_and(|c| c.phase != Phase::Ended)
         })
-        .map(|c| c.key)
         .collect();
     for key in due {
         feed(apps, core, now, wall_ms, ep, key, Event::Timeout);

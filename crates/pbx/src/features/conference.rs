@@ -135,7 +135,7 @@ pub(crate) fn join(
     number: &str,
 ) -> Result<RoomId, JoinError> {
     let call = core.calls.calls.get(&key).ok_or(JoinError::Unknown)?;
-    let plan = call.ivr.as_ref().ok_or(JoinError::Unknown)?.plan.clone();
+    let plan = apps.ivrs.get(&key).ok_or(JoinError::Unknown)?.plan.clone();
     let conference = plan.conference(number).ok_or(JoinError::Unknown)?;
     let (leg, caller) = (call.a_media.leg, call.caller.clone());
     let member = Member {

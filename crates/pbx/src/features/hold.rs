@@ -41,7 +41,7 @@ pub(crate) fn on_operator_reinvite(
     let moh = core
         .calls
         .get(key)
-        .and_then(|c| c.ivr.as_ref())
+        .and(apps.ivrs.get(&key))
         .and_then(|i| i.plan.queue(&queue).map(|q| q.music_on_hold.clone()))
         .unwrap_or_else(|| "default".into());
     let public_ip = core.config.public_ip;

@@ -26,13 +26,15 @@ pub(crate) mod replaces;
 pub(crate) mod transfer;
 
 use crate::control::Core;
-use crate::control::calls::{Ivr, Side};
+use crate::control::calls::Side;
 use crate::control::features::{Features, Turn};
 use crate::{Attendant, CallKey, queue};
+use attendant::Ivr;
 use dialplan::FailReason;
 use media::LegId;
 use sip::endpoint::{Endpoint, ServerTxId};
 use sip::message::Request;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -47,6 +49,8 @@ pub(crate) struct Apps {
     /// Where call and conference recordings go.
     pub recordings_dir: PathBuf,
     pub announcements: announce::Announcements,
+    /// The attendant's interpreter state of each call it runs.
+    pub ivrs: BTreeMap<CallKey, Ivr>,
 }
 
 impl Default for Apps {
@@ -58,6 +62,7 @@ impl Default for Apps {
             rooms: Default::default(),
             recordings_dir: PathBuf::from("data/recordings"),
             announcements: Default::default(),
+            ivrs: BTreeMap::new(),
         }
     }
 }
@@ -80,11 +85,11 @@ impl Apps {
     }
 
     /// The next instant [`Apps::handle_timeout`] must run.
-    pub fn next_deadline(&self, core: &Core) -> Option<Instant> {
-        let attendant = core
-            .calls
-            .live()
-            .filter_map(|c| c.ivr.as_ref().and_then(|i| i.state.next_deadline()))
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let attendant = self
+            .ivrs
+            .values()
+            .filter_map(|i| i.state.next_deadline())
             .min();
         [
             attendant,
@@ -137,16 +142,19 @@ impl Features for Apps {
         let Some(a) = &self.attendant else {
             return false;
         };
-        let Some(call) = core.calls.calls.get_mut(&key) else {
+        let Some(call) = core.calls.calls.get(&key) else {
             return false;
         };
-        call.ivr = Some(Ivr {
-            plan: a.plan.clone(),
-            prompts: a.prompts.clone(),
-            state: dialplan::CallState::new(self.mode_override),
-            auth_user: auth_user.clone(),
-            awaiting_ack: false,
-        });
+        self.ivrs.insert(
+            key,
+            Ivr {
+                plan: a.plan.clone(),
+                prompts: a.prompts.clone(),
+                state: dialplan::CallState::new(self.mode_override),
+                auth_user: auth_user.clone(),
+                awaiting_ack: false,
+            },
+        );
         let event = dialplan::Event::Offered {
             from: call.caller.clone(),
             to: call.callee.clone(),
@@ -157,11 +165,9 @@ impl Features for Apps {
     }
 
     fn acknowledged(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) -> bool {
-        let waited = core
-            .calls
-            .calls
+        let waited = self
+            .ivrs
             .get_mut(&key)
-            .and_then(|c| c.ivr.as_mut())
             .is_some_and(|i| std::mem::take(&mut i.awaiting_ack));
         if waited {
             let event = dialplan::Event::Answered;
@@ -192,7 +198,7 @@ impl Features for Apps {
             transfer::failed(self, core, t.now, t.wall_ms, t.ep, key, reason);
             return true;
         }
-        if call.ivr.is_none() {
+        if !self.ivrs.contains_key(&key) {
             return false;
         }
         if self.queues.is_waiting(key) {
@@ -224,6 +230,11 @@ impl Features for Apps {
 
     fn ended(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) {
         queue_glue::call_ended(self, core, t.now, t.wall_ms, t.ep, key);
+        self.ivrs.remove(&key);
+    }
+
+    fn listens(&self, key: CallKey) -> bool {
+        self.ivrs.contains_key(&key)
     }
 
     fn stray_request(

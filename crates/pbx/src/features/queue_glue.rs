@@ -46,15 +46,14 @@ impl QueueEnv for Env<'_> {
 
     fn caller(&self, call: CallKey) -> Option<CallerInfo> {
         let c = self.core.calls.get(call)?;
+        let ivr = self.apps.ivrs.get(&call);
         Some(CallerInfo {
             caller: c.caller.clone(),
             call_id: c.a.invite.headers.call_id().unwrap_or("").to_string(),
-            language: c
-                .ivr
-                .as_ref()
+            language: ivr
                 .map(|i| i.state.language().to_string())
                 .unwrap_or_else(|| "en".into()),
-            vip: c.ivr.as_ref().is_some_and(|i| i.plan.is_vip(&c.caller)),
+            vip: ivr.is_some_and(|i| i.plan.is_vip(&c.caller)),
         })
     }
 
@@ -62,13 +61,13 @@ impl QueueEnv for Env<'_> {
         self.core
             .calls
             .get(call)
-            .and_then(|c| c.ivr.as_ref())
+            .and(self.apps.ivrs.get(&call))
             .and_then(|i| i.plan.queue(queue).map(Settings::of))
             .unwrap_or_else(|| Settings::of(&dialplan::Queue::with_defaults(queue)))
     }
 
     fn prompts(&self, call: CallKey, names: &[String]) -> Vec<Arc<Prompt>> {
-        let Some(ivr) = self.core.calls.get(call).and_then(|c| c.ivr.as_ref()) else {
+        let Some(ivr) = self.core.calls.get(call).and(self.apps.ivrs.get(&call)) else {
             return Vec::new();
         };
         let language = ivr.state.language();

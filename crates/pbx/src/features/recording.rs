@@ -91,7 +91,7 @@ pub(crate) fn on_bridged(
     let Some(call) = core.calls.calls.get(&key) else {
         return;
     };
-    let plan = match (&call.ivr, &apps.attendant) {
+    let plan = match (apps.ivrs.get(&key), &apps.attendant) {
         (Some(ivr), _) => ivr.plan.clone(),
         (None, Some(attendant)) => attendant.plan.clone(),
         (None, None) => return,
