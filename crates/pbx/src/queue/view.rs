@@ -141,7 +141,7 @@ impl TransferResult {
     }
 }
 
-/// The whole record of one queued call, emitted (as [`crate::Output::QueueCall`])
+/// The whole record of one queued call, emitted (as [`crate::PbxEvent::Queue`])
 /// each time it changes: the server inserts it the first time it sees `call` and
 /// updates it afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
