@@ -47,7 +47,7 @@ pub use queue::view::{
     OperatorActivity, OperatorStatus, QueueOutcome, QueueRecord, QueueSnapshot, TransferKind,
     TransferNote, TransferResult, WaitingCaller,
 };
-pub use record::{CallKey, CallSummary, CdrEvent, LegRole, Outcome, Party};
+pub use record::{CallKey, CallSummary, CdrEvent, LegRole, LiveState, Outcome, Party};
 
 use control::Core;
 use features::Apps;

@@ -97,8 +97,30 @@ pub struct CallSummary {
     pub caller: String,
     /// Callee.
     pub callee: String,
-    /// `ringing`, `answered` or `ending`.
-    pub state: &'static str,
+    /// Where it is.
+    pub state: LiveState,
     /// When it started (unix ms).
     pub started_ms: i64,
+}
+
+/// Where a call in progress is, as the live view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveState {
+    /// Not answered yet.
+    Ringing,
+    /// Answered.
+    Answered,
+    /// Hung up; its last transactions are finishing.
+    Ending,
+}
+
+impl LiveState {
+    /// The name the admin API shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveState::Ringing => "ringing",
+            LiveState::Answered => "answered",
+            LiveState::Ending => "ending",
+        }
+    }
 }

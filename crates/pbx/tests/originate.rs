@@ -40,7 +40,7 @@ fn desk_answers(o: &mut Office) -> Leg {
         w.pbx
             .call_summaries()
             .into_iter()
-            .map(|c| (c.caller, c.callee, c.state))
+            .map(|c| (c.caller, c.callee, c.state.as_str()))
             .collect()
     };
     let ringing = ("Front desk".to_string(), "201".to_string(), "ringing");

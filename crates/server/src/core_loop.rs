@@ -147,7 +147,7 @@ impl Core {
                         id: c.key.0,
                         caller: c.caller,
                         callee: c.callee,
-                        state: c.state.to_string(),
+                        state: c.state.as_str().to_string(),
                         started_at_ms: c.started_ms,
                     })
                     .collect();

@@ -4,7 +4,7 @@
 //! transaction or a dialog.
 
 use crate::sdp::{AudioOffer, Codec};
-use crate::{CallKey, CallSummary, LegRole, Party};
+use crate::{CallKey, CallSummary, LegRole, LiveState, Party};
 use media::LegId;
 use sip::dialog::Dialog;
 use sip::endpoint::{ClientTxId, Peer, ServerTxId};
@@ -228,9 +228,9 @@ impl Calls {
                 caller: c.caller.clone(),
                 callee: c.callee.clone(),
                 state: match c.phase {
-                    Phase::Ringing(_) => "ringing",
-                    Phase::Answered => "answered",
-                    Phase::Ended => "ending",
+                    Phase::Ringing(_) => LiveState::Ringing,
+                    Phase::Answered => LiveState::Answered,
+                    Phase::Ended => LiveState::Ending,
                 },
                 started_ms: c.started_ms,
             })

@@ -141,9 +141,9 @@ impl PlacedCalls {
                 caller: c.summary.0.clone(),
                 callee: c.summary.1.clone(),
                 state: match c.state {
-                    State::Calling { .. } => "ringing",
-                    State::Connected { .. } => "answered",
-                    State::Ended => "ending",
+                    State::Calling { .. } => crate::LiveState::Ringing,
+                    State::Connected { .. } => crate::LiveState::Answered,
+                    State::Ended => crate::LiveState::Ending,
                 },
                 started_ms: c.summary.2,
             })
