@@ -263,7 +263,7 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
                 let value = serde_json::to_value(LegQuality::from(&report))
                     .unwrap_or(serde_json::Value::Null);
                 parts.insert(leg.as_str().to_string(), value);
-                let merged = serde_json::Value::Object(parts.clone()).to_string();
+                let merged = serde_json::to_string(&*parts).unwrap_or_default();
                 store.set_call_quality(id, &merged).await
             }
             None => Ok(()),

@@ -29,6 +29,8 @@ pub(crate) struct Ivr {
     pub auth_user: Option<String>,
     /// The attendant answered and waits for the caller's ACK (or a key) before it speaks.
     pub awaiting_ack: bool,
+    /// The interpreter's next deadline as `Apps::ivr_deadlines` holds it.
+    pub indexed: Option<Instant>,
 }
 
 impl std::fmt::Debug for Ivr {
@@ -68,7 +70,18 @@ pub(crate) fn feed(
             };
             let plan = ivr.plan.clone();
             tracing::debug!(call = key.0, event = ?ev, "attendant");
-            dialplan::step(&plan, &mut ivr.state, now, wall, ev)
+            let actions = dialplan::step(&plan, &mut ivr.state, now, wall, ev);
+            let next = ivr.state.next_deadline();
+            if next != ivr.indexed {
+                if let Some(old) = ivr.indexed {
+                    apps.ivr_deadlines.remove(&(old, key));
+                }
+                if let Some(new) = next {
+                    apps.ivr_deadlines.insert((new, key));
+                }
+                ivr.indexed = next;
+            }
+            actions
         };
         for action in actions {
             tracing::debug!(call = key.0, ?action, "attendant action");
@@ -388,10 +401,10 @@ pub(crate) fn handle_timeout(
     ep: &mut Endpoint,
 ) {
     let due: Vec<CallKey> = apps
-        .ivrs
+        .ivr_deadlines
         .iter()
-        .filter(|(_, i)| i.state.next_deadline().is_some_and(|d| d <= now))
-        .map(|(key, _)| *key)
+        .take_while(|(deadline, _)| *deadline <= now)
+        .map(|(_, key)| *key)
         .filter(|key| {
             core.calls
                 .get(*key)

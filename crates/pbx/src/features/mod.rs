@@ -34,7 +34,7 @@ use dialplan::FailReason;
 use media::LegId;
 use sip::endpoint::{Endpoint, ServerTxId};
 use sip::message::Request;
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -50,7 +50,10 @@ pub(crate) struct Apps {
     pub recordings_dir: PathBuf,
     pub announcements: announce::Announcements,
     /// The attendant's interpreter state of each call it runs.
-    pub ivrs: BTreeMap<CallKey, Ivr>,
+    pub ivrs: HashMap<CallKey, Ivr>,
+    /// The interpreters' next deadlines, earliest first (so the loop's next wake-up is
+    /// found without visiting every call).
+    pub ivr_deadlines: BTreeSet<(Instant, CallKey)>,
 }
 
 impl Default for Apps {
@@ -62,7 +65,8 @@ impl Default for Apps {
             rooms: Default::default(),
             recordings_dir: PathBuf::from("data/recordings"),
             announcements: Default::default(),
-            ivrs: BTreeMap::new(),
+            ivrs: HashMap::new(),
+            ivr_deadlines: BTreeSet::new(),
         }
     }
 }
@@ -86,11 +90,7 @@ impl Apps {
 
     /// The next instant [`Apps::handle_timeout`] must run.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let attendant = self
-            .ivrs
-            .values()
-            .filter_map(|i| i.state.next_deadline())
-            .min();
+        let attendant = self.ivr_deadlines.first().map(|(deadline, _)| *deadline);
         [
             attendant,
             self.queues.next_deadline(),
@@ -153,6 +153,7 @@ impl Features for Apps {
                 state: dialplan::CallState::new(self.mode_override),
                 auth_user: auth_user.clone(),
                 awaiting_ack: false,
+                indexed: None,
             },
         );
         let event = dialplan::Event::Offered {
@@ -230,7 +231,9 @@ impl Features for Apps {
 
     fn ended(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) {
         queue_glue::call_ended(self, core, t.now, t.wall_ms, t.ep, key);
-        self.ivrs.remove(&key);
+        if let Some(d) = self.ivrs.remove(&key).and_then(|ivr| ivr.indexed) {
+            self.ivr_deadlines.remove(&(d, key));
+        }
     }
 
     fn listens(&self, key: CallKey) -> bool {
