@@ -166,3 +166,34 @@ fn an_unregistered_extension_cannot_be_called() {
     assert!(w.take_ladder().iter().all(|l| !l.contains("INVITE")));
     assert!(w.rtp_opened.is_empty(), "no media leg was opened");
 }
+
+#[test]
+fn a_placed_call_counts_against_the_concurrent_call_limit() {
+    let text = std::fs::read_to_string(support::repo_root().join("dialplan/default.yaml"))
+        .expect("the shipped dialplan")
+        .replace("max_concurrent_calls: 500", "max_concurrent_calls: 1");
+    let (plan, prompts) = support::plan_from_str(&text);
+    let mut w = support::World::new(plan, prompts);
+    let p201 = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
+    let p202 = w.add_phone("202", "202", "202", "secret202", "10.0.0.22:5060", 6000);
+    w.register(p201);
+    w.register(p202);
+    let (now, wall) = (w.now, w.wall_ms());
+    let placed = w.pbx.originate(now, wall, &mut w.ep, announce("201"));
+    assert!(
+        placed.is_ok(),
+        "expected the first call to be placed, got {placed:?}"
+    );
+    w.drain_pbx();
+    // The placed call holds the one call the plan allows: a caller is refused with 503 …
+    let call = w.invite(p202, "201");
+    let refused = w.take_final(p202, call.tx);
+    assert_eq!(refused.status, 503);
+    // … and so is a second placed call.
+    let (now, wall) = (w.now, w.wall_ms());
+    let second = w.pbx.originate(now, wall, &mut w.ep, announce("202"));
+    assert!(
+        matches!(second, Err(OriginateError::TooManyCalls)),
+        "expected TooManyCalls, got {second:?}"
+    );
+}

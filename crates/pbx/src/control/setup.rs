@@ -28,8 +28,8 @@ pub(crate) fn handle_invite(
 ) {
     // Admission control (the call rate is counted after authentication, below, so a
     // challenged INVITE and its authenticated retry count once).
-    if core.calls.len() >= core.config.max_concurrent_calls {
-        tracing::warn!(source = %from.addr, active = core.calls.len(), "call refused by admission control");
+    if core.active_calls() >= core.config.max_concurrent_calls {
+        tracing::warn!(source = %from.addr, active = core.active_calls(), "call refused by admission control");
         overloaded(core, now, ep, tx, &req);
         return;
     }
