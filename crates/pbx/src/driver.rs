@@ -29,13 +29,10 @@ pub trait Driver {
 pub fn drain(driver: &mut impl Driver) {
     loop {
         let mut progressed = false;
-        loop {
+        while let Some(event) = driver.parts().1.poll_event() {
+            progressed = true;
             let (now, wall_ms) = driver.now();
             let (pbx, ep) = driver.parts();
-            let Some(event) = ep.poll_event() else {
-                break;
-            };
-            progressed = true;
             pbx.handle_sip(now, wall_ms, ep, event);
         }
         while let Some(output) = driver.parts().0.poll_output() {
