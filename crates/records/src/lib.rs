@@ -1,5 +1,6 @@
 //! The vocabulary of Switchboard's records, defined once: how a call ended, who hung up, who
-//! started a call and why, what an operator did, how a caller left the operator queue.
+//! started a call and why, what an operator did, how a caller left the operator queue, where a
+//! hotel guest's stay stands, which call forwarding a line has, and what the log book records.
 //!
 //! The PBX (`pbx`) says these things in its events and the store (`store`) writes them to the
 //! database, both with the types of this crate, so nothing maps one crate's words onto the other's.
@@ -154,6 +155,51 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where a hotel guest's stay stands (column `stays.state`).
+    pub enum StayState {
+        /// The guest is booked to arrive; the room may still hold someone else.
+        Expected => "expected",
+        /// The guest is checked in: the room's phone is theirs. A room has at most one such stay.
+        InHouse => "in_house",
+        /// The guest checked out (the row is kept as history).
+        Departed => "departed",
+    }
+}
+
+text_enum! {
+    /// Which calls a line forwards (the columns `forward_always`, `forward_busy` and
+    /// `forward_no_answer` of `stays` and `line_settings`).
+    pub enum ForwardKind {
+        /// Every call, without ringing the line.
+        Always => "always",
+        /// Calls that find the line busy.
+        Busy => "busy",
+        /// Calls the line does not answer in time.
+        NoAnswer => "no_answer",
+    }
+}
+
+text_enum! {
+    /// What an entry of the log book records (column `logbook.kind`).
+    pub enum LogKind {
+        /// A guest checked in.
+        CheckIn => "check_in",
+        /// A guest's arrival was booked.
+        Expect => "expect",
+        /// A guest checked out.
+        CheckOut => "check_out",
+        /// A guest moved to another room.
+        Move => "move",
+        /// Do-not-disturb was switched on or off on a line.
+        Dnd => "dnd",
+        /// Call forwarding of a line was set or cleared.
+        Forward => "forward",
+        /// A line's number was changed.
+        NumberChange => "number_change",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +224,9 @@ mod tests {
         round_trips::<PurposeKind>();
         round_trips::<OperatorChangeKind>();
         round_trips::<QueueOutcome>();
+        round_trips::<StayState>();
+        round_trips::<ForwardKind>();
+        round_trips::<LogKind>();
     }
 
     /// The texts are the database's rows: these are the values stored today.
@@ -200,6 +249,15 @@ mod tests {
         assert_eq!(
             texts(&queue),
             "answered abandoned overflow max_wait no_operator"
+        );
+        let stay: Vec<_> = StayState::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(texts(&stay), "expected in_house departed");
+        let forward: Vec<_> = ForwardKind::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(texts(&forward), "always busy no_answer");
+        let log: Vec<_> = LogKind::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(
+            texts(&log),
+            "check_in expect check_out move dnd forward number_change"
         );
         assert_eq!(
             <QueueOutcome as Vocabulary>::EXPECTED,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::migrations::migrator;
 use crate::url::{DbUrl, SqliteLocation};
@@ -117,6 +117,20 @@ impl Store {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Begins a transaction that will write, for operations that read before they write.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at the start, so two such
+    /// transactions run one after the other (the second waits for the lock) and each reads what the
+    /// other committed. A plain deferred transaction would read first and then fail with "database
+    /// is locked" when it tried to write after another writer. PostgreSQL begins as usual (read
+    /// committed); there the unique indexes settle races.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Checks that the database answers a trivial query; for health endpoints.

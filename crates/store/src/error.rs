@@ -1,4 +1,5 @@
-//! The one error type of the store crate.
+//! The error types of the store crate: [`StoreError`] for everything, and [`GuestError`] for the
+//! front desk's operations, which can also be refused because of who is in a room.
 
 use crate::Backend;
 
@@ -103,6 +104,39 @@ pub enum StoreError {
         /// What it found.
         found: String,
     },
+}
+
+/// Why a front-desk operation (check-in, check-out, a room move, a line's do-not-disturb or
+/// forwarding) did not happen; nothing of it was written.
+///
+/// [`GuestError::RoomOccupied`], [`GuestError::RoomVacant`] and [`GuestError::SameRoom`] are
+/// refusals the desk can act on; [`GuestError::Store`] is an invalid argument or a database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestError {
+    /// The room already has a guest in house.
+    #[error("room {room} is occupied by {guest}")]
+    RoomOccupied {
+        /// The room number.
+        room: String,
+        /// The guest in house, with their title (for example `Dr Li Wei`); `another guest` in the
+        /// rare case that guest left again before the name could be read.
+        guest: String,
+    },
+    /// The room has no guest in house.
+    #[error("room {room} is vacant: no guest is checked in there")]
+    RoomVacant {
+        /// The room number.
+        room: String,
+    },
+    /// A room move named the same room as source and destination.
+    #[error("cannot move the guest of room {room} to the same room")]
+    SameRoom {
+        /// The room number.
+        room: String,
+    },
+    /// An argument was invalid, or the database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Returns a closure that wraps a driver error into [`StoreError::Query`] for operation `op`.

@@ -42,6 +42,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0003_call_purpose_digits.sql"),
         postgres: include_str!("../migrations/postgres/0003_call_purpose_digits.sql"),
     },
+    Step {
+        version: 4,
+        description: "hotel",
+        sqlite: include_str!("../migrations/sqlite/0004_hotel.sql"),
+        postgres: include_str!("../migrations/postgres/0004_hotel.sql"),
+    },
 ];
 
 /// Builds the migrator for `backend`; each migration runs in its own transaction.
