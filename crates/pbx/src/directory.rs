@@ -15,14 +15,21 @@ pub struct Identity {
 
 /// The PBX's view of the dialplan's directory.
 pub trait Directory: Send + Sync {
-    /// The credential of an authentication user name (`201`, `op1`).
-    fn credential(&self, auth_user: &str) -> Option<Credential>;
+    /// The credential of an authentication user name (`201`, `op1`) at wall-clock time
+    /// `wall_ms` (a renumbered extension's old number logs in until its `login_until`).
+    fn credential(&self, auth_user: &str, wall_ms: i64) -> Option<Credential>;
     /// Whether `auth_user` may register address-of-record `aor`.
     fn may_register(&self, auth_user: &str, aor: &str) -> bool;
     /// The caller identity of an authenticated user.
     fn identity(&self, auth_user: &str) -> Option<Identity>;
     /// The extension reached by dialling `number`.
     fn extension(&self, number: &str) -> Option<Identity>;
+    /// The number in use now for an address-of-record a phone registers: a renumbered
+    /// extension's phone still configured with its old number binds the new one.
+    fn current_number(&self, aor: &str) -> Option<String> {
+        let _ = aor;
+        None
+    }
 }
 
 /// The loaded dialplan as the PBX's directory: accounts and their credentials,
@@ -31,8 +38,18 @@ pub trait Directory: Send + Sync {
 pub struct PlanDirectory(pub std::sync::Arc<dialplan::Plan>);
 
 impl Directory for PlanDirectory {
-    fn credential(&self, auth_user: &str) -> Option<Credential> {
-        self.0.account(auth_user).map(|a| match &a.credential {
+    fn credential(&self, auth_user: &str, wall_ms: i64) -> Option<Credential> {
+        let account = self.0.account(auth_user)?;
+        if let Some(until) = account.login_until {
+            let today = dialplan::jiff::Timestamp::from_millisecond(wall_ms)
+                .ok()?
+                .to_zoned(self.0.settings().time_zone.clone())
+                .date();
+            if today > until {
+                return None;
+            }
+        }
+        Some(account).map(|a| match &a.credential {
             dialplan::Credential::Plain(p) => Credential::Plain(p.clone()),
             dialplan::Credential::Ha1 { md5, sha256 } => Credential::Ha1 {
                 md5: md5.clone(),
@@ -52,6 +69,10 @@ impl Directory for PlanDirectory {
         let number = account.aors.first()?.clone();
         let display = self.0.extension(&number).map(|e| e.name.clone());
         Some(Identity { number, display })
+    }
+
+    fn current_number(&self, aor: &str) -> Option<String> {
+        self.0.renumbered(aor).map(|e| e.number.clone())
     }
 
     fn extension(&self, number: &str) -> Option<Identity> {

@@ -18,6 +18,38 @@ pub enum PbxEvent {
     Operator(OperatorChange),
     /// The operator's attendant-mode override was set or cleared.
     Mode(ModeChange),
+    /// A phone switched its do-not-disturb or call forwarding (already in force; the store
+    /// writes it to the stay or the extension, with a log book entry).
+    Line(LineChange),
+}
+
+/// A change of a line's do-not-disturb or forwarding made from its phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineChange {
+    /// The extension or room number.
+    pub number: String,
+    /// Whether the line is a room (the change belongs to the guest's stay).
+    pub room: bool,
+    /// What changed.
+    pub change: LineChangeKind,
+    /// Who changed it: the phone's account.
+    pub by: String,
+    /// Wall-clock time, unix ms.
+    pub at_ms: i64,
+}
+
+/// What changed on a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineChangeKind {
+    /// Do-not-disturb is now on (true) or off.
+    Dnd(bool),
+    /// Forwarding for this condition now goes to `target` (`None`: off).
+    Forward {
+        /// The condition.
+        reason: records::ForwardKind,
+        /// The target number, if forwarding is on.
+        target: Option<String>,
+    },
 }
 
 /// An operator's change of duty, for the shift log.

@@ -19,7 +19,7 @@
 //!   transfers, hold, conferences, recording, announcements;
 //! - `control`: call control (registrations, calls, legs, placed calls), which reports
 //!   to the features through the `control::Features` trait;
-//! - leaves: [`sdp`], `ctx`, `headers`, `ports`, `directory`, `record`, `event`, `originate`.
+//! - leaves: [`sdp`], `ctx`, `headers`, `ports`, `directory`, `record`, `event`, `originate`, [`hotel`].
 //!
 //! [`drain`] is the loop that moves work between the endpoint, the PBX and a [`Driver`]
 //! (the server, or the test world).
@@ -31,6 +31,7 @@ mod driver;
 mod event;
 mod features;
 mod headers;
+pub mod hotel;
 mod originate;
 mod ports;
 mod queue;
@@ -40,7 +41,9 @@ pub mod sdp;
 pub use control::RINGBACK_CLASS;
 pub use directory::{Directory, Identity, PlanDirectory};
 pub use driver::{Driver, drain};
-pub use event::{ModeChange, OperatorChange, OperatorChangeKind, PbxEvent};
+pub use event::{
+    LineChange, LineChangeKind, ModeChange, OperatorChange, OperatorChangeKind, PbxEvent,
+};
 pub use originate::{Announcement, CallOrigin, Originate, OriginateError, Purpose, PurposeKind};
 pub use ports::PortPool;
 pub use queue::view::{
@@ -165,6 +168,17 @@ impl Pbx {
     pub fn set_attendant(&mut self, attendant: Attendant) {
         self.core.position = attendant.plan.operators().position.clone();
         self.apps.attendant = Some(attendant);
+    }
+
+    /// Applies a committed change of the hotel state (guests in rooms, do-not-disturb and
+    /// forwarding); new calls route by it at once.
+    pub fn update_hotel(&mut self, update: hotel::HotelUpdate) {
+        self.apps.hotel.apply(update);
+    }
+
+    /// The hotel state calls are routed by.
+    pub fn hotel(&self) -> &hotel::Hotel {
+        &self.apps.hotel
     }
 
     /// Restores the operator's mode override (read from the database at start).

@@ -30,6 +30,24 @@ pub enum CdrEvent {
         /// A caller's INVITE, or the PBX for a purpose.
         origin: CallOrigin,
     },
+    /// The PBX named the caller for staff (a room's guest, or a vacant room).
+    CallerNamed {
+        /// The call.
+        call: CallKey,
+        /// The name shown, for example `8105 Dr Li Wei ★`.
+        name: String,
+    },
+    /// The call rings another number than the one dialled, by the dialled line's forwarding.
+    Forwarded {
+        /// The call.
+        call: CallKey,
+        /// The number dialled (the original target).
+        from: String,
+        /// The number rung instead.
+        to: String,
+        /// The forwarding condition that applied.
+        reason: records::ForwardKind,
+    },
     /// The callee answered.
     Answered {
         /// The call.
@@ -95,6 +113,8 @@ pub struct CallSummary {
     pub key: CallKey,
     /// Caller.
     pub caller: String,
+    /// The caller's name as staff see it (a room's guest), when the PBX names the caller.
+    pub caller_name: Option<String>,
     /// Callee.
     pub callee: String,
     /// Where it is.

@@ -90,6 +90,8 @@ text_enum! {
     pub enum PurposeKind {
         /// Prompts played to whoever answers, then the digits they press.
         Announcement => "announcement",
+        /// One member phone of a page: it answers by itself and hears the person paging.
+        Page => "page",
     }
 }
 

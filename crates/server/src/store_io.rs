@@ -272,6 +272,16 @@ async fn cdr(store: &Store, rows: &mut Rows, ev: pbx::CdrEvent) {
             Some(id) => store.set_call_digits(id, &digits).await,
             None => Ok(()),
         },
+        CdrEvent::CallerNamed { call, name } => match rows.ids.get(&call).copied() {
+            Some(id) => store.set_call_caller_name(id, &name).await,
+            None => Ok(()),
+        },
+        CdrEvent::Forwarded {
+            call, to, reason, ..
+        } => match rows.ids.get(&call).copied() {
+            Some(id) => store.set_call_forwarded(id, &to, reason).await,
+            None => Ok(()),
+        },
     };
     if let Err(e) = result {
         tracing::error!(error = %e, "call record write failed");

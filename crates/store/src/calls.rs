@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use crate::csv::CsvWriter;
 use crate::error::query_failed;
 use crate::text::{from_db, opt_from_db, opt_t, t};
-use crate::{CallKind, Outcome, Party, PurposeKind, Store, StoreError};
+use crate::{CallKind, ForwardKind, Outcome, Party, PurposeKind, Store, StoreError};
 
 /// The facts known when a call starts, for [`Store::insert_call`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +54,18 @@ pub struct CallRecord {
     pub hangup_by: Option<Party>,
     /// Media quality as JSON text (RTCP loss, jitter and round-trip time per leg); stored as given.
     pub quality: Option<String>,
+    /// The name staff phones were shown for the caller (a hotel room's guest), if any.
+    pub caller_name: Option<String>,
+    /// The number rung instead of `callee` when the dialled line's call forwarding applied.
+    pub forwarded_to: Option<String>,
+    /// The forwarding condition that applied, with `forwarded_to`.
+    pub forward_reason: Option<ForwardKind>,
 }
 
 /// Expands to the column list of `calls`, in the order [`call_from_row`] reads it.
 macro_rules! call_columns {
     () => {
-        "id, call_id, caller, callee, kind, started_at_ms, answered_at_ms, ended_at_ms, outcome, hangup_by, quality, purpose, digits"
+        "id, call_id, caller, callee, kind, started_at_ms, answered_at_ms, ended_at_ms, outcome, hangup_by, quality, purpose, digits, caller_name, forwarded_to, forward_reason"
     };
 }
 
@@ -78,6 +84,9 @@ pub const CALLS_CSV_HEADER: &[&str] = &[
     "quality",
     "purpose",
     "digits",
+    "caller_name",
+    "forwarded_to",
+    "forward_reason",
 ];
 
 impl Store {
@@ -148,6 +157,52 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(query_failed("set_call_digits"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "call record",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the name staff phones were shown for the caller of call `id` (a hotel room's guest).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no call `id`.
+    pub async fn set_call_caller_name(&self, id: i64, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE calls SET caller_name = $2 WHERE id = $1")
+            .bind(id)
+            .bind(t(name))
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed("set_call_caller_name"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "call record",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records that call `id` rang `to` instead of the number dialled, by that line's call
+    /// forwarding for `reason` (the last forwarding applied wins).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no call `id`.
+    pub async fn set_call_forwarded(
+        &self,
+        id: i64,
+        to: &str,
+        reason: ForwardKind,
+    ) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE calls SET forwarded_to = $2, forward_reason = $3 WHERE id = $1")
+                .bind(id)
+                .bind(t(to))
+                .bind(reason.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed("set_call_forwarded"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound {
                 what: "call record",
@@ -273,6 +328,9 @@ impl Store {
             csv.text(c.quality.as_deref().unwrap_or(""));
             csv.text(c.purpose.map_or("", PurposeKind::as_str));
             csv.text(c.digits.as_deref().unwrap_or(""));
+            csv.text(c.caller_name.as_deref().unwrap_or(""));
+            csv.text(c.forwarded_to.as_deref().unwrap_or(""));
+            csv.text(c.forward_reason.map_or("", ForwardKind::as_str));
             csv.end_record();
         }
         Ok(csv.finish())
@@ -286,6 +344,7 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     let hangup_by: Option<String> = row.try_get(9).map_err(query_failed(op))?;
     let kind: String = row.try_get(4).map_err(query_failed(op))?;
     let purpose: Option<String> = row.try_get(11).map_err(query_failed(op))?;
+    let forward_reason: Option<String> = row.try_get(15).map_err(query_failed(op))?;
     Ok(CallRecord {
         id: row.try_get(0).map_err(query_failed(op))?,
         call_id: row.try_get(1).map_err(query_failed(op))?,
@@ -300,6 +359,9 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
         quality: row.try_get(10).map_err(query_failed(op))?,
         purpose: opt_from_db(purpose.as_deref(), "calls", "purpose")?,
         digits: row.try_get(12).map_err(query_failed(op))?,
+        caller_name: row.try_get(13).map_err(query_failed(op))?,
+        forwarded_to: row.try_get(14).map_err(query_failed(op))?,
+        forward_reason: opt_from_db(forward_reason.as_deref(), "calls", "forward_reason")?,
     })
 }
 
@@ -343,7 +405,7 @@ mod tests {
         let err = opt_from_db::<PurposeKind>(Some("wakeup"), "calls", "purpose").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unreadable value in calls.purpose: expected one of: announcement, found `wakeup`"
+            "unreadable value in calls.purpose: expected one of: announcement page, found `wakeup`"
         );
         assert_eq!(
             opt_from_db::<PurposeKind>(None, "calls", "purpose").unwrap(),

@@ -48,6 +48,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0004_hotel.sql"),
         postgres: include_str!("../migrations/postgres/0004_hotel.sql"),
     },
+    Step {
+        version: 5,
+        description: "call_caller_name_forwarding",
+        sqlite: include_str!("../migrations/sqlite/0005_call_caller_name_forwarding.sql"),
+        postgres: include_str!("../migrations/postgres/0005_call_caller_name_forwarding.sql"),
+    },
 ];
 
 /// Builds the migrator for `backend`; each migration runs in its own transaction.

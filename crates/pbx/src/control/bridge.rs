@@ -120,7 +120,10 @@ fn ring_targets(
     .to_sdp();
     let from = Caller {
         user: &call.caller,
-        display: call.a.invite.headers.from().ok().and_then(|f| f.display),
+        display: call
+            .display
+            .clone()
+            .or_else(|| call.a.invite.headers.from().ok().and_then(|f| f.display)),
         tag: &tag,
     };
     let attempt = call
@@ -183,6 +186,12 @@ pub(crate) fn fail_status(reason: FailReason) -> (u16, Outcome) {
         FailReason::NoAnswer => (480, Outcome::NoAnswer),
         FailReason::Unavailable => (480, Outcome::Unavailable),
         FailReason::NotFound => (404, Outcome::NotFound),
+        // Do-not-disturb answers as busy does (Asterisk and FreePBX send 486 too).
+        FailReason::DoNotDisturb => (486, Outcome::Busy),
+        // Class of service: the caller may not call this number.
+        FailReason::Restricted => (403, Outcome::Rejected),
+        // A retired number (RFC 3261 §21.4.7: the resource is no longer available).
+        FailReason::Gone => (410, Outcome::NotFound),
     }
 }
 

@@ -131,6 +131,9 @@ pub(crate) struct LegB {
 pub(crate) struct Call {
     pub key: CallKey,
     pub caller: String,
+    /// The caller's name as the callee's phone shows it, when a feature names the caller
+    /// (a hotel room's guest); otherwise the caller's own From display name is passed on.
+    pub display: Option<String>,
     pub callee: String,
     pub started_ms: i64,
     pub phase: Phase,
@@ -226,6 +229,7 @@ impl Calls {
             .map(|c| CallSummary {
                 key: c.key,
                 caller: c.caller.clone(),
+                caller_name: c.display.clone(),
                 callee: c.callee.clone(),
                 state: match c.phase {
                     Phase::Ringing(_) => LiveState::Ringing,

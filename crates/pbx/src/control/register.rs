@@ -35,7 +35,7 @@ pub(crate) fn handle(
         ep.respond(now, tx, resp);
         return;
     };
-    let Some(proof) = authenticate(core, now, ep, tx, &req, from, &aor) else {
+    let Some(proof) = authenticate(core, now, wall_ms, ep, tx, &req, from, &aor) else {
         return;
     };
     core.guard.record_success(ip, now);
@@ -44,6 +44,8 @@ pub(crate) fn handle(
         ep.respond(now, tx, Response::for_request(&req, 403));
         return;
     }
+    // A renumbered extension's phone, still configured with its old number, binds the new one.
+    let aor = core.directory.current_number(&aor).unwrap_or(aor);
     let source = BindingSource {
         transport: match from.transport {
             Transport::Udp => BindingTransport::Udp,
@@ -97,9 +99,11 @@ pub(crate) fn handle(
 
 /// The digest proof of a REGISTER, or `None` when it was answered with a (new)
 /// challenge; a failure that is the sender's fault counts against its address.
+#[allow(clippy::too_many_arguments)]
 fn authenticate(
     core: &mut Core,
     now: Instant,
+    wall_ms: i64,
     ep: &mut Endpoint,
     tx: ServerTxId,
     req: &Request,
@@ -114,7 +118,7 @@ fn authenticate(
     let method = req.method.to_string();
     let uri = req.uri.to_string();
     let verified = core.auth.verify(now, &method, &uri, &auth_header, |user| {
-        directory.credential(user)
+        directory.credential(user, wall_ms)
     });
     match verified {
         Ok(p) => Some(p),

@@ -68,6 +68,7 @@ pub(crate) fn handle_invite(
         key,
         caller,
         callee: dialled.clone(),
+        display: None,
         started_ms: wall_ms,
         phase: Phase::Ringing(Alerting::Quiet),
         a: LegA {
@@ -177,7 +178,7 @@ fn identify_caller(
     let uri = req.uri.to_string();
     match core
         .auth
-        .verify(now, "INVITE", &uri, &header, |u| directory.credential(u))
+        .verify(now, "INVITE", &uri, &header, |u| directory.credential(u, wall_ms))
     {
         Ok(proof) => {
             core.guard.record_success(ip, now);

@@ -205,6 +205,7 @@ pub(crate) fn originate(
         display: request.display.unwrap_or_else(|| "Switchboard".into()),
         purpose: request.purpose.kind(),
         ring_for: core.config.ring_timeout,
+        headers: Vec::new(),
     };
     apps.announcements.start(
         key,

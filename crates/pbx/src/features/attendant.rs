@@ -4,13 +4,13 @@
 //! carried out here: answer, play, ring, queue, feature codes, reject,
 //! hang up.
 
-use super::{Apps, conference, queue_glue};
-use crate::control::calls::Phase;
+use super::{Apps, conference, hotel, paging, queue_glue};
+use crate::control::calls::{Alerting, Phase};
 use crate::control::{Core, answer, bridge, midcall, register};
 use crate::sdp::{self, Direction};
 use crate::{CallKey, Outcome, Party};
 use crate::{OperatorChangeKind, Output};
-use dialplan::{Action, Event, Feature, FeatureResult, Mode, Target};
+use dialplan::{Action, Event, Feature, FeatureResult, Mode};
 use media::{LegId, MediaCommand};
 use sip::endpoint::Endpoint;
 use sip::registrar::BindingChange;
@@ -123,15 +123,22 @@ fn perform(
         Action::Bridge {
             target,
             ring_timeout,
-        } => {
-            let numbers = match target {
-                Target::Extension(n) => vec![n],
-                Target::Group { members, .. } => members,
-            };
-            bridge::start(core, &*apps, now, wall_ms, ep, key, numbers, ring_timeout)
-                .err()
-                .map(|reason| Event::BridgeFailed { reason })
-        }
+            screening,
+        } => hotel::bridge(
+            apps,
+            core,
+            now,
+            wall_ms,
+            ep,
+            key,
+            target,
+            screening,
+            ring_timeout,
+        ),
+        Action::Progress => progress(core, now, ep, key),
+        Action::Page { group } => paging::start(apps, core, now, wall_ms, ep, key, &group)
+            .err()
+            .map(|reason| Event::BridgeFailed { reason }),
         Action::OperatorQueue { queue } => {
             queue_glue::enter(apps, core, now, wall_ms, ep, key, &queue)
                 .map(|reason| Event::QueueExited { reason })
@@ -182,7 +189,7 @@ fn perform(
 }
 
 /// Answers the caller (once); the greeting waits for the caller's ACK, or for a key.
-fn answer(
+pub(crate) fn answer(
     apps: &mut Apps,
     core: &mut Core,
     now: Instant,
@@ -211,6 +218,35 @@ fn answer(
     if let Some(ivr) = apps.ivrs.get_mut(&key) {
         ivr.awaiting_ack = true;
     }
+    None
+}
+
+/// Sends the unanswered caller 183 Session Progress with our media, so the prompts that
+/// follow (an announcement before a refusal) are heard without answering the call.
+fn progress(core: &mut Core, now: Instant, ep: &mut Endpoint, key: CallKey) -> Option<Event> {
+    let call = core.calls.calls.get_mut(&key)?;
+    if call.final_sent() || call.phase == Phase::Ringing(Alerting::EarlyMedia) {
+        return None;
+    }
+    let codec = sdp::prefer(&call.offer.codecs, &core.config.codecs)
+        .first()
+        .copied()?;
+    call.codec = Some(codec);
+    if !call.a_media.added {
+        call.a_media.added = true;
+        core.outputs.push_back(Output::Media(MediaCommand::AddLeg {
+            leg: call.a_media.leg,
+            remote: call.a_media.remote,
+            codec: sdp::media_codec(codec),
+            telephone_event_pt: call.a_media.telephone_event,
+        }));
+    }
+    call.phase = Phase::Ringing(Alerting::EarlyMedia);
+    let call = core.calls.calls.get(&key)?;
+    let mut r = answer::a_response(core, call, 183);
+    r.headers.push("Content-Type", "application/sdp");
+    r.body = answer::answer_for_a(core, call, codec, Direction::SendRecv);
+    ep.respond(now, call.a.tx, r);
     None
 }
 
@@ -260,6 +296,9 @@ fn feature_code(
     let operator = ivr.auth_user.clone().unwrap_or_default();
     let plan = ivr.plan.clone();
     match feature {
+        Feature::Dnd(_) | Feature::ForwardSet { .. } | Feature::ForwardClear(_) => Some(
+            hotel::feature_code(apps, core, wall_ms, key, feature),
+        ),
         Feature::ToggleAttendantMode => {
             let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok()?;
             let now_mode = plan.mode_at(wall, apps.mode_override);

@@ -15,11 +15,15 @@
 //! - `hold`: an operator's hold plays the queue's music to the caller.
 //! - `conference`: conference rooms. `recording`: call recording.
 //! - `announce`: prompts and digits on calls the PBX placed.
+//! - `hotel`: rooms' callers named for staff, class of service, do-not-disturb, forwarding.
+//! - `paging`: one-way pages to a group's phones, which answer by themselves.
 
 pub(crate) mod announce;
 pub(crate) mod attendant;
 pub(crate) mod conference;
 pub(crate) mod hold;
+pub(crate) mod hotel;
+pub(crate) mod paging;
 pub(crate) mod queue_glue;
 pub(crate) mod recording;
 pub(crate) mod replaces;
@@ -27,6 +31,7 @@ pub(crate) mod transfer;
 
 use crate::control::Core;
 use crate::control::calls::Side;
+use crate::control::placed::PlacedEvent;
 use crate::control::features::{Features, Turn};
 use crate::{Attendant, CallKey, queue};
 use attendant::Ivr;
@@ -54,6 +59,12 @@ pub(crate) struct Apps {
     /// The interpreters' next deadlines, earliest first (so the loop's next wake-up is
     /// found without visiting every call).
     pub ivr_deadlines: BTreeSet<(Instant, CallKey)>,
+    /// Guests in rooms, do-not-disturb and forwarding.
+    pub hotel: crate::hotel::Hotel,
+    /// The number each attendant call rings (for forwarding on busy or no answer).
+    pub dialled: HashMap<CallKey, hotel::Dialled>,
+    /// Pages in progress.
+    pub pages: paging::Pages,
 }
 
 impl Default for Apps {
@@ -67,6 +78,9 @@ impl Default for Apps {
             announcements: Default::default(),
             ivrs: HashMap::new(),
             ivr_deadlines: BTreeSet::new(),
+            hotel: Default::default(),
+            dialled: HashMap::new(),
+            pages: Default::default(),
         }
     }
 }
@@ -105,6 +119,16 @@ impl Apps {
     /// they ask, until nothing more happens.
     pub fn run_placed(&mut self, core: &mut Core, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
         while let Some(event) = core.placed.poll_event() {
+            let member = match event {
+                PlacedEvent::Answered(k)
+                | PlacedEvent::Digit(k, _)
+                | PlacedEvent::PromptFinished(k)
+                | PlacedEvent::Ended(k) => k,
+            };
+            if self.pages.owns(member) {
+                paging::on_event(self, core, event);
+                continue;
+            }
             let mut commands = Vec::new();
             self.announcements.on_event(now, event, &mut commands);
             announce::carry_out(core, now, wall_ms, ep, commands);
@@ -156,10 +180,13 @@ impl Features for Apps {
                 indexed: None,
             },
         );
+        let (from, to) = (call.caller.clone(), call.callee.clone());
+        let caller_language = hotel::on_offered(self, core, key, auth_user.as_deref());
         let event = dialplan::Event::Offered {
-            from: call.caller.clone(),
-            to: call.callee.clone(),
+            from,
+            to,
             authenticated_extension: auth_user,
+            caller_language,
         };
         attendant::feed(self, core, t.now, t.wall_ms, t.ep, key, event);
         true
@@ -204,6 +231,8 @@ impl Features for Apps {
         }
         if self.queues.is_waiting(key) {
             queue_glue::ring_failed(self, core, t.now, t.wall_ms, t.ep, key);
+        } else if hotel::forward_on_failure(self, core, t.now, t.wall_ms, t.ep, key, reason) {
+            // The dialled line's busy or no-answer forwarding rings its target now.
         } else {
             let event = dialplan::Event::BridgeFailed { reason };
             attendant::feed(self, core, t.now, t.wall_ms, t.ep, key, event);
@@ -231,6 +260,8 @@ impl Features for Apps {
 
     fn ended(&mut self, core: &mut Core, t: &mut Turn, key: CallKey) {
         queue_glue::call_ended(self, core, t.now, t.wall_ms, t.ep, key);
+        paging::caller_ended(self, core, t.now, t.wall_ms, t.ep, key);
+        self.dialled.remove(&key);
         if let Some(d) = self.ivrs.remove(&key).and_then(|ivr| ivr.indexed) {
             self.ivr_deadlines.remove(&(d, key));
         }

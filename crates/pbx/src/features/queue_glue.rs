@@ -49,11 +49,13 @@ impl QueueEnv for Env<'_> {
         let ivr = self.apps.ivrs.get(&call);
         Some(CallerInfo {
             caller: c.caller.clone(),
+            name: c.display.clone(),
             call_id: c.a.invite.headers.call_id().unwrap_or("").to_string(),
             language: ivr
                 .map(|i| i.state.language().to_string())
                 .unwrap_or_else(|| "en".into()),
-            vip: ivr.is_some_and(|i| i.plan.is_vip(&c.caller)),
+            vip: ivr.is_some_and(|i| i.plan.is_vip(&c.caller))
+                || self.apps.hotel.guest(&c.caller).is_some_and(|g| g.vip),
         })
     }
 

@@ -91,6 +91,8 @@ pub(crate) trait QueueEnv {
 pub(crate) struct CallerInfo {
     /// Who is calling (the number shown to operators).
     pub caller: String,
+    /// The caller's name as operators see it (a room's guest), if the PBX names them.
+    pub name: Option<String>,
     /// The caller leg's SIP Call-ID (for the record).
     pub call_id: String,
     /// The caller's prompt language.

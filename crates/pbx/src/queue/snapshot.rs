@@ -19,6 +19,7 @@ impl Queues {
                 position: self.position_in_queue(i),
                 call: w.key,
                 caller: w.caller.clone(),
+                name: w.name.clone(),
                 language: w.language.clone(),
                 vip: w.vip,
                 entered_ms: w.entered_ms,

@@ -14,6 +14,7 @@ pub(super) struct Waiter {
     pub key: CallKey,
     pub queue: String,
     pub caller: String,
+    pub name: Option<String>,
     pub language: String,
     pub vip: bool,
     /// Placed at the head after a failed transfer.

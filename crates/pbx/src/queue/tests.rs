@@ -59,6 +59,7 @@ impl QueueEnv for FakeEnv {
     fn caller(&self, call: CallKey) -> Option<CallerInfo> {
         Some(CallerInfo {
             caller: format!("caller{}", call.0),
+            name: None,
             call_id: format!("call-{}", call.0),
             language: "en".into(),
             vip: false,

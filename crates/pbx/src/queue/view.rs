@@ -27,6 +27,8 @@ pub struct WaitingCaller {
     pub call: CallKey,
     /// Who is waiting.
     pub caller: String,
+    /// The caller's name (a room's guest, `8105 Dr Li Wei ★`), if the PBX names them.
+    pub name: Option<String>,
     /// The caller's prompt language.
     pub language: String,
     /// Whether the caller is placed as a VIP.

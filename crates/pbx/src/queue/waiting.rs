@@ -155,6 +155,7 @@ impl Queues {
                 key,
                 queue: queue.to_string(),
                 caller: info.caller,
+                name: info.name,
                 language: info.language,
                 vip,
                 front,

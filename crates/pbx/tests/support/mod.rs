@@ -98,6 +98,8 @@ pub struct World {
     pub operator_events: Vec<(String, &'static str)>,
     /// Every queue record the PBX emitted, in order (each is the record's whole state then).
     pub queue_records: Vec<pbx::QueueRecord>,
+    /// Do-not-disturb and forwarding changes made from phones, in order.
+    pub line_changes: Vec<pbx::LineChange>,
     /// RTP sockets opened: (leg, port).
     pub rtp_opened: Vec<(LegId, u16)>,
     /// RTP sockets closed.
@@ -162,6 +164,7 @@ impl World {
             settings: Vec::new(),
             operator_events: Vec::new(),
             queue_records: Vec::new(),
+            line_changes: Vec::new(),
             rtp_opened: Vec::new(),
             rtp_closed: Vec::new(),
             persisted: Vec::new(),
@@ -289,6 +292,10 @@ impl World {
                 )),
                 CdrEvent::Digits { digits, .. } => Some(format!("Digits {digits}")),
                 CdrEvent::Quality { .. } => None,
+                CdrEvent::CallerNamed { name, .. } => Some(format!("Named {name}")),
+                CdrEvent::Forwarded {
+                    from, to, reason, ..
+                } => Some(format!("Forwarded {from}->{to} {}", reason.as_str())),
             })
             .collect()
     }
@@ -475,6 +482,7 @@ impl World {
                 pbx::MODE_OVERRIDE_KEY,
                 change.mode.map(|m| Pbx::mode_name(m).to_string()),
             )),
+            PbxEvent::Line(change) => self.line_changes.push(change),
         }
     }
 

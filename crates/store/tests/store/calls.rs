@@ -1,7 +1,8 @@
 //! Call detail records: life cycle, errors, queries by time, CSV export.
 
 use store::{
-    CALLS_CSV_HEADER, CallKind, CallRecord, NewCall, Outcome, Party, PurposeKind, StoreError,
+    CALLS_CSV_HEADER, CallKind, CallRecord, ForwardKind, NewCall, Outcome, Party, PurposeKind,
+    StoreError,
 };
 
 use crate::fixtures::{T0, new_call};
@@ -18,6 +19,7 @@ on_both_backends!(
     placed_call_with_digits_reads_back_and_exports,
     digits_of_an_unknown_call_fail,
     calls_from_before_placed_calls_read_back_as_internal,
+    caller_name_and_forwarding_read_back_and_export,
 );
 
 async fn quality_arrives_after_the_call_ended(db: &TestDb) {
@@ -68,6 +70,9 @@ async fn call_life_cycle(db: &TestDb) {
             outcome: None,
             hangup_by: None,
             quality: None,
+            caller_name: None,
+            forwarded_to: None,
+            forward_reason: None,
         }
     );
     store.update_call_answered(id, T0 + 3_000).await.unwrap();
@@ -225,7 +230,7 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
         .unwrap();
 
     let csv = store.calls_csv(10).await.unwrap();
-    assert!(csv.starts_with("id,call_id,caller,callee,kind,started_at_ms,answered_at_ms,ended_at_ms,outcome,hangup_by,quality,purpose,digits\r\n"));
+    assert!(csv.starts_with("id,call_id,caller,callee,kind,started_at_ms,answered_at_ms,ended_at_ms,outcome,hangup_by,quality,purpose,digits,caller_name,forwarded_to,forward_reason\r\n"));
     assert!(csv.contains("\"Smith, \"\"Bob\"\"\""), "{csv}");
     assert!(csv.ends_with("\r\n"));
     let rows = store::csv::parse(&csv).unwrap();
@@ -241,6 +246,9 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
             "202".into(),
             "internal".into(),
             (T0 + 1).to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),
@@ -266,6 +274,9 @@ async fn csv_quotes_and_defuses(db: &TestDb) {
             r#"{"a":{"loss":0.5}}"#.into(),
             String::new(),
             "line one\r\nline two\nthree".into(),
+            String::new(),
+            String::new(),
+            String::new(),
         ]
     );
     assert_eq!(
@@ -321,6 +332,9 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
             outcome: Some(Outcome::Answered),
             hangup_by: Some(Party::System),
             quality: None,
+            caller_name: None,
+            forwarded_to: None,
+            forward_reason: None,
         }
     );
     let ordinary = store
@@ -339,6 +353,9 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
             "203".into(),
             "internal".into(),
             (T0 + 1).to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),
@@ -365,7 +382,59 @@ async fn placed_call_with_digits_reads_back_and_exports(db: &TestDb) {
             "announcement".into(),
             // Digits such as `#` or `*` are ordinary text; a leading `=`, `+`, `-` or `@` would be defused.
             "12#".into(),
+            String::new(),
+            String::new(),
+            String::new(),
         ]
+    );
+}
+
+/// A hotel room's call: the name staff saw for the caller, and the forwarding that rang another
+/// number than the one dialled, read back and exported; unknown ids fail.
+async fn caller_name_and_forwarding_read_back_and_export(db: &TestDb) {
+    let store = db.open().await;
+    let id = store
+        .insert_call(&new_call("8105", "202", T0))
+        .await
+        .unwrap();
+    store
+        .set_call_caller_name(id, "8105 Dr Li Wei ★")
+        .await
+        .unwrap();
+    store
+        .set_call_forwarded(id, "203", ForwardKind::Busy)
+        .await
+        .unwrap();
+    let record = store.call(id).await.unwrap().unwrap();
+    assert_eq!(record.callee, "202", "the callee stays the number dialled");
+    assert_eq!(record.caller_name.as_deref(), Some("8105 Dr Li Wei ★"));
+    assert_eq!(record.forwarded_to.as_deref(), Some("203"));
+    assert_eq!(record.forward_reason, Some(ForwardKind::Busy));
+    let csv = store.calls_csv(10).await.unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with("caller_name,forwarded_to,forward_reason"),
+        "{header}"
+    );
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with("8105 Dr Li Wei ★,203,busy"),
+        "{csv}"
+    );
+    let err = store.set_call_caller_name(42, "x").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { id: 42, .. }),
+        "{err:?}"
+    );
+    let err = store
+        .set_call_forwarded(42, "203", ForwardKind::Always)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { id: 42, .. }),
+        "{err:?}"
     );
 }
 
@@ -412,7 +481,16 @@ async fn calls_from_before_placed_calls_read_back_as_internal(db: &TestDb) {
     );
     let rows = store::csv::parse(&store.calls_csv(10).await.unwrap()).unwrap();
     assert_eq!(rows[1][4], "internal");
-    assert_eq!(rows[1][11..], [String::new(), String::new()]);
+    assert_eq!(
+        rows[1][11..],
+        [
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new()
+        ]
+    );
     // The upgraded database takes placed calls next to the old row.
     let mut placed = new_call("Switchboard", "201", T0 + 1);
     placed.kind = CallKind::Placed;

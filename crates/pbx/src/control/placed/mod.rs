@@ -59,6 +59,9 @@ pub(crate) struct Dial {
     pub purpose: PurposeKind,
     /// How long the phones may ring.
     pub ring_for: Duration,
+    /// Headers added to each INVITE (a page's `Call-Info` and `Alert-Info` asking the phone
+    /// to answer by itself).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// A transaction of ours and what it belongs to.
@@ -139,6 +142,7 @@ impl PlacedCalls {
             .map(|(key, c)| crate::CallSummary {
                 key: *key,
                 caller: c.summary.0.clone(),
+                caller_name: None,
                 callee: c.summary.1.clone(),
                 state: match c.state {
                     State::Calling { .. } => crate::LiveState::Ringing,
@@ -219,7 +223,10 @@ impl PlacedCalls {
         };
         let mut forks = Vec::new();
         for target in &dial.targets {
-            let invite = invite_to(ctx.config, target, &caller, &call_id, offer.clone());
+            let mut invite = invite_to(ctx.config, target, &caller, &call_id, offer.clone());
+            for (name, value) in &dial.headers {
+                invite.headers.push(*name, value.clone());
+            }
             let peer = target.1;
             let tx = ep.send_request(now, invite.clone(), peer);
             self.by_client
@@ -255,6 +262,11 @@ impl PlacedCalls {
                 },
             },
         );
+    }
+
+    /// The media leg of a call, once a phone answered (the engine has it).
+    pub fn answered_leg(&self, key: CallKey) -> Option<LegId> {
+        self.calls.get(&key).filter(|c| c.leg_added).map(|c| c.leg)
     }
 
     /// Plays prompts to the phone of a connected call ([`PlacedEvent::PromptFinished`] follows).
