@@ -117,6 +117,7 @@ fn event() -> impl Strategy<Value = Event> {
                         from: "5551234".into(),
                         to: to.into(),
                         authenticated_extension: auth.map(str::to_string),
+                        caller_language: None,
                     })
             }
         ),
