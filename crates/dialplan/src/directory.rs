@@ -19,7 +19,8 @@ pub enum Credential {
     },
 }
 
-/// What an extension is used for; it changes nothing in routing and helps admins and the console.
+/// What an extension is used for. It helps admins and the console, and decides one thing
+/// in routing: room phones may not dial paging groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExtensionKind {
     /// A staff phone (the default for entries under `extensions:`).

@@ -448,7 +448,7 @@ fn decode_plan(
         .map(|n| decode_features(ctx, n, &directory, &entry_numbers))
         .unwrap_or_default();
     for room in &conferences {
-        if features.lookup(&room.number).is_some() {
+        if features.claims(&room.number) {
             ctx.error(
                 top.key_pos("conferences").unwrap_or(root.pos),
                 format!("conference number `{}` is also a feature code", room.number),
