@@ -1,6 +1,6 @@
 //! The events a call sends into the interpreter and the actions it asks for.
 
-use crate::routing::Feature;
+use crate::routing::{Feature, ForwardKind};
 use crate::schedule::Mode;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,6 +17,10 @@ pub enum Event {
         to: String,
         /// The authenticated user, if the caller proved who they are.
         authenticated_extension: Option<String>,
+        /// The language of the guest staying in the calling room, when the pbx knows one.
+        /// When it is one of the plan's languages it replaces the extension's `language`
+        /// for this call's prompts; otherwise it is ignored.
+        caller_language: Option<String>,
     },
     /// The call was answered after an [`Action::Answer`].
     Answered,
@@ -26,7 +30,7 @@ pub enum Event {
     PlayFinished,
     /// The deadline from [`crate::CallState::next_deadline`] passed.
     Timeout,
-    /// A [`Action::Bridge`] did not connect.
+    /// A [`Action::Bridge`] did not connect, or an [`Action::Page`] reached nobody.
     BridgeFailed {
         /// Why the target did not take the call.
         reason: FailReason,
@@ -50,7 +54,10 @@ pub enum Event {
     Hangup,
 }
 
-/// Why a bridge attempt failed.
+/// Why a bridge attempt failed, and (in [`Action::Reject`]) why a call is refused.
+///
+/// The SIP status the pbx sends for each is noted; the last three are the pbx's own
+/// refusals of a [`Action::Bridge`] with [`Screening::Normal`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailReason {
     /// The target is on another call (486).
@@ -61,6 +68,12 @@ pub enum FailReason {
     Unavailable,
     /// The number does not exist (404).
     NotFound,
+    /// The target has do-not-disturb on (486). The caller is offered the operator.
+    DoNotDisturb,
+    /// The caller's class of service does not allow this call (403).
+    Restricted,
+    /// The number is no longer in service, for example a retired room (410).
+    Gone,
 }
 
 impl FailReason {
@@ -71,6 +84,9 @@ impl FailReason {
             FailReason::NoAnswer => "no_answer",
             FailReason::Unavailable => "unavailable",
             FailReason::NotFound => "not_found",
+            FailReason::DoNotDisturb => "do_not_disturb",
+            FailReason::Restricted => "restricted",
+            FailReason::Gone => "gone",
         }
     }
 }
@@ -86,17 +102,45 @@ pub enum QueueExit {
     MaxWait,
 }
 
-/// The outcome of a feature code, which the interpreter announces.
+/// The outcome of a feature code, which the interpreter announces (the prompt is named).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeatureResult {
-    /// The attendant is now in this mode.
+    /// The attendant is now in this mode (`mode_automatic`, `mode_manual`).
     Mode(Mode),
-    /// The operator is now paused.
+    /// The operator is now paused (`operator_paused`).
     Paused,
-    /// The operator is now available.
+    /// The operator is now available (`operator_available`).
     Available,
-    /// The operator is now logged out.
+    /// The operator is now logged out (`operator_logged_out`).
     LoggedOut,
+    /// Do-not-disturb is now on for the calling extension (`dnd_on`).
+    DndOn,
+    /// Do-not-disturb is now off for the calling extension (`dnd_off`).
+    DndOff,
+    /// This forwarding of the calling extension is now set (`forward_on`).
+    ForwardOn(ForwardKind),
+    /// This forwarding of the calling extension is now cancelled (`forward_off`).
+    ForwardOff(ForwardKind),
+    /// The pbx did not carry the feature out (`feature_refused` or `forward_refused`).
+    Refused(Refusal),
+}
+
+/// Why the pbx refused a feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The feature is not available to this phone (`feature_refused`).
+    NotAvailable,
+    /// The forwarding target cannot be forwarded to (`forward_refused`).
+    BadTarget,
+}
+
+/// Whether the pbx applies the called extension's own settings to a bridge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screening {
+    /// The pbx applies do-not-disturb, forwarding and class of service.
+    Normal,
+    /// Ring the extension as dialled (an operator's do-not-disturb override).
+    Override,
 }
 
 /// What to connect a call to.
@@ -118,6 +162,11 @@ pub enum Target {
 pub enum Action {
     /// Answer the call (send 200 OK) and report [`Event::Answered`].
     Answer,
+    /// Send 183 Session Progress with the PBX's media, so the caller hears the prompts
+    /// that follow without the call being answered; no event is reported back. After it,
+    /// [`Action::Play`] is sent for the unanswered call and [`Event::PlayFinished`] drives
+    /// the call on as usual (often to an [`Action::Reject`] or [`Action::Bridge`]).
+    Progress,
     /// Play these WAV files one after another and report [`Event::PlayFinished`] at the end.
     Play {
         /// The files, already resolved for the caller's language.
@@ -140,6 +189,15 @@ pub enum Action {
         target: Target,
         /// How long to ring before giving up with [`FailReason::NoAnswer`].
         ring_timeout: Duration,
+        /// Whether do-not-disturb, forwarding and class of service apply.
+        screening: Screening,
+    },
+    /// Page the members of a paging group (see [`crate::Plan::paging_group`]): they answer
+    /// on their speakers. Report [`Event::BridgeFailed`] if nobody could be paged; otherwise
+    /// the call stays connected until it is hung up.
+    Page {
+        /// The paging group's number.
+        group: String,
     },
     /// Put the caller in an operator queue; report [`Event::QueueExited`] if they leave unanswered.
     OperatorQueue {
@@ -157,7 +215,8 @@ pub enum Action {
     Feature(Feature),
     /// The caller's language changed; later prompts (and queue announcements) use it.
     SetLanguage(String),
-    /// Refuse the unanswered call with a SIP status matching the reason (404, 486, 480, 408).
+    /// Refuse the unanswered call with a SIP status matching the reason (404, 486, 480, 408,
+    /// 403, 410; see [`FailReason`]).
     Reject(FailReason),
     /// Hang up; the call is over.
     Hangup,

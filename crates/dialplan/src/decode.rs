@@ -8,6 +8,8 @@ use std::time::Duration;
 pub(crate) struct Ctx {
     pub file: String,
     pub diags: Vec<Diagnostic>,
+    /// Findings that do not stop the plan from loading (see [`crate::Plan::warnings`]).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Ctx {
@@ -15,7 +17,21 @@ impl Ctx {
         Ctx {
             file: file.to_string(),
             diags: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Records a warning: reported with its position, but the plan still loads.
+    pub fn warn(&mut self, pos: Pos, message: impl Into<String>, expected: Option<String>) {
+        self.warnings.push(Diagnostic {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+            expected,
+            found: None,
+            suggestion: None,
+        });
     }
 
     /// Records a problem with only a message.

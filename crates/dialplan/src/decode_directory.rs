@@ -16,7 +16,7 @@ const MAX_RANGE: u64 = 10_000;
 /// The most numbers the whole directory may hold.
 const MAX_DIRECTORY: u64 = 100_000;
 
-pub(crate) const EXTENSION_KEYS: [&str; 10] = [
+pub(crate) const EXTENSION_KEYS: [&str; 12] = [
     "number",
     "name",
     "password",
@@ -27,8 +27,10 @@ pub(crate) const EXTENSION_KEYS: [&str; 10] = [
     "vip",
     "kind",
     "record",
+    "hotline",
+    "previous_numbers",
 ];
-pub(crate) const RANGE_KEYS: [&str; 10] = [
+pub(crate) const RANGE_KEYS: [&str; 11] = [
     "numbers",
     "name",
     "password",
@@ -39,7 +41,124 @@ pub(crate) const RANGE_KEYS: [&str; 10] = [
     "vip",
     "kind",
     "record",
+    "retired",
 ];
+
+/// A number an extension had before it was renumbered (`previous_numbers:`).
+#[derive(Clone, Debug)]
+pub(crate) struct PreviousNumber {
+    pub old: String,
+    pub new: String,
+    pub login_until: Option<jiff::civil::Date>,
+    pub pos: Pos,
+}
+
+/// What the directory says about numbers beyond the extensions themselves, kept with
+/// positions for the checks that need the whole plan.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Numbering {
+    /// Old numbers of renumbered extensions, in file order.
+    pub previous: Vec<PreviousNumber>,
+    /// Hotlines: the extension, its target and where the target was written.
+    pub hotlines: Vec<(String, String, Pos)>,
+    /// Retired numbers (top level and per range) with the place each was written.
+    pub retired: BTreeMap<String, Pos>,
+}
+
+/// Reads `first-last` (two numbers of the same length) as numbers and their width.
+pub(crate) fn parse_span(text: &str) -> Option<(u64, u64, usize)> {
+    let (a, b) = text.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if !(is_number(a) && is_number(b) && a.len() == b.len() && a.len() <= 18) {
+        return None;
+    }
+    Some((a.parse().ok()?, b.parse().ok()?, a.len()))
+}
+
+/// Reads a `retired:` list: numbers, or spans such as `8128-8130`, each with its position.
+pub(crate) fn decode_retired(ctx: &mut Ctx, node: &Node) -> Vec<(String, Pos)> {
+    let mut out = Vec::new();
+    for item in ctx.list(node, "`retired`") {
+        let Some(text) = ctx.text(item, "a retired number") else {
+            continue;
+        };
+        if is_number(&text) {
+            out.push((text, item.pos));
+            continue;
+        }
+        match parse_span(&text) {
+            Some((first, last, width)) if first <= last && last - first < MAX_RANGE => {
+                out.extend((first..=last).map(|n| (format!("{n:0width$}"), item.pos)));
+            }
+            _ => ctx.report(
+                item.pos,
+                format!("invalid retired number `{text}`"),
+                Some(format!(
+                    "a number such as `8130`, or a span such as `8128-8130` of at most {MAX_RANGE} numbers"
+                )),
+                None,
+                None,
+            ),
+        }
+    }
+    out
+}
+
+/// Reads `previous_numbers:` of the extension `new`: numbers, or `{ number, login_until }`.
+fn decode_previous(ctx: &mut Ctx, node: &Node, new: &str, numbering: &mut Numbering) {
+    for item in ctx.list(node, "`previous_numbers`") {
+        let (number_node, until_node) = match &item.value {
+            crate::node::Value::Map(_) => {
+                let Some(f) = ctx.fields(item, "a previous number", &["number", "login_until"])
+                else {
+                    continue;
+                };
+                let Some(n) = f.require(ctx, "number", "a previous number") else {
+                    continue;
+                };
+                (n, f.get("login_until"))
+            }
+            _ => (item, None),
+        };
+        let Some(old) = ctx.text(number_node, "a previous number") else {
+            continue;
+        };
+        if !is_number(&old) {
+            ctx.report(
+                number_node.pos,
+                format!("invalid previous number `{old}`"),
+                Some("digits only, such as `203`".into()),
+                None,
+                None,
+            );
+            continue;
+        }
+        let mut login_until = None;
+        if let Some(u) = until_node
+            && let Some(text) = ctx.text(u, "`login_until`")
+        {
+            match text.parse::<jiff::civil::Date>() {
+                Ok(date) => login_until = Some(date),
+                Err(_) => {
+                    ctx.report(
+                        u.pos,
+                        format!("invalid date `{text}` for `login_until`"),
+                        Some("a date such as `2027-01-31`".into()),
+                        None,
+                        None,
+                    );
+                    continue;
+                }
+            }
+        }
+        numbering.previous.push(PreviousNumber {
+            old,
+            new: new.to_string(),
+            login_until,
+            pos: number_node.pos,
+        });
+    }
+}
 
 /// Reads the parts shared by extensions and ranges; `number` is filled by the caller.
 fn decode_common(
@@ -58,6 +177,8 @@ fn decode_common(
         vip: false,
         kind,
         record: false,
+        hotline: None,
+        previous_numbers: Vec::new(),
     };
     if let Some(name) = f.get("name").and_then(|n| ctx.text(n, "`name`")) {
         ext.name = name;
@@ -158,6 +279,7 @@ pub(crate) fn is_number(text: &str) -> bool {
     !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_extension(
     ctx: &mut Ctx,
     node: &Node,
@@ -166,6 +288,7 @@ pub(crate) fn decode_extension(
     directory: &mut Directory,
     positions: &mut BTreeMap<String, Pos>,
     weak: &mut Vec<String>,
+    numbering: &mut Numbering,
 ) {
     let Some(f) = ctx.fields(node, "an extension", &EXTENSION_KEYS) else {
         return;
@@ -204,11 +327,28 @@ pub(crate) fn decode_extension(
     {
         weak.push(number.clone());
     }
+    if let Some(n) = f.get("hotline")
+        && let Some(target) = ctx.text(n, "`hotline`")
+    {
+        numbering
+            .hotlines
+            .push((number.clone(), target.clone(), n.pos));
+        ext.hotline = Some(target);
+    }
+    if let Some(n) = f.get("previous_numbers") {
+        let before = numbering.previous.len();
+        decode_previous(ctx, n, &number, numbering);
+        ext.previous_numbers = numbering.previous[before..]
+            .iter()
+            .map(|p| p.old.clone())
+            .collect();
+    }
     ext.number = number.clone();
     positions.insert(number.clone(), number_node.pos);
     directory.extensions.insert(number, ext);
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_range(
     ctx: &mut Ctx,
     node: &Node,
@@ -217,6 +357,7 @@ pub(crate) fn decode_range(
     directory: &mut Directory,
     positions: &mut BTreeMap<String, Pos>,
     weak: &mut Vec<String>,
+    numbering: &mut Numbering,
 ) {
     let Some(f) = ctx.fields(node, "a range", &RANGE_KEYS) else {
         return;
@@ -228,18 +369,7 @@ pub(crate) fn decode_range(
     let Some(text) = ctx.text(numbers_node, "`numbers`") else {
         return;
     };
-    let parsed = text.split_once('-').and_then(|(a, b)| {
-        let (a, b) = (a.trim(), b.trim());
-        (is_number(a) && is_number(b) && a.len() == b.len() && a.len() <= 18)
-            .then(|| {
-                a.parse::<u64>()
-                    .ok()
-                    .zip(b.parse::<u64>().ok())
-                    .map(|(x, y)| (x, y, a.len()))
-            })
-            .flatten()
-    });
-    let Some((first, last, width)) = parsed else {
+    let Some((first, last, width)) = parse_span(&text) else {
         ctx.report(
             numbers_node.pos,
             format!("invalid number range `{text}`"),
@@ -280,7 +410,36 @@ pub(crate) fn decode_range(
         width,
         template,
     };
+    let own_retired = f
+        .get("retired")
+        .map(|n| decode_retired(ctx, n))
+        .unwrap_or_default();
+    for (number, pos) in own_retired {
+        let inside = number.len() == width
+            && number
+                .parse::<u64>()
+                .is_ok_and(|n| (first..=last).contains(&n));
+        if !inside {
+            ctx.error(
+                pos,
+                format!("retired number `{number}` is not in this range `{text}`"),
+            );
+        } else if let Some(at) = positions.get(&number) {
+            ctx.error(
+                pos,
+                format!(
+                    "retired number `{number}` is also an extension (line {})",
+                    at.line
+                ),
+            );
+        } else {
+            numbering.retired.entry(number).or_insert(pos);
+        }
+    }
     for n in first..=last {
+        if numbering.retired.contains_key(&range.format(n)) {
+            continue;
+        }
         let ext = range.expand(n);
         if let Some(at) = positions.get(&ext.number) {
             ctx.error(
@@ -427,6 +586,7 @@ pub(crate) fn decode_operators(
                 credential: credential.clone(),
                 aors: vec![ops.position.clone()],
                 operator: true,
+                login_until: None,
             },
         );
         ops.accounts.push(Operator {

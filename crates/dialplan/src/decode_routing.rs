@@ -6,7 +6,7 @@ use crate::diagnostic::suggest;
 use crate::directory::{Directory, Operators};
 use crate::node::{Node, Pos, Value};
 use crate::program::{Instr, Names, PromptRef, decode_actions};
-use crate::routing::{Features, Group, Queue, Ringing};
+use crate::routing::{FEATURE_KEYS, Features, Group, PREFIX_KEYS, PagingGroup, Queue, Ringing};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -130,6 +130,112 @@ pub(crate) fn collect_groups(
     (groups, fallbacks)
 }
 
+/// The keys of one entry under `paging:`.
+pub(crate) const PAGING_KEYS: [&str; 5] = ["number", "name", "members", "call_info", "alert_info"];
+
+/// Decodes the `paging:` list. `taken` holds every number already in use (extensions,
+/// the operator position, group and conference numbers) with what holds it.
+pub(crate) fn decode_paging(
+    ctx: &mut Ctx,
+    node: &Node,
+    directory: &Directory,
+    taken: &BTreeMap<String, String>,
+) -> Vec<PagingGroup> {
+    let mut out: Vec<PagingGroup> = Vec::new();
+    for item in ctx.list(node, "`paging`") {
+        let Some(f) = ctx.fields(item, "a paging group", &PAGING_KEYS) else {
+            continue;
+        };
+        let Some(number_node) = f.require(ctx, "number", "a paging group") else {
+            continue;
+        };
+        let Some(number) = ctx.text(number_node, "`number`") else {
+            continue;
+        };
+        if !is_number(&number) {
+            ctx.report(
+                number_node.pos,
+                format!("invalid paging number `{number}`"),
+                Some("digits only, such as `7100`".into()),
+                None,
+                None,
+            );
+            continue;
+        }
+        if let Some(what) = taken.get(&number) {
+            ctx.error(
+                number_node.pos,
+                format!("duplicate extension `{number}`: the paging number is also {what}"),
+            );
+            continue;
+        }
+        if out.iter().any(|p| p.number == number) {
+            ctx.error(
+                number_node.pos,
+                format!("duplicate extension `{number}`: two paging groups have this number"),
+            );
+            continue;
+        }
+        let name = f
+            .get("name")
+            .and_then(|n| ctx.text(n, "`name`"))
+            .unwrap_or_else(|| number.clone());
+        let mut members: Vec<String> = Vec::new();
+        for m in f
+            .require(ctx, "members", "a paging group")
+            .map(|n| ctx.list(n, "`members`"))
+            .unwrap_or_default()
+        {
+            let Some(member) = ctx.text(m, "a member") else {
+                continue;
+            };
+            if !directory.extensions.contains_key(&member) {
+                let suggestion = suggest(&member, directory.extensions.keys().map(String::as_str));
+                ctx.report(
+                    m.pos,
+                    format!("paging member `{member}` is not an extension"),
+                    None,
+                    None,
+                    suggestion,
+                );
+            } else if members.contains(&member) {
+                ctx.error(m.pos, format!("paging member `{member}` is listed twice"));
+            } else {
+                members.push(member);
+            }
+        }
+        let mut header = |key: &str, default: &str| -> String {
+            let Some(n) = f.get(key) else {
+                return default.to_string();
+            };
+            match ctx.text(n, &format!("`{key}`")) {
+                Some(t) if !t.is_empty() && !t.contains(['\r', '\n']) => t,
+                Some(t) => {
+                    ctx.report(
+                        n.pos,
+                        format!("invalid `{key}` `{}`", t.escape_debug()),
+                        Some(format!("one line of header text, such as `{default}`")),
+                        None,
+                        None,
+                    );
+                    default.to_string()
+                }
+                None => default.to_string(),
+            }
+        };
+        let call_info = header("call_info", "answer-after=0");
+        let alert_info = header("alert_info", "auto-answer");
+        out.push(PagingGroup {
+            number,
+            name,
+            members,
+            call_info,
+            alert_info,
+        });
+    }
+    out
+}
+
 pub(crate) fn default_queue(name: &str) -> Queue {
     let unavailable = vec![
         Instr::Play(vec![
@@ -225,24 +331,20 @@ pub(crate) fn decode_features(
     entries: &BTreeMap<String, Vec<Instr>>,
 ) -> Features {
     let mut features = Features::default();
-    let keys = [
-        "toggle_attendant_mode",
-        "operator_pause",
-        "operator_unpause",
-        "operator_logout",
-    ];
-    let Some(f) = ctx.fields(node, "`features`", &keys) else {
+    let Some(f) = ctx.fields(node, "`features`", &FEATURE_KEYS) else {
         return features;
     };
     let mut given: Vec<(&str, Pos, String)> = Vec::new();
-    for key in keys {
+    for key in FEATURE_KEYS {
         let Some(n) = f.get(key) else { continue };
         let code = match &n.value {
             Value::Bool(false) | Value::Null => None,
             _ => ctx.text(n, &format!("`{key}`")),
         };
         if let Some(c) = &code {
-            let valid = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '*');
+            let valid = !c.is_empty()
+                && c.len() <= 32
+                && c.chars().all(|ch| ch.is_ascii_digit() || ch == '*');
             if !valid {
                 ctx.report(
                     n.pos,
@@ -260,30 +362,46 @@ pub(crate) fn decode_features(
                 );
                 continue;
             }
+            if PREFIX_KEYS.contains(&key)
+                && let Some(number) = directory
+                    .extensions
+                    .keys()
+                    .chain(entries.keys())
+                    .find(|number| number.starts_with(c.as_str()))
+            {
+                ctx.error(
+                    n.pos,
+                    format!("feature code `{c}` is followed by a number when dialled, so `{number}` would be read as this code and `{}`", &number[c.len()..]),
+                );
+                continue;
+            }
             given.push((key, n.pos, c.clone()));
         }
-        *slot(&mut features, key) = code;
+        *features.slot(key) = code;
     }
-    // Codes given here may also collide with defaults left in place.
+    // Codes given here may also collide with defaults left in place. A code that begins
+    // another would make dialling ambiguous (`*7` would end `*72201` early).
+    let codes = features.codes();
     for (key, pos, code) in given {
-        let other = keys
-            .iter()
-            .find(|k| **k != key && slot(&mut features, k).as_deref() == Some(code.as_str()));
-        if let Some(other) = other {
-            ctx.error(
-                pos,
-                format!("feature code `{code}` is already used by `{other}`"),
-            );
+        for (other, other_code) in &codes {
+            if *other == key {
+                continue;
+            }
+            if *other_code == code {
+                ctx.error(
+                    pos,
+                    format!("feature code `{code}` is already used by `{other}`"),
+                );
+            } else if other_code.starts_with(code.as_str()) || code.starts_with(other_code) {
+                ctx.report(
+                    pos,
+                    format!("feature code `{code}` of `{key}` and `{other_code}` of `{other}` begin alike, so dialling one is ambiguous"),
+                    Some("codes of which none begins another, such as `*78` and `*72`".into()),
+                    None,
+                    None,
+                );
+            }
         }
     }
     features
-}
-
-fn slot<'f>(features: &'f mut Features, key: &str) -> &'f mut Option<String> {
-    match key {
-        "toggle_attendant_mode" => &mut features.toggle_attendant_mode,
-        "operator_pause" => &mut features.operator_pause,
-        "operator_unpause" => &mut features.operator_unpause,
-        _ => &mut features.operator_logout,
-    }
 }

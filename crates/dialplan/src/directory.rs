@@ -19,7 +19,8 @@ pub enum Credential {
     },
 }
 
-/// What an extension is used for; it changes nothing in routing and helps admins and the console.
+/// What an extension is used for. It helps admins and the console, and decides one thing
+/// in routing: room phones may not dial paging groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExtensionKind {
     /// A staff phone (the default for entries under `extensions:`).
@@ -62,6 +63,12 @@ pub struct Extension {
     pub kind: ExtensionKind,
     /// Whether bridged calls to or from this extension are recorded (as with `settings.record_calls`).
     pub record: bool,
+    /// Where every call from this phone goes at once, whatever was dialled: an extension,
+    /// a ring group's number or the operator position (a lobby or lift phone).
+    pub hotline: Option<String>,
+    /// Numbers this extension had before it was renumbered, in file order. Callers who
+    /// dial one hear the new number (see [`crate::Plan::renumbered`]).
+    pub previous_numbers: Vec<String>,
 }
 
 /// An authentication user name with its credential and the addresses-of-record it may register.
@@ -75,6 +82,10 @@ pub struct Account {
     pub aors: Vec<String>,
     /// True for operator accounts, whose binding to the operator position is their login.
     pub operator: bool,
+    /// The last day this account may authenticate, for the old number of a renumbered
+    /// extension given with `login_until`; None for every other account. The pbx compares
+    /// it with today's date in the hotel's time zone (`settings.time_zone`).
+    pub login_until: Option<jiff::civil::Date>,
 }
 
 /// One human operator who logs in by registering to the operator position.
@@ -168,6 +179,8 @@ mod tests {
                 vip: false,
                 kind: ExtensionKind::Room,
                 record: false,
+                hotline: None,
+                previous_numbers: Vec::new(),
             },
         }
     }

@@ -6,14 +6,21 @@
 //!                              │   ▲
 //!      Answer ◄── needs audio ─┤   │ Answered / PlayFinished / failures
 //!                              ▼   │
-//!   AwaitAnswer · Playing · Collecting · Bridging · Queued · FeatureWait
+//!   AwaitAnswer · Playing · Collecting · Bridging · Queued · FeatureWait · OperatorOffer
 //! ```
+//!
+//! A call that is refused with an explanation (a restricted or retired number, a number
+//! that changed) hears it as early media: [`Action::Progress`], then the prompt, then
+//! the [`Action::Reject`] or [`Action::Bridge`], all without being answered.
 //!
 //! Instructions run one after another until one has to wait for the outside world
 //! (an answer, the end of a prompt, keys, a bridge or the queue). When a menu's route
 //! runs out of instructions without leaving the menu, the menu is presented again.
 
-use crate::call::{Action, Event, FailReason, FeatureResult, QueueExit, Target};
+use crate::call::{
+    Action, Event, FailReason, FeatureResult, QueueExit, Refusal, Screening, Target,
+};
+use crate::directory::{Extension, ExtensionKind};
 use crate::menu::Menu;
 use crate::plan::Plan;
 use crate::program::{CallTarget, Instr, PromptRef};
@@ -27,6 +34,10 @@ pub(crate) const PIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Wrong (or missing) PIN entries after which the caller is hung up.
 pub(crate) const PIN_ATTEMPTS: u32 = 3;
+
+/// How long a caller who reached an extension with do-not-disturb has to press `0` for
+/// the operator, outside a menu (in a menu, the menu's `input_timeout` applies).
+pub(crate) const OPERATOR_OFFER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the call is waiting for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +64,9 @@ enum Phase {
     Queued { queue: usize },
     /// A feature code was handed to the pbx.
     FeatureWait,
+    /// The called extension does not disturb: `guest_dnd, press_0_operator` plays
+    /// (`playing`), then one key is collected; `0` reaches the operator.
+    OperatorOffer { playing: bool },
     /// Keys are collected for the PIN of a conference room.
     ConferencePin { room: usize, digits: String },
     /// In a conference room until the caller hangs up.
@@ -78,6 +92,8 @@ pub struct CallState {
     no_input_count: u32,
     exhausted: bool,
     answered: bool,
+    /// [`Action::Progress`] was sent: prompts play as early media.
+    early_media: bool,
     announced: bool,
     feature: Option<Feature>,
     pin_failures: u32,
@@ -102,6 +118,7 @@ impl CallState {
             no_input_count: 0,
             exhausted: false,
             answered: false,
+            early_media: false,
             announced: false,
             feature: None,
             pin_failures: 0,
@@ -192,9 +209,10 @@ impl Run<'_> {
                 from,
                 to,
                 authenticated_extension,
+                caller_language,
             } => {
                 if self.call.phase == Phase::Idle {
-                    self.offered(wall, from, to, authenticated_extension);
+                    self.offered(wall, from, to, authenticated_extension, caller_language);
                 }
             }
             Event::Answered => {
@@ -210,6 +228,7 @@ impl Run<'_> {
                     self.call.phase = Phase::Running;
                     self.run();
                 }
+                Phase::OperatorOffer { playing: true } => self.await_offer_key(),
                 _ => {}
             },
             Event::Dtmf(key) => self.key(key),
@@ -236,6 +255,12 @@ impl Run<'_> {
                         FeatureResult::Paused => "operator_paused",
                         FeatureResult::Available => "operator_available",
                         FeatureResult::LoggedOut => "operator_logged_out",
+                        FeatureResult::DndOn => "dnd_on",
+                        FeatureResult::DndOff => "dnd_off",
+                        FeatureResult::ForwardOn(_) => "forward_on",
+                        FeatureResult::ForwardOff(_) => "forward_off",
+                        FeatureResult::Refused(Refusal::NotAvailable) => "feature_refused",
+                        FeatureResult::Refused(Refusal::BadTarget) => "forward_refused",
                     };
                     self.finish_with(prompt);
                 }
@@ -254,16 +279,32 @@ impl Run<'_> {
         }
     }
 
-    fn offered(&mut self, wall: jiff::Timestamp, from: String, to: String, auth: Option<String>) {
+    fn offered(
+        &mut self,
+        wall: jiff::Timestamp,
+        from: String,
+        to: String,
+        auth: Option<String>,
+        caller_language: Option<String>,
+    ) {
         let plan = self.plan;
         let mode = plan.mode_at(wall, self.call.mode_override);
         self.call.mode = Some(mode);
-        let language = auth
+        let operators = plan.operators();
+        let is_operator = auth.as_deref().is_some_and(|a| {
+            a == operators.position || plan.account(a).is_some_and(|acc| acc.operator)
+        });
+        // The caller's extension; an old number of a renumbered extension stands for it.
+        let caller: Option<&Extension> = auth
             .as_deref()
-            .and_then(|a| plan.extension(a))
-            .map_or(plan.settings.default_language.as_str(), |e| {
-                e.language.as_str()
-            });
+            .filter(|_| !is_operator)
+            .and_then(|a| plan.extension(a).or_else(|| plan.renumbered(a)));
+        let guest_language = caller_language
+            .as_deref()
+            .filter(|l| plan.languages.iter().any(|(code, _)| code == l));
+        let language = guest_language
+            .or(caller.map(|e| e.language.as_str()))
+            .unwrap_or(plan.settings.default_language.as_str());
         self.call.set_language(language);
         self.call.variables.insert("caller".into(), from);
         self.call.variables.insert("dialled".into(), to.clone());
@@ -272,28 +313,77 @@ impl Run<'_> {
             .insert("mode".into(), mode.name().into());
         self.call.phase = Phase::Running;
 
-        let operators = plan.operators();
+        // A hotline phone reaches its target whatever was dialled.
+        if let Some(instr) = caller
+            .and_then(|e| e.hotline.as_deref())
+            .and_then(|target| self.direct_target(target))
+        {
+            self.call.pending = vec![instr].into();
+            return self.run();
+        }
         if let Some(feature) = plan.features.lookup(&to) {
-            let is_operator = auth.as_deref().is_some_and(|a| {
-                a == operators.position || plan.account(a).is_some_and(|acc| acc.operator)
-            });
             if auth.is_none() {
                 self.reject(FailReason::NotFound);
-            } else if is_operator {
+            } else if feature.is_operator_feature() {
+                if is_operator {
+                    self.call.feature = Some(feature);
+                    self.run();
+                } else {
+                    self.finish_with("invalid");
+                }
+            } else if caller.is_some() {
                 self.call.feature = Some(feature);
+                self.run();
+            } else {
+                self.finish_with("feature_refused");
+            }
+            return;
+        }
+        if let Some(target) = plan.features.override_target(&to) {
+            if auth.is_none() {
+                self.reject(FailReason::NotFound);
+            } else if is_operator && plan.extension(target).is_some() {
+                self.call.pending = vec![Instr::Override(target.to_string())].into();
                 self.run();
             } else {
                 self.finish_with("invalid");
             }
             return;
         }
+        if plan.features.is_incomplete(&to) {
+            // A forwarding or override code without its number.
+            return if auth.is_none() {
+                self.reject(FailReason::NotFound)
+            } else {
+                self.finish_with("invalid")
+            };
+        }
         let program: Option<Vec<Instr>> = if auth.is_some() {
             if to == operators.position {
                 Some(vec![Instr::Queue(self.operator_queue())])
             } else if let Some(actions) = plan.entry_numbers.get(&to) {
                 Some(actions.clone())
+            } else if let Some(group) = plan.paging.iter().position(|p| p.number == to) {
+                let may_page = is_operator || caller.is_some_and(|e| e.kind != ExtensionKind::Room);
+                if !may_page {
+                    return self.refuse(FailReason::Restricted);
+                }
+                Some(vec![Instr::Page(group)])
             } else if plan.extensions_dial_directly {
-                self.direct_target(&to).map(|i| vec![i])
+                if let Some(instr) = self.direct_target(&to) {
+                    Some(vec![instr])
+                } else if let Some(ext) = plan.renumbered(&to) {
+                    let call = Instr::Call {
+                        target: CallTarget::Extension(ext.number.clone()),
+                        ring_timeout: None,
+                        if_failed: None,
+                    };
+                    return self.early_media(number_changed(&ext.number), vec![call]);
+                } else if plan.is_retired(&to) {
+                    return self.refuse(FailReason::Gone);
+                } else {
+                    None
+                }
             } else {
                 None
             }
@@ -312,6 +402,33 @@ impl Run<'_> {
             }
             None => self.reject(FailReason::NotFound),
         }
+    }
+
+    /// Plays `prompts` to the caller, then runs `then`: as early media
+    /// ([`Action::Progress`]) while the call is unanswered.
+    fn early_media(&mut self, prompts: Vec<PromptRef>, then: Vec<Instr>) {
+        self.call.pending = then.into();
+        if self.call.answered {
+            self.call.pending.push_front(Instr::Play(prompts));
+            self.call.phase = Phase::Running;
+            return self.run();
+        }
+        if !self.call.early_media {
+            self.call.early_media = true;
+            self.out.push(Action::Progress);
+        }
+        self.play(&prompts, false);
+        self.call.phase = Phase::Playing;
+    }
+
+    /// Refuses an unanswered call with its explanation (`restricted` or `not_in_service`)
+    /// as early media, then [`Action::Reject`].
+    fn refuse(&mut self, reason: FailReason) {
+        let prompt = refusal_prompt(reason);
+        self.early_media(
+            vec![PromptRef::Named(prompt.into())],
+            vec![Instr::Reject(reason)],
+        );
     }
 
     fn goto_menu(&mut self, name: &str) {
@@ -373,6 +490,20 @@ impl Run<'_> {
         })
     }
 
+    /// What a menu does with a number that is no longer in use: an old number of a renumbered
+    /// extension announces the new one, a retired number `not_in_service`; then the menu
+    /// collects again. Outside callers are never connected to the new number.
+    fn moved_number(&self, number: &str) -> Option<Vec<Instr>> {
+        let prompts = if let Some(ext) = self.plan.renumbered(number) {
+            number_changed(&ext.number)
+        } else if self.plan.is_retired(number) {
+            vec![PromptRef::Named(refusal_prompt(FailReason::Gone).into())]
+        } else {
+            return None;
+        };
+        Some(vec![Instr::Play(prompts), Instr::Collect])
+    }
+
     /// True when some dialable number or route key is longer than `digits` and starts with them.
     fn longer_possible(&self, menu: &Menu, digits: &str) -> bool {
         let plan = self.plan;
@@ -388,6 +519,16 @@ impl Run<'_> {
                     .filter_map(|g| g.number.as_deref())
                     .any(longer)
                 || plan.conferences.iter().any(|c| longer(&c.number))
+                || plan
+                    .renumbered
+                    .range(digits.to_string()..)
+                    .take_while(|(k, _)| k.starts_with(digits))
+                    .any(|(k, _)| k.len() > digits.len())
+                || plan
+                    .retired
+                    .range(digits.to_string()..)
+                    .take_while(|k| k.starts_with(digits))
+                    .any(|k| k.len() > digits.len())
                 || plan
                     .directory
                     .extensions
@@ -445,12 +586,14 @@ impl Run<'_> {
     /// Runs instructions until one waits for the outside world.
     fn run(&mut self) {
         while self.call.phase == Phase::Running {
-            if let Some(feature) = self.call.feature {
+            if self.call.feature.is_some() {
                 if !self.ensure_answered(Instr::Repeat) {
                     self.call.pending.clear();
                     return;
                 }
-                self.call.feature = None;
+                let Some(feature) = self.call.feature.take() else {
+                    return;
+                };
                 self.out.push(Action::Feature(feature));
                 self.call.phase = Phase::FeatureWait;
                 return;
@@ -522,6 +665,46 @@ impl Run<'_> {
                 self.out.push(Action::SetLanguage(language));
             }
             Instr::Set(vars) => self.call.variables.extend(vars),
+            Instr::Override(number) => {
+                self.call.pending.clear();
+                let ring_timeout = self.plan.settings.ring_timeout;
+                self.out.push(Action::Bridge {
+                    target: Target::Extension(number),
+                    ring_timeout,
+                    screening: Screening::Override,
+                });
+                self.call.phase = Phase::Bridging {
+                    next: VecDeque::new(),
+                    ring_timeout,
+                    fallback: None,
+                };
+            }
+            Instr::Page(group) => {
+                self.call.pending.clear();
+                self.out.push(Action::Page {
+                    group: self.plan.paging[group].number.clone(),
+                });
+                // Like a bridged call: a failure comes back as `BridgeFailed`.
+                self.call.phase = Phase::Bridging {
+                    next: VecDeque::new(),
+                    ring_timeout: self.plan.settings.ring_timeout,
+                    fallback: None,
+                };
+            }
+            Instr::Reject(reason) => self.reject(reason),
+            Instr::OfferOperator => {
+                if self.ensure_answered(Instr::OfferOperator) {
+                    self.call.pending.clear();
+                    let prompts =
+                        ["guest_dnd", "press_0_operator"].map(|p| PromptRef::Named(p.into()));
+                    self.play(&prompts, true);
+                    self.call.phase = Phase::OperatorOffer { playing: true };
+                }
+            }
+            Instr::Collect => {
+                self.call.pending.clear();
+                self.collect(String::new());
+            }
             Instr::If {
                 variable,
                 equals,
@@ -598,6 +781,12 @@ impl Run<'_> {
                 };
                 self.key(key);
             }
+            Phase::OperatorOffer { playing } => {
+                if *playing {
+                    self.out.push(Action::StopPlay);
+                }
+                self.operator_offer_answered(key == '0');
+            }
             Phase::ConferencePin { room, digits } => {
                 let (room, mut digits) = (*room, digits.clone());
                 let pin_len = self.plan.conferences[room]
@@ -626,7 +815,9 @@ impl Run<'_> {
                 }
                 digits.push(key);
                 let exact = menu.routes.iter().any(|(k, _)| *k == digits)
-                    || (menu.direct_dial && self.direct_target(&digits).is_some());
+                    || (menu.direct_dial
+                        && (self.direct_target(&digits).is_some()
+                            || self.moved_number(&digits).is_some()));
                 if digits.len() >= menu.max_digits || !self.longer_possible(menu, &digits) {
                     if exact || digits.len() >= menu.max_digits {
                         self.evaluate(&digits);
@@ -651,6 +842,9 @@ impl Run<'_> {
             let (room, digits) = (*room, digits.clone());
             return self.check_pin(room, &digits);
         }
+        if self.call.phase == (Phase::OperatorOffer { playing: false }) {
+            return self.operator_offer_answered(false);
+        }
         if let Phase::Collecting { digits } = &self.call.phase {
             if digits.is_empty() {
                 self.no_input();
@@ -669,7 +863,10 @@ impl Run<'_> {
         let program = if let Some((_, actions)) = menu.routes.iter().find(|(k, _)| k == digits) {
             Some(actions.clone())
         } else if menu.direct_dial {
-            self.direct_target(digits).map(|i| vec![i])
+            // Never paging groups or feature codes: only what `direct_target` dials.
+            self.direct_target(digits)
+                .map(|i| vec![i])
+                .or_else(|| self.moved_number(digits))
         } else {
             None
         };
@@ -808,6 +1005,7 @@ impl Run<'_> {
                 self.out.push(Action::Bridge {
                     target: Target::Extension(number),
                     ring_timeout,
+                    screening: Screening::Normal,
                 });
                 self.call.phase = Phase::Bridging {
                     next: VecDeque::new(),
@@ -827,6 +1025,7 @@ impl Run<'_> {
                                 members: group.members.clone(),
                             },
                             ring_timeout,
+                            screening: Screening::Normal,
                         });
                         self.call.phase = Phase::Bridging {
                             next: VecDeque::new(),
@@ -846,6 +1045,7 @@ impl Run<'_> {
                                 self.out.push(Action::Bridge {
                                     target: Target::Extension(first),
                                     ring_timeout,
+                                    screening: Screening::Normal,
                                 });
                                 if let Phase::Bridging { next: rest, .. } = &mut self.call.phase {
                                     *rest = next;
@@ -873,6 +1073,7 @@ impl Run<'_> {
             self.out.push(Action::Bridge {
                 target: Target::Extension(member),
                 ring_timeout,
+                screening: Screening::Normal,
             });
             return;
         }
@@ -881,18 +1082,80 @@ impl Run<'_> {
             .variables
             .insert("call_result".into(), reason.name().into());
         self.call.phase = Phase::Running;
-        match fallback {
-            Some(actions) => self.call.pending = actions.into(),
-            None if !self.call.answered && self.call.menu.is_none() => return self.reject(reason),
-            None => {
+        match (fallback, reason) {
+            (Some(actions), _) => self.call.pending = actions.into(),
+            (None, FailReason::DoNotDisturb) => {
+                self.call.pending = vec![Instr::OfferOperator].into()
+            }
+            (None, FailReason::Restricted | FailReason::Gone) if !self.call.answered => {
+                return self.refuse(reason);
+            }
+            (None, _) if !self.call.answered && self.call.menu.is_none() => {
+                return self.reject(reason);
+            }
+            (None, _) => {
                 let prompt = match reason {
-                    FailReason::Busy => "busy",
+                    FailReason::Busy | FailReason::DoNotDisturb => "busy",
                     FailReason::NoAnswer => "no_answer",
                     FailReason::Unavailable | FailReason::NotFound => "unavailable",
+                    FailReason::Restricted | FailReason::Gone => refusal_prompt(reason),
                 };
                 self.call.pending = vec![Instr::Play(vec![PromptRef::Named(prompt.into())])].into();
             }
         }
         self.run();
     }
+
+    /// The do-not-disturb prompts ended: one key is collected for the operator offer.
+    fn await_offer_key(&mut self) {
+        let timeout = self
+            .call
+            .menu
+            .map_or(OPERATOR_OFFER_TIMEOUT, |m| self.plan.menus[m].input_timeout);
+        let until = self.now + timeout;
+        self.out.push(Action::CollectDigits {
+            max_digits: 1,
+            until,
+        });
+        self.call.deadline = Some(until);
+        self.call.phase = Phase::OperatorOffer { playing: false };
+    }
+
+    /// `0` during the operator offer reaches the operator; anything else (or silence)
+    /// returns to the menu, or says goodbye and hangs up outside one.
+    fn operator_offer_answered(&mut self, operator: bool) {
+        self.call.deadline = None;
+        self.call.phase = Phase::Running;
+        self.call.pending = if operator {
+            vec![Instr::Queue(self.operator_queue())].into()
+        } else if self.call.menu.is_some() {
+            VecDeque::new()
+        } else {
+            vec![
+                Instr::Play(vec![PromptRef::Named("goodbye".into())]),
+                Instr::Hangup,
+            ]
+            .into()
+        };
+        self.run();
+    }
+}
+
+/// The prompt that explains a refusal: `restricted` or `not_in_service`.
+fn refusal_prompt(reason: FailReason) -> &'static str {
+    match reason {
+        FailReason::Restricted => "restricted",
+        _ => "not_in_service",
+    }
+}
+
+/// `number_changed` followed by the new number's digits (`digit_2 digit_0 digit_4`).
+fn number_changed(new: &str) -> Vec<PromptRef> {
+    std::iter::once(PromptRef::Named("number_changed".into()))
+        .chain(
+            new.chars()
+                .filter(char::is_ascii_digit)
+                .map(|d| PromptRef::Named(format!("digit_{d}"))),
+        )
+        .collect()
 }

@@ -40,7 +40,12 @@
 //! # #[allow(clippy::disallowed_methods)]
 //! let now = std::time::Instant::now(); // in the pbx: the time the event arrived
 //! let wall = dialplan::jiff::Timestamp::UNIX_EPOCH;
-//! let offered = Event::Offered { from: "5551234".into(), to: "1000".into(), authenticated_extension: None };
+//! let offered = Event::Offered {
+//!     from: "5551234".into(),
+//!     to: "1000".into(),
+//!     authenticated_extension: None,
+//!     caller_language: None,
+//! };
 //! assert_eq!(dialplan::step(&plan, &mut call, now, wall, offered), [Action::Answer]);
 //! let actions = dialplan::step(&plan, &mut call, now, wall, Event::Answered);
 //! assert!(matches!(&actions[..], [Action::Play { interruptible: true, .. }]));
@@ -76,7 +81,7 @@ mod schema;
 mod settings;
 mod validate;
 
-pub use call::{Action, Event, FailReason, FeatureResult, QueueExit, Target};
+pub use call::{Action, Event, FailReason, FeatureResult, QueueExit, Refusal, Screening, Target};
 pub use conference::Conference;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use directory::{Account, Credential, Extension, ExtensionKind, Operator, Operators};
@@ -85,7 +90,7 @@ pub use interpreter::{CallState, step};
 pub use jiff;
 pub use load::{FileExists, PromptChecker, load, load_str};
 pub use plan::Plan;
-pub use routing::{Feature, Features, Group, Queue, Ringing};
+pub use routing::{DndSwitch, Feature, Features, ForwardKind, Group, PagingGroup, Queue, Ringing};
 pub use schedule::Mode;
 pub use schema::json_schema;
 pub use settings::Settings;

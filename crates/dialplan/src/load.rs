@@ -1,8 +1,12 @@
 //! Loading: YAML text → node tree → decoded sections → validated [`Plan`].
 
 use crate::decode::{Ctx, Fields};
-use crate::decode_directory::{decode_extension, decode_operators, decode_range};
-use crate::decode_routing::{collect_groups, decode_features, decode_queue, default_queue};
+use crate::decode_directory::{
+    Numbering, decode_extension, decode_operators, decode_range, decode_retired,
+};
+use crate::decode_routing::{
+    collect_groups, decode_features, decode_paging, decode_queue, default_queue,
+};
 use crate::diagnostic::{Diagnostic, Diagnostics, suggest};
 use crate::directory::{Account, Directory, Operators};
 use crate::node::{Node, Pos, Value};
@@ -54,7 +58,7 @@ pub(crate) static NO_OPERATORS: Operators = Operators {
     vip_callers: Vec::new(),
 };
 
-pub(crate) const TOP_KEYS: [&str; 13] = [
+pub(crate) const TOP_KEYS: [&str; 15] = [
     "settings",
     "prompts",
     "extensions",
@@ -68,6 +72,8 @@ pub(crate) const TOP_KEYS: [&str; 13] = [
     "menus",
     "menu_templates",
     "conferences",
+    "retired",
+    "paging",
 ];
 
 /// Reads and validates the dialplan file at `path`; prompt paths are relative to its directory.
@@ -146,6 +152,7 @@ fn decode_plan(
     let mut accounts = BTreeMap::new();
     let mut weak = Vec::new();
     let mut positions: BTreeMap<String, Pos> = BTreeMap::new();
+    let mut numbering = Numbering::default();
     if let Some(n) = top.get("extensions") {
         for item in ctx.list(n, "`extensions`") {
             decode_extension(
@@ -156,7 +163,26 @@ fn decode_plan(
                 &mut directory,
                 &mut positions,
                 &mut weak,
+                &mut numbering,
             );
+        }
+    }
+    // Retired numbers before ranges, which skip them.
+    for (number, pos) in top
+        .get("retired")
+        .map(|n| decode_retired(ctx, n))
+        .unwrap_or_default()
+    {
+        if let Some(at) = positions.get(&number) {
+            ctx.error(
+                pos,
+                format!(
+                    "retired number `{number}` is also an extension (line {})",
+                    at.line
+                ),
+            );
+        } else {
+            numbering.retired.entry(number).or_insert(pos);
         }
     }
     if let Some(n) = top.get("ranges") {
@@ -169,6 +195,7 @@ fn decode_plan(
                 &mut directory,
                 &mut positions,
                 &mut weak,
+                &mut numbering,
             );
         }
     }
@@ -181,6 +208,7 @@ fn decode_plan(
                     credential: credential.clone(),
                     aors: vec![ext.number.clone()],
                     operator: false,
+                    login_until: None,
                 },
             );
         }
@@ -217,6 +245,25 @@ fn decode_plan(
                 groups: groups.iter().filter_map(|g| g.number.as_deref()).collect(),
             };
             conference::decode(ctx, n, &taken)
+        })
+        .unwrap_or_default();
+    let paging = top
+        .get("paging")
+        .map(|n| {
+            let mut taken: BTreeMap<String, String> = positions
+                .iter()
+                .map(|(number, at)| (number.clone(), format!("an extension (line {})", at.line)))
+                .collect();
+            taken.insert(operators.position.clone(), "the operator position".into());
+            for g in &groups {
+                if let Some(number) = &g.number {
+                    taken.insert(number.clone(), format!("the number of group `{}`", g.name));
+                }
+            }
+            for c in &conferences {
+                taken.insert(c.number.clone(), "a conference room".into());
+            }
+            decode_paging(ctx, n, &directory, &taken)
         })
         .unwrap_or_default();
     let queue_nodes: Vec<(String, Pos, Node)> = top
@@ -341,14 +388,16 @@ fn decode_plan(
                     .iter()
                     .any(|g| g.number.as_deref() == Some(number.as_str()));
                 let is_conference = conferences.iter().any(|c| c.number == number);
+                let is_paging = paging.iter().any(|p| p.number == number);
                 if directory.extensions.contains_key(&number)
                     || number == operators.position
                     || is_group
                     || is_conference
+                    || is_paging
                 {
                     ctx.error(
                         key.pos,
-                        format!("entry number `{number}` is also an extension, a group, a conference or the operator position"),
+                        format!("entry number `{number}` is also an extension, a group, a conference, a paging group or the operator position"),
                     );
                 }
                 entry_numbers.insert(number, decode_actions(ctx, value, &mut names));
@@ -399,17 +448,25 @@ fn decode_plan(
         .map(|n| decode_features(ctx, n, &directory, &entry_numbers))
         .unwrap_or_default();
     for room in &conferences {
-        if features.lookup(&room.number).is_some() {
+        if features.claims(&room.number) {
             ctx.error(
                 top.key_pos("conferences").unwrap_or(root.pos),
                 format!("conference number `{}` is also a feature code", room.number),
             );
         }
     }
+    for group in &paging {
+        if features.claims(&group.number) {
+            ctx.error(
+                top.key_pos("paging").unwrap_or(root.pos),
+                format!("paging number `{}` is also a feature code", group.number),
+            );
+        }
+    }
 
     let prompt_uses = std::mem::take(&mut names.prompt_uses);
     drop(names);
-    let plan = Plan {
+    let mut plan = Plan {
         id: NEXT_PLAN_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         settings,
         directory,
@@ -427,7 +484,13 @@ fn decode_plan(
         prompt_dir,
         languages,
         weak,
+        renumbered: BTreeMap::new(),
+        retired: numbering.retired.keys().cloned().collect(),
+        paging,
+        warnings: Vec::new(),
     };
+    validate::check_numbering(ctx, &mut plan, &numbering);
+    plan.warnings = std::mem::take(&mut ctx.warnings);
     validate::check_menus(ctx, &plan, &menu_nodes);
     validate::check_prompts(ctx, &plan, &prompt_uses, prompts_pos, checker);
     Some(plan)

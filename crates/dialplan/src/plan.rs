@@ -1,13 +1,14 @@
 //! The validated plan and the questions the server and pbx ask it.
 
 use crate::conference::Conference;
+use crate::diagnostic::Diagnostic;
 use crate::directory::{Account, Directory, Extension, Operators};
 use crate::menu::Menu;
 use crate::program::{Instr, PromptRef};
-use crate::routing::{Features, Group, Queue};
+use crate::routing::{Features, Group, PagingGroup, Queue};
 use crate::schedule::{Mode, Schedule};
 use crate::settings::Settings;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// A loaded and validated dialplan. Every name in it is resolved, so calls never meet a dangling reference.
@@ -32,6 +33,11 @@ pub struct Plan {
     pub(crate) prompt_dir: PathBuf,
     pub(crate) languages: Vec<(String, String)>,
     pub(crate) weak: Vec<String>,
+    /// Old numbers of renumbered extensions → the new numbers.
+    pub(crate) renumbered: BTreeMap<String, String>,
+    pub(crate) retired: BTreeSet<String>,
+    pub(crate) paging: Vec<PagingGroup>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// Which mode applies when, and what outside calls do in manual mode.
@@ -53,9 +59,39 @@ impl Plan {
         self.directory.extensions.values()
     }
 
-    /// Returns the account of a digest authentication user name: an extension's number or an operator's name.
+    /// Returns the account of a digest authentication user name: an extension's number, an
+    /// operator's name, or a previous number of a renumbered extension (an alias with the
+    /// extension's password that may register both numbers, until its `login_until`).
+    /// Retired numbers have no account.
     pub fn account(&self, auth_user: &str) -> Option<&Account> {
         self.accounts.get(auth_user)
+    }
+
+    /// Returns the extension that now has the previous number `old` (`previous_numbers:`).
+    pub fn renumbered(&self, old: &str) -> Option<&Extension> {
+        self.renumbered.get(old).and_then(|new| self.extension(new))
+    }
+
+    /// Returns true when `number` is retired (`retired:`): no extension, no account, and
+    /// callers who dial it hear `not_in_service`.
+    pub fn is_retired(&self, number: &str) -> bool {
+        self.retired.contains(number)
+    }
+
+    /// Returns the paging group reached by this number.
+    pub fn paging_group(&self, number: &str) -> Option<&PagingGroup> {
+        self.paging.iter().find(|p| p.number == number)
+    }
+
+    /// Returns every paging group, in file order.
+    pub fn paging_groups(&self) -> &[PagingGroup] {
+        &self.paging
+    }
+
+    /// Returns what loading found questionable without refusing the plan (for example an
+    /// old number that cannot log in), with positions; `switchboard check` prints them.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     /// Returns true when `caller` goes ahead of ordinary callers in the operator queue: an

@@ -1,6 +1,7 @@
 //! Actions as the dialplan writes them (`play`, `menu`, `call`, …), decoded into instructions
 //! whose names are already resolved, so the interpreter never meets a dangling reference.
 
+use crate::call::FailReason;
 use crate::decode::{Ctx, quoted_list};
 use crate::diagnostic::suggest;
 use crate::directory::Directory;
@@ -66,6 +67,17 @@ pub(crate) enum Instr {
         then: Vec<Instr>,
         otherwise: Vec<Instr>,
     },
+    // The instructions below are made by the interpreter, never decoded from the file.
+    /// Ring an extension past its do-not-disturb, forwarding and class of service.
+    Override(String),
+    /// Page the paging group with this index in the plan's `paging`.
+    Page(usize),
+    /// Refuse the (unanswered) call.
+    Reject(FailReason),
+    /// Tell the caller the extension does not disturb and offer the operator on `0`.
+    OfferOperator,
+    /// Collect keys in the current menu again, without its greeting.
+    Collect,
 }
 
 impl Instr {
@@ -78,7 +90,12 @@ impl Instr {
             | Instr::Call { .. }
             | Instr::Queue(_)
             | Instr::Conference(_)
-            | Instr::Hangup => true,
+            | Instr::Hangup
+            | Instr::Override(_)
+            | Instr::Page(_)
+            | Instr::Reject(_)
+            | Instr::OfferOperator
+            | Instr::Collect => true,
             Instr::If {
                 then, otherwise, ..
             } => then.iter().any(Instr::leaves_menu) && otherwise.iter().any(Instr::leaves_menu),

@@ -41,6 +41,16 @@ fn directory_entry(first_key: &str, first: Value, kind_default: &str) -> Value {
     entry
 }
 
+/// A `retired:` list: numbers, or spans such as `8128-8130`.
+fn retired(description: &str) -> Value {
+    json!({ "type": "array", "description": description,
+        "items": { "type": ["string", "integer"], "pattern": "^\\d+(-\\d+)?$" } })
+}
+
+fn feature_code(description: &str) -> Value {
+    json!({ "type": ["string", "boolean"], "description": description })
+}
+
 fn schema() -> Value {
     let duration = json!({
         "description": "A duration such as `30s`, `5m`, `1h30m`, `500ms`, or a number of seconds.",
@@ -125,6 +135,28 @@ fn schema() -> Value {
             }))
         }),
     );
+    let mut extension = directory_entry("number", text("The number, such as 201."), "staff");
+    extension["properties"]["hotline"] = text(
+        "Every call from this phone goes here at once, whatever was dialled: an extension, a group number or the operator position.",
+    );
+    extension["properties"]["previous_numbers"] = json!({
+        "type": "array",
+        "description": "Numbers this extension had before; callers dialling one hear the new number, and phones may still log in with it (same password).",
+        "items": { "anyOf": [
+            { "type": ["string", "integer"], "pattern": "^\\d+$" },
+            { "type": "object", "additionalProperties": false, "required": ["number"], "properties": {
+                "number": text("The old number."),
+                "login_until": { "type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$", "description": "The last day (hotel time zone) a phone may still log in with the old number." }
+            }}
+        ]}
+    });
+    let mut range_numbers = text("A range such as `8101-8130`.");
+    range_numbers["type"] = json!("string");
+    range_numbers["pattern"] = json!("^\\d+-\\d+$");
+    let mut range = directory_entry("numbers", range_numbers, "room");
+    range["properties"]["retired"] = retired(
+        "Numbers of this range that are out of service (no extension, no login): numbers or spans such as `8128-8130`.",
+    );
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://switchboard.example/dialplan.schema.json",
@@ -152,8 +184,19 @@ fn schema() -> Value {
                 "directory": { "type": "string", "description": "Relative to the dialplan file (default `prompts`)." },
                 "languages": { "type": "object", "description": "Language code: display name.", "additionalProperties": { "type": "string" } }
             })),
-            "extensions": { "type": "array", "items": directory_entry("number", text("The number, such as 201."), "staff") },
-            "ranges": { "type": "array", "items": directory_entry("numbers", { let mut t = text("A range such as `8101-8130`."); t["type"] = json!("string"); t["pattern"] = json!("^\\d+-\\d+$"); t }, "room") },
+            "extensions": { "type": "array", "items": extension },
+            "ranges": { "type": "array", "items": range },
+            "retired": retired("Numbers out of service: not extensions (ranges skip them), no login, callers hear `not_in_service`. Numbers or spans such as `8128-8130`."),
+            "paging": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false, "required": ["number", "members"],
+                "properties": {
+                    "number": text("The number staff dial to page, such as 7100."),
+                    "name": { "type": "string", "description": "The group's display name." },
+                    "members": { "type": "array", "description": "Extensions that answer on their speaker.", "items": { "type": ["string", "integer"] } },
+                    "call_info": { "type": "string", "description": "Parameters after `Call-Info: <sip:HOST>;` (default `answer-after=0`)." },
+                    "alert_info": { "type": "string", "description": "The `Alert-Info` header (default `auto-answer`)." }
+                }
+            }},
             "operators": closed("The operator position and operator accounts.", json!({
                 "position": text("The number callers dial for the operator (default 0)."),
                 "queue": { "type": "string", "description": "The queue callers wait in (default `operators`)." },
@@ -206,11 +249,21 @@ fn schema() -> Value {
                     })) }
                 }))
             })),
-            "features": closed("Feature codes; `false` disables one.", json!({
-                "toggle_attendant_mode": { "type": ["string", "boolean"], "description": "Default `*28` (operators only)." },
-                "operator_pause": { "type": ["string", "boolean"], "description": "Default `*45`." },
-                "operator_unpause": { "type": ["string", "boolean"], "description": "Default `*46`." },
-                "operator_logout": { "type": ["string", "boolean"], "description": "Default `*47`." }
+            "features": closed("Feature codes (FreePBX conventions); `false` disables one.", json!({
+                "toggle_attendant_mode": feature_code("Default `*28` (operators only)."),
+                "operator_pause": feature_code("Default `*45` (operators only)."),
+                "operator_unpause": feature_code("Default `*46` (operators only)."),
+                "operator_logout": feature_code("Default `*47` (operators only)."),
+                "dnd_on": feature_code("Do not disturb on; default `*78` (extension phones)."),
+                "dnd_off": feature_code("Do not disturb off; default `*79`."),
+                "dnd_toggle": feature_code("Do not disturb on/off; default `*76`."),
+                "forward_always": feature_code("Followed by a number: forward every call; default `*72`."),
+                "forward_always_off": feature_code("Cancel forwarding of every call; default `*73`."),
+                "forward_busy": feature_code("Followed by a number: forward when busy; default `*90`."),
+                "forward_busy_off": feature_code("Cancel forwarding when busy; default `*91`."),
+                "forward_no_answer": feature_code("Followed by a number: forward when not answered; default `*52`."),
+                "forward_no_answer_off": feature_code("Cancel forwarding when not answered; default `*53`."),
+                "dnd_override": feature_code("Followed by an extension: an operator rings it despite do not disturb; default `*80`.")
             })),
             "conferences": { "type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["number"],
@@ -274,6 +327,14 @@ mod tests {
         assert_eq!(
             keys(&s["properties"]["conferences"]["items"]),
             sorted(&crate::conference::CONFERENCE_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["paging"]["items"]),
+            sorted(&crate::decode_routing::PAGING_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["features"]),
+            sorted(&crate::routing::FEATURE_KEYS)
         );
         assert!(json_schema().starts_with('{'));
     }

@@ -2,6 +2,8 @@
 //! never leaves, and prompt files that cannot be played.
 
 use crate::decode::Ctx;
+use crate::decode_directory::Numbering;
+use crate::directory::{Account, Credential};
 use crate::load::PromptChecker;
 use crate::node::{Node, Pos};
 use crate::plan::Plan;
@@ -9,7 +11,7 @@ use crate::program::{Instr, PromptRef};
 use std::collections::BTreeSet;
 
 /// Prompts the system itself plays (defaults, feature confirmations, queue announcements).
-pub(crate) const SYSTEM_PROMPTS: [&str; 15] = [
+pub(crate) const SYSTEM_PROMPTS: [&str; 26] = [
     "invalid",
     "no_input",
     "goodbye",
@@ -25,7 +27,130 @@ pub(crate) const SYSTEM_PROMPTS: [&str; 15] = [
     "operator_logged_out",
     "please_hold",
     "transfer_failed",
+    "dnd_on",
+    "dnd_off",
+    "forward_on",
+    "forward_off",
+    "feature_refused",
+    "forward_refused",
+    "guest_dnd",
+    "press_0_operator",
+    "restricted",
+    "not_in_service",
+    "number_changed",
 ];
+
+/// What already holds `number` as a live number (one callers dial), if anything.
+fn live_number(plan: &Plan, number: &str) -> Option<String> {
+    if plan.directory.extensions.contains_key(number) {
+        Some("an extension".into())
+    } else if number == plan.operators().position {
+        Some("the operator position".into())
+    } else if let Some(g) = plan
+        .groups
+        .iter()
+        .find(|g| g.number.as_deref() == Some(number))
+    {
+        Some(format!("the number of group `{}`", g.name))
+    } else if plan.conference(number).is_some() {
+        Some("a conference room".into())
+    } else if plan.entry_numbers.contains_key(number) {
+        Some("an entry number".into())
+    } else if plan.paging_group(number).is_some() {
+        Some("a paging group".into())
+    } else if plan.features.claims(number) {
+        Some("a feature code".into())
+    } else if plan.accounts.get(number).is_some_and(|a| a.operator) {
+        Some("an operator's user name".into())
+    } else if plan.retired.contains(number) {
+        Some("retired".into())
+    } else {
+        None
+    }
+}
+
+/// Checks previous numbers and hotlines against every number of the plan, and adds the
+/// previous numbers' alias accounts (an HA1 credential cannot serve another user name:
+/// that is a warning, and the old number then has no account).
+pub(crate) fn check_numbering(ctx: &mut Ctx, plan: &mut Plan, numbering: &Numbering) {
+    for (i, previous) in numbering.previous.iter().enumerate() {
+        let old = &previous.old;
+        if let Some(what) = live_number(plan, old) {
+            ctx.error(
+                previous.pos,
+                format!(
+                    "previous number `{old}` of `{}` is also {what}",
+                    previous.new
+                ),
+            );
+            continue;
+        }
+        if let Some(first) = numbering.previous[..i].iter().find(|p| p.old == *old) {
+            ctx.error(
+                previous.pos,
+                format!(
+                    "previous number `{old}` is already a previous number of `{}` (line {})",
+                    first.new, first.pos.line
+                ),
+            );
+            continue;
+        }
+        plan.renumbered.insert(old.clone(), previous.new.clone());
+        let Some(ext) = plan.directory.extensions.get(&previous.new) else {
+            continue;
+        };
+        match &ext.credential {
+            Some(Credential::Plain(password)) => {
+                let account = Account {
+                    user: old.clone(),
+                    credential: Credential::Plain(password.clone()),
+                    aors: vec![previous.new.clone(), old.clone()],
+                    operator: false,
+                    login_until: previous.login_until,
+                };
+                plan.accounts.insert(old.clone(), account);
+            }
+            Some(Credential::Ha1 { .. }) => ctx.warn(
+                previous.pos,
+                format!(
+                    "previous number `{old}` of `{}` cannot log in: its HA1 credential is bound to the user name `{}`",
+                    previous.new, previous.new
+                ),
+                Some(format!(
+                    "`password` instead of `ha1_md5`/`ha1_sha256` on `{}` if phones still register as `{old}`",
+                    previous.new
+                )),
+            ),
+            None => {}
+        }
+    }
+    for (ext, target, pos) in &numbering.hotlines {
+        let reachable = plan.directory.extensions.contains_key(target)
+            || *target == plan.operators().position
+            || plan
+                .groups
+                .iter()
+                .any(|g| g.number.as_deref() == Some(target.as_str()));
+        if target == ext {
+            ctx.error(
+                *pos,
+                format!("the hotline of `{ext}` is the extension itself"),
+            );
+        } else if !reachable {
+            let suggestion = crate::diagnostic::suggest(
+                target,
+                plan.directory.extensions.keys().map(String::as_str),
+            );
+            ctx.report(
+                *pos,
+                format!("hotline `{target}` of `{ext}` is not an extension, a group number or the operator position"),
+                None,
+                None,
+                suggestion,
+            );
+        }
+    }
+}
 
 fn visit_menus(instrs: &[Instr], out: &mut Vec<usize>) {
     for instr in instrs {

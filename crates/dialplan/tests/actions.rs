@@ -148,6 +148,7 @@ fn a_call_stepped_with_another_plan_hangs_up_instead_of_misrouting() {
         from: "x".into(),
         to: "1000".into(),
         authenticated_extension: None,
+        caller_language: None,
     };
     assert_eq!(
         dialplan::step(&old, &mut call, now, wall, offered),

@@ -261,7 +261,7 @@ entry:
             "t.yaml:14:21: unknown key `recrd` in a conference (did you mean `record`?)",
             "t.yaml:15:5: a conference is missing the key `number`",
             "t.yaml:16:29: wrong type for `record`; expected `true` or `false`, found text `yes please`",
-            "t.yaml:19:5: entry number `7003` is also an extension, a group, a conference or the operator position",
+            "t.yaml:19:5: entry number `7003` is also an extension, a group, a conference, a paging group or the operator position",
         ]
     );
 }

@@ -131,6 +131,17 @@ fn missing_prompt_is_reported_where_it_is_used() {
         "operator_logged_out",
         "please_hold",
         "transfer_failed",
+        "dnd_on",
+        "dnd_off",
+        "forward_on",
+        "forward_off",
+        "feature_refused",
+        "forward_refused",
+        "guest_dnd",
+        "press_0_operator",
+        "restricted",
+        "not_in_service",
+        "number_changed",
         "welcome",
     ];
     for name in system

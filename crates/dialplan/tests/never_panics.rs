@@ -2,7 +2,9 @@
 
 mod common;
 
-use dialplan::{CallState, Event, FailReason, FeatureResult, Mode, QueueExit};
+use dialplan::{
+    CallState, Event, FailReason, Feature, FeatureResult, Features, Mode, QueueExit, Refusal,
+};
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -110,16 +112,24 @@ fn yamlish() -> impl Strategy<Value = String> {
 
 fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        prop::sample::select(vec!["1000", "201", "0", "*28", "8105", "9999", "600"]).prop_flat_map(
-            |to| {
-                prop::option::of(prop::sample::select(vec!["201", "op1", "8105", "nobody"]))
-                    .prop_map(move |auth| Event::Offered {
-                        from: "5551234".into(),
-                        to: to.into(),
-                        authenticated_extension: auth.map(str::to_string),
-                    })
-            }
-        ),
+        prop::sample::select(vec![
+            "1000", "201", "0", "*28", "8105", "9999", "600", "*78", "*72201", "*72", "*80201",
+            "*808105", "7100", "7000"
+        ])
+        .prop_flat_map(|to| {
+            (
+                prop::option::of(prop::sample::select(vec![
+                    "201", "op1", "8105", "nobody", "0",
+                ])),
+                prop::option::of(prop::sample::select(vec!["zh", "en", "fr"])),
+            )
+                .prop_map(move |(auth, language)| Event::Offered {
+                    from: "5551234".into(),
+                    to: to.into(),
+                    authenticated_extension: auth.map(str::to_string),
+                    caller_language: language.map(str::to_string),
+                })
+        }),
         Just(Event::Answered),
         prop::sample::select(vec!['0', '1', '2', '5', '8', '9', '*', '#', 'A'])
             .prop_map(Event::Dtmf),
@@ -134,6 +144,17 @@ fn event() -> impl Strategy<Value = Event> {
         Just(Event::BridgeFailed {
             reason: FailReason::NoAnswer
         }),
+        prop::sample::select(vec![
+            FailReason::DoNotDisturb,
+            FailReason::Restricted,
+            FailReason::Gone
+        ])
+        .prop_map(|reason| Event::BridgeFailed { reason }),
+        prop::sample::select(vec![
+            FeatureResult::DndOn,
+            FeatureResult::Refused(Refusal::BadTarget)
+        ])
+        .prop_map(Event::FeatureDone),
         Just(Event::QueueExited {
             reason: QueueExit::NoOperator
         }),
@@ -146,6 +167,32 @@ fn event() -> impl Strategy<Value = Event> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn feature_lookup_reads_any_number(number in "[0-9*#]{0,12}") {
+        let features = Features::default();
+        if let Some(Feature::ForwardSet { target, .. }) = features.lookup(&number) {
+            prop_assert!(!target.is_empty() && target.bytes().all(|b| b.is_ascii_digit()));
+            prop_assert!(number.ends_with(&target));
+        }
+        if let Some(target) = features.override_target(&number) {
+            prop_assert_eq!(format!("*80{target}"), number.clone());
+            prop_assert!(features.lookup(&number).is_none(), "a number is one thing only");
+        }
+    }
+
+    #[test]
+    fn a_forwarding_code_and_digits_forward_to_the_digits(target in "[0-9]{1,12}") {
+        let features = Features::default();
+        for (code, kind) in [("*72", "Always"), ("*90", "Busy"), ("*52", "NoAnswer")] {
+            let found = features.lookup(&format!("{code}{target}"));
+            let Some(Feature::ForwardSet { kind: k, target: t }) = found else {
+                return Err(TestCaseError::fail(format!("{code}{target}: {found:?}")));
+            };
+            prop_assert_eq!(format!("{k:?}"), kind);
+            prop_assert_eq!(&t, &target);
+        }
+    }
 
     #[test]
     fn loading_yamlish_text_never_panics(text in yamlish()) {

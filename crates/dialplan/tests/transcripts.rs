@@ -306,6 +306,7 @@ fn caller_hangup_ends_everything() {
         from: "1".into(),
         to: "1000".into(),
         authenticated_extension: None,
+        caller_language: None,
     };
     dialplan::step(&plan, &mut call, now, at(NOON), offered);
     dialplan::step(&plan, &mut call, now, at(NOON), dialplan::Event::Answered);

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use dialplan::{
-    Action, CallState, Event, FailReason, FeatureResult, Mode, Plan, PromptChecker, QueueExit,
-    Target,
+    Action, CallState, Event, FailReason, FeatureResult, ForwardKind, Mode, Plan, PromptChecker,
+    QueueExit, Refusal, Screening, Target,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -109,6 +109,11 @@ impl<'p> Transcript<'p> {
                 self.now = target;
             }
             "offered" => {
+                // `offered FROM->TO [as USER] [lang LANGUAGE]`
+                let (rest, caller_language) = match rest.split_once(" lang ") {
+                    Some((r, l)) => (r, Some(l.to_string())),
+                    None => (rest, None),
+                };
                 let (numbers, auth) = match rest.split_once(" as ") {
                     Some((n, a)) => (n, Some(a.to_string())),
                     None => (rest, None),
@@ -120,6 +125,7 @@ impl<'p> Transcript<'p> {
                     from: from.into(),
                     to: to.into(),
                     authenticated_extension: auth,
+                    caller_language,
                 };
                 self.send(line, event);
             }
@@ -133,6 +139,9 @@ impl<'p> Transcript<'p> {
                     "busy" => FailReason::Busy,
                     "no-answer" => FailReason::NoAnswer,
                     "unavailable" => FailReason::Unavailable,
+                    "do-not-disturb" => FailReason::DoNotDisturb,
+                    "restricted" => FailReason::Restricted,
+                    "gone" => FailReason::Gone,
                     _ => FailReason::NotFound,
                 };
                 self.send(line, Event::BridgeFailed { reason });
@@ -151,6 +160,12 @@ impl<'p> Transcript<'p> {
                     "manual" => FeatureResult::Mode(Mode::Manual),
                     "paused" => FeatureResult::Paused,
                     "available" => FeatureResult::Available,
+                    "dnd-on" => FeatureResult::DndOn,
+                    "dnd-off" => FeatureResult::DndOff,
+                    "forward-on" => FeatureResult::ForwardOn(ForwardKind::Always),
+                    "forward-off" => FeatureResult::ForwardOff(ForwardKind::Busy),
+                    "not-available" => FeatureResult::Refused(Refusal::NotAvailable),
+                    "bad-target" => FeatureResult::Refused(Refusal::BadTarget),
                     _ => FeatureResult::LoggedOut,
                 };
                 self.send(line, Event::FeatureDone(result));
@@ -183,6 +198,7 @@ impl<'p> Transcript<'p> {
     fn describe(&self, action: &Action) -> String {
         match action {
             Action::Answer => "answer".into(),
+            Action::Progress => "progress".into(),
             Action::Play {
                 prompts,
                 interruptible,
@@ -214,19 +230,27 @@ impl<'p> Transcript<'p> {
             Action::Bridge {
                 target: Target::Extension(n),
                 ring_timeout,
+                screening,
             } => {
-                format!("bridge {n} ring={}", fmt_duration(*ring_timeout))
+                format!(
+                    "bridge {n} ring={}{}",
+                    fmt_duration(*ring_timeout),
+                    overriding(*screening)
+                )
             }
             Action::Bridge {
                 target: Target::Group { name, members },
                 ring_timeout,
+                screening,
             } => {
                 format!(
-                    "bridge group {name} [{}] ring={}",
+                    "bridge group {name} [{}] ring={}{}",
                     members.join(","),
-                    fmt_duration(*ring_timeout)
+                    fmt_duration(*ring_timeout),
+                    overriding(*screening)
                 )
             }
+            Action::Page { group } => format!("page {group}"),
             Action::OperatorQueue { queue } => format!("queue {queue}"),
             Action::Feature(f) => format!("feature {f:?}"),
             Action::Conference { room } => format!("conference {room}"),
@@ -234,6 +258,14 @@ impl<'p> Transcript<'p> {
             Action::Reject(r) => format!("reject {}", r.name()),
             Action::Hangup => "hangup".into(),
         }
+    }
+}
+
+/// Bridges with [`Screening::Override`] are marked; normal ones print as before.
+fn overriding(screening: Screening) -> &'static str {
+    match screening {
+        Screening::Normal => "",
+        Screening::Override => " (override)",
     }
 }
 
