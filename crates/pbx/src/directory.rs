@@ -43,7 +43,7 @@ impl Directory for PlanDirectory {
         if let Some(until) = account.login_until {
             let today = dialplan::jiff::Timestamp::from_millisecond(wall_ms)
                 .ok()?
-                .to_zoned(self.0.settings().time_zone.clone())
+                .to_zoned_datetime(self.0.settings().time_zone.clone())
                 .date();
             if today > until {
                 return None;

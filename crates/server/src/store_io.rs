@@ -185,6 +185,28 @@ async fn event_write(store: &Store, rows: &mut Rows, event: pbx::PbxEvent, now_m
                 tracing::error!(key, error = %e, "setting could not be stored");
             }
         }
+        PbxEvent::Line(change) => line_change(store, change).await,
+    }
+}
+
+/// A phone's do-not-disturb or forwarding change: onto the stay (a room) or the extension,
+/// with its log book entry, in one transaction.
+async fn line_change(store: &Store, change: pbx::LineChange) {
+    let line = if change.room {
+        store::Line::Room(&change.number)
+    } else {
+        store::Line::Extension(&change.number)
+    };
+    let result = match &change.change {
+        pbx::LineChangeKind::Dnd(on) => store.set_dnd(line, *on, &change.by, change.at_ms).await,
+        pbx::LineChangeKind::Forward { reason, target } => {
+            store
+                .set_forward(line, *reason, target.as_deref(), &change.by, change.at_ms)
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(line = %change.number, error = %e, "a phone's do-not-disturb or forwarding change could not be stored");
     }
 }
 

@@ -176,10 +176,9 @@ fn identify_caller(
     };
     let directory = core.directory.clone();
     let uri = req.uri.to_string();
-    match core
-        .auth
-        .verify(now, "INVITE", &uri, &header, |u| directory.credential(u, wall_ms))
-    {
+    match core.auth.verify(now, "INVITE", &uri, &header, |u| {
+        directory.credential(u, wall_ms)
+    }) {
         Ok(proof) => {
             core.guard.record_success(ip, now);
             let number = match core.directory.identity(proof.username()) {

@@ -136,9 +136,14 @@ fn perform(
             ring_timeout,
         ),
         Action::Progress => progress(core, now, ep, key),
-        Action::Page { group } => paging::start(apps, core, now, wall_ms, ep, key, &group)
-            .err()
-            .map(|reason| Event::BridgeFailed { reason }),
+        Action::Page { group } => match paging::start(apps, core, now, wall_ms, ep, key, &group) {
+            Ok(()) => {
+                answer(apps, core, now, wall_ms, ep, key);
+                paging::join_caller(apps, core, key);
+                None
+            }
+            Err(reason) => Some(Event::BridgeFailed { reason }),
+        },
         Action::OperatorQueue { queue } => {
             queue_glue::enter(apps, core, now, wall_ms, ep, key, &queue)
                 .map(|reason| Event::QueueExited { reason })
@@ -189,7 +194,7 @@ fn perform(
 }
 
 /// Answers the caller (once); the greeting waits for the caller's ACK, or for a key.
-pub(crate) fn answer(
+fn answer(
     apps: &mut Apps,
     core: &mut Core,
     now: Instant,
@@ -296,9 +301,9 @@ fn feature_code(
     let operator = ivr.auth_user.clone().unwrap_or_default();
     let plan = ivr.plan.clone();
     match feature {
-        Feature::Dnd(_) | Feature::ForwardSet { .. } | Feature::ForwardClear(_) => Some(
-            hotel::feature_code(apps, core, wall_ms, key, feature),
-        ),
+        Feature::Dnd(_) | Feature::ForwardSet { .. } | Feature::ForwardClear(_) => {
+            Some(hotel::feature_code(apps, core, wall_ms, key, feature))
+        }
         Feature::ToggleAttendantMode => {
             let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok()?;
             let now_mode = plan.mode_at(wall, apps.mode_override);

@@ -31,8 +31,8 @@ pub(crate) mod transfer;
 
 use crate::control::Core;
 use crate::control::calls::Side;
-use crate::control::placed::PlacedEvent;
 use crate::control::features::{Features, Turn};
+use crate::control::placed::PlacedEvent;
 use crate::{Attendant, CallKey, queue};
 use attendant::Ivr;
 use dialplan::FailReason;

@@ -263,6 +263,9 @@ pub(crate) fn failed(
         FailReason::NoAnswer => "SIP/2.0 408 Request Timeout",
         FailReason::Unavailable => "SIP/2.0 480 Temporarily Unavailable",
         FailReason::NotFound => "SIP/2.0 404 Not Found",
+        FailReason::DoNotDisturb => "SIP/2.0 486 Busy Here",
+        FailReason::Restricted => "SIP/2.0 403 Forbidden",
+        FailReason::Gone => "SIP/2.0 410 Gone",
     };
     tracing::info!(call = key.0, ?reason, "transfer failed");
     notify(core, now, ep, key, line, true);

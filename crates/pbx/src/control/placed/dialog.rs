@@ -173,8 +173,9 @@ impl PlacedCalls {
         }
         let statuses: Vec<u16> = call.forks.iter().filter_map(|f| f.final_status).collect();
         let outcome = match crate::control::calls::fail_reason(&statuses) {
-            FailReason::Busy => Outcome::Busy,
-            FailReason::NotFound => Outcome::NotFound,
+            FailReason::Busy | FailReason::DoNotDisturb => Outcome::Busy,
+            FailReason::NotFound | FailReason::Gone => Outcome::NotFound,
+            FailReason::Restricted => Outcome::Rejected,
             FailReason::NoAnswer => Outcome::NoAnswer,
             FailReason::Unavailable => Outcome::Unavailable,
         };

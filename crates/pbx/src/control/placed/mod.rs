@@ -225,7 +225,7 @@ impl PlacedCalls {
         for target in &dial.targets {
             let mut invite = invite_to(ctx.config, target, &caller, &call_id, offer.clone());
             for (name, value) in &dial.headers {
-                invite.headers.push(*name, value.clone());
+                invite.headers.push(name, value.clone());
             }
             let peer = target.1;
             let tx = ep.send_request(now, invite.clone(), peer);
