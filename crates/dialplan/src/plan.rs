@@ -78,6 +78,11 @@ impl Plan {
         self.retired.contains(number)
     }
 
+    /// Every retired number, in order.
+    pub fn retired_numbers(&self) -> impl Iterator<Item = &str> {
+        self.retired.iter().map(String::as_str)
+    }
+
     /// Returns the paging group reached by this number.
     pub fn paging_group(&self, number: &str) -> Option<&PagingGroup> {
         self.paging.iter().find(|p| p.number == number)

@@ -176,6 +176,11 @@ impl Pbx {
         self.apps.hotel.apply(update);
     }
 
+    /// The plan new calls run, if an attendant is installed.
+    pub fn plan(&self) -> Option<Arc<dialplan::Plan>> {
+        self.apps.attendant.as_ref().map(|a| a.plan.clone())
+    }
+
     /// The hotel state calls are routed by.
     pub fn hotel(&self) -> &hotel::Hotel {
         &self.apps.hotel

@@ -1,4 +1,5 @@
-//! Command-line interface: `switchboard serve | check | schema | cdr | queue | originate`.
+//! Command-line interface: `switchboard serve | check | schema | cdr | queue | originate |
+//! guest | room | dnd | forward | logbook`.
 //! Every `serve` flag can also be given as an environment variable
 //! `SWITCHBOARD_<FLAG>`.
 
@@ -67,6 +68,150 @@ pub enum Command {
     /// first to answer hears the prompts and may type digits (stored in the call record), then
     /// the PBX hangs up. Prints the new call's number (through its HTTP admin API).
     Originate(OriginateArgs),
+    /// The front desk: check guests in and out, book expected arrivals, move guests between
+    /// rooms, list and find guests (on the running server, through its HTTP admin API).
+    Guest {
+        /// What to do.
+        #[command(subcommand)]
+        action: GuestAction,
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(long, global = true, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
+        http: String,
+        /// Print the API's JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// A room's state: its guest (with do-not-disturb and forwarding), expected arrivals,
+    /// how staff phones show its calls, the guest's moves.
+    Room {
+        /// The room number.
+        room: String,
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
+        http: String,
+        /// Print the API's JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch an extension's (or an occupied room's) do-not-disturb on or off.
+    Dnd {
+        /// The extension or room number.
+        ext: String,
+        /// `on` or `off`.
+        state: OnOff,
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
+        http: String,
+    },
+    /// Set or clear an extension's (or an occupied room's) call forwarding.
+    Forward {
+        /// The extension or room number.
+        ext: String,
+        /// Which calls: `always`, `busy` or `no-answer`.
+        kind: ForwardWhen,
+        /// The number to forward to, or `off`.
+        target: String,
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
+        http: String,
+    },
+    /// Today's log book: every front-desk change (check-ins, moves, do-not-disturb,
+    /// forwarding, number changes) with who made it and when.
+    Logbook {
+        /// Show the entries of the last this many hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
+        http: String,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Switch it on.
+    On,
+    /// Switch it off.
+    Off,
+}
+
+/// Which calls a forwarding applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForwardWhen {
+    /// Every call, without ringing.
+    Always,
+    /// Calls that find the line busy.
+    Busy,
+    /// Calls not answered within the ring timeout.
+    NoAnswer,
+}
+
+/// What `switchboard guest` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum GuestAction {
+    /// Check a guest into a vacant room (an expected arrival of the same name becomes the stay).
+    /// Prints the room's voicemail PIN (generated unless given).
+    CheckIn(GuestArgs),
+    /// Book an expected arrival (listed on its day until checked in; the room stays as it is).
+    Expect(GuestArgs),
+    /// Move the guest of FROM, with do-not-disturb, forwarding and VIP, to the vacant room TO.
+    Move {
+        /// The guest's room now.
+        from: String,
+        /// The vacant room the guest moves to.
+        to: String,
+    },
+    /// Check the guest of ROOM out: do-not-disturb and forwarding end, the room is vacant.
+    CheckOut {
+        /// The room.
+        room: String,
+    },
+    /// Guests in house, and the expected arrivals of a day (today unless `--date`).
+    List {
+        /// The day of the expected arrivals, YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Find in-house and expected guests by name, title, room or companion.
+    Find {
+        /// The text to look for (any case).
+        text: String,
+    },
+}
+
+/// A guest as the front desk enters it.
+#[derive(Debug, Clone, Args)]
+pub struct GuestArgs {
+    /// The room number.
+    pub room: String,
+    /// The guest's name.
+    #[arg(long)]
+    pub name: String,
+    /// Title or salutation (`Dr`, `Ms`).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The guest's language: prompts to and from the room (one of the dialplan's languages).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Makes the guest a VIP, with a note (may be empty).
+    #[arg(long, value_name = "NOTE")]
+    pub vip: Option<String>,
+    /// Someone staying with the guest; repeat for several.
+    #[arg(long = "companion", value_name = "NAME")]
+    pub companions: Vec<String>,
+    /// Arrival day, YYYY-MM-DD (required for `expect`).
+    #[arg(long)]
+    pub arrival: Option<String>,
+    /// Departure day, YYYY-MM-DD.
+    #[arg(long)]
+    pub departure: Option<String>,
+    /// The room's voicemail PIN (4 to 8 digits); generated at check-in when not given.
+    #[arg(long)]
+    pub pin: Option<String>,
 }
 
 /// Options of `switchboard originate`.

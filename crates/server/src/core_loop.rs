@@ -103,6 +103,17 @@ impl Core {
             Ok(loaded) => {
                 let (attendant, moh) = attendant(loaded);
                 let plan = attendant.plan.clone();
+                let previous = self.pbx.plan();
+                for change in crate::number_changes::between(previous.as_deref(), &plan) {
+                    tracing::info!(number = %change.subject, change = %change.detail, "numbering changed");
+                    let _ = self.store.send(StoreRequest::Log {
+                        actor: "dialplan".into(),
+                        kind: store::LogKind::NumberChange,
+                        subject: change.subject,
+                        detail: change.detail,
+                        at_ms: wall_ms(),
+                    });
+                }
                 define_moh(&self.media, moh, &self.ringback);
                 self.pbx.reconfigure(
                     pbx_config(&plan, self.public_ip, &self.sip_addrs),
@@ -170,6 +181,27 @@ impl Core {
                 let _ = reply.send(self.mode_view());
             }
             AdminRequest::Originate(req, reply) => self.originate(req, reply),
+            AdminRequest::Plan(reply) => {
+                let _ = reply.send(self.pbx.plan());
+            }
+            AdminRequest::CheckForward {
+                number,
+                target,
+                reply,
+            } => {
+                let answer = match self.pbx.plan() {
+                    Some(plan) => {
+                        pbx::hotel::check_forward(&plan, self.pbx.hotel(), &number, &target)
+                            .map_err(|why| why.to_string())
+                    }
+                    None => Err("no dialplan is loaded".into()),
+                };
+                let _ = reply.send(answer);
+            }
+            AdminRequest::Hotel(update, reply) => {
+                self.pbx.update_hotel(update);
+                let _ = reply.send(());
+            }
         }
     }
 

@@ -3,10 +3,13 @@
 
 mod cli;
 mod core_loop;
+mod desk_cli;
 mod directory;
 mod fd_limit;
+mod hotel_state;
 mod http;
 mod media_io;
+mod number_changes;
 mod originate;
 mod prompt_check;
 mod queue_report;
@@ -37,6 +40,20 @@ fn out(text: &str) {
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
+}
+
+/// Prints a command's output, or its error on stderr with exit status 1.
+fn print(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -78,6 +95,9 @@ fn main() -> ExitCode {
         }
         Command::Check { path } => match serve::load_plan(&path) {
             Ok(plan) => {
+                for warning in plan.warnings() {
+                    eprintln!("warning: {warning}");
+                }
                 out(&format!(
                     "{}: ok ({} extensions)\n",
                     path.display(),
@@ -124,6 +144,16 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Guest { action, http, json } => print(desk_cli::guest(action, &http, json)),
+        Command::Room { room, http, json } => print(desk_cli::room(&room, &http, json)),
+        Command::Dnd { ext, state, http } => print(desk_cli::dnd(&ext, state, &http)),
+        Command::Forward {
+            ext,
+            kind,
+            target,
+            http,
+        } => print(desk_cli::forward(&ext, kind, &target, &http)),
+        Command::Logbook { hours, http, json } => print(desk_cli::logbook(hours, &http, json)),
         Command::Originate(args) => match originate::run(args) {
             Ok(call) => {
                 out(&format!("{call}\n"));

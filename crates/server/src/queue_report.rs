@@ -83,7 +83,8 @@ pub fn http_request(
     };
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/json\r\nConnection: close\r\n{content}"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/json\r\n{}: cli\r\nConnection: close\r\n{content}",
+        crate::http::ACTOR_HEADER
     )
     .map_err(|e| unreachable(&e))?;
     let mut raw = Vec::new();
@@ -162,7 +163,7 @@ pub fn duration(ms: i64) -> String {
 
 /// Lays out rows under a header, each column as wide as its widest cell, two spaces apart.
 /// Columns whose index is in `right` are right-aligned.
-fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

@@ -158,6 +158,17 @@ async fn restore(pbx: &mut Pbx, ep: &mut Endpoint, store: &Store) -> Result<(), 
         "registrations restored from the database"
     );
     pbx.load_bindings(restored);
+    let hotel = crate::hotel_state::load(store)
+        .await
+        .map_err(|e| format!("cannot read guests and line settings: {e}"))?;
+    if let pbx::hotel::HotelUpdate::Load { guests, lines } = &hotel {
+        tracing::info!(
+            guests = guests.len(),
+            lines = lines.len(),
+            "guests in house and line settings restored from the database"
+        );
+    }
+    pbx.update_hotel(hotel);
     let paused = paused_operators(store).await?;
     if !paused.is_empty() {
         tracing::info!(operators = %paused.join(", "), "operators paused before the restart stay paused");

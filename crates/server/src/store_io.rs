@@ -22,6 +22,19 @@ pub enum StoreRequest {
         /// Wall-clock time of the change, unix ms.
         now_ms: i64,
     },
+    /// A log book entry of the server's own (a reload that changed the numbering).
+    Log {
+        /// Who made the change.
+        actor: String,
+        /// What kind of change.
+        kind: store::LogKind,
+        /// The number concerned.
+        subject: String,
+        /// What happened.
+        detail: String,
+        /// When, unix ms.
+        at_ms: i64,
+    },
     /// Something that happened in the PBX that the database keeps.
     Event {
         /// What happened.
@@ -124,6 +137,17 @@ pub fn start(
                 }
                 StoreRequest::Event { event, now_ms } => {
                     event_write(&store, &mut rows, event, now_ms).await
+                }
+                StoreRequest::Log {
+                    actor,
+                    kind,
+                    subject,
+                    detail,
+                    at_ms,
+                } => {
+                    if let Err(e) = store.log(&actor, kind, &subject, &detail, at_ms).await {
+                        tracing::error!(error = %e, %detail, "log book entry could not be stored");
+                    }
                 }
             }
         }

@@ -10,15 +10,19 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
+mod desk;
+mod desk_views;
 mod originate;
 mod views;
+pub use desk::ACTOR_HEADER;
+pub use desk_views::*;
 pub use originate::{
     ApiError, DEFAULT_DIGIT_TIMEOUT_S, ORIGINATE_BODY_LIMIT, OriginateAccepted, OriginateBody,
     OriginateFailure, OriginateRequest,
@@ -46,10 +50,24 @@ pub enum AdminRequest {
         OriginateRequest,
         oneshot::Sender<Result<u64, OriginateFailure>>,
     ),
+    /// The plan new calls run (the front desk checks rooms and languages against it).
+    Plan(oneshot::Sender<Option<std::sync::Arc<dialplan::Plan>>>),
+    /// Whether line `number` may forward to `target`, with every line's forwarding as it
+    /// is now (the reason if not).
+    CheckForward {
+        /// The line.
+        number: String,
+        /// The target asked for.
+        target: String,
+        /// `Ok`, or why not.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// A committed change of guests or line settings, for the PBX to route by.
+    Hotel(pbx::hotel::HotelUpdate, oneshot::Sender<()>),
 }
 
 /// A JSON error answer.
-fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
         Json(ApiError {
@@ -60,7 +78,7 @@ fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     admin: mpsc::Sender<AdminRequest>,
     store: Store,
 }
@@ -87,13 +105,41 @@ pub async fn serve(listener: TcpListener, admin: mpsc::Sender<AdminRequest>, sto
             "/api/originate",
             post(originate).layer(DefaultBodyLimit::max(ORIGINATE_BODY_LIMIT)),
         )
+        .route("/api/guests", get(desk::list))
+        .route("/api/guests/search", get(desk::search))
+        .route(
+            "/api/guests/check-in",
+            post(desk::check_in).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
+        .route(
+            "/api/guests/expect",
+            post(desk::expect).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
+        .route(
+            "/api/guests/move",
+            post(desk::move_stay).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
+        .route(
+            "/api/guests/check-out",
+            post(desk::check_out).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
+        .route("/api/rooms/{room}", get(desk::room_state))
+        .route(
+            "/api/lines/{number}/dnd",
+            put(desk::set_dnd).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
+        .route(
+            "/api/lines/{number}/forward/{kind}",
+            put(desk::set_forward).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
+        .route("/api/logbook", get(desk::logbook))
         .with_state(AppState { admin, store });
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "HTTP admin API stopped");
     }
 }
 
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     state: &AppState,
     make: impl FnOnce(oneshot::Sender<T>) -> AdminRequest,
 ) -> Result<T, Response> {
