@@ -352,7 +352,7 @@ fn dnd_off_and_toggle() {
             dnd("202", false, false, "202"),
         ]
     );
-    assert_eq!(w.pbx.hotel().settings("202").is_some_and(|s| s.dnd), false);
+    assert!(!w.pbx.hotel().settings("202").is_some_and(|s| s.dnd));
     w.call(p201, "202");
     w.expect_invite(p202);
 }
