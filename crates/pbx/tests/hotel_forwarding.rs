@@ -455,3 +455,58 @@ fn a_hotline_phone_always_calls_its_target() {
     }
     assert!(w.line_changes.is_empty(), "*78 was not a feature code");
 }
+
+/// Class of service holds after ringing too: a vacant room's call to 202 that finds it
+/// busy is not passed on to a room by 202's busy forwarding; the caller hears busy.
+#[test]
+fn busy_forwarding_does_not_take_a_vacant_room_to_a_room() {
+    let Desk {
+        mut w, p202, room, ..
+    } = desk();
+    let vacant = w.room_phone("8101", 1);
+    assert_eq!(dial_code(&mut w, p202, "*908105"), "forward_on");
+    let call = w.call(vacant, "202");
+    let inc = rings(&mut w, p202);
+    w.respond(&inc, 486);
+    assert_eq!(w.take_final(vacant, call.tx).status, 486);
+    assert!(!w.has_request(room, Method::Invite), "8105 must not ring");
+    assert!(
+        !w.cdr_lines().iter().any(|l| l.starts_with("Forwarded")),
+        "{:?}",
+        w.cdr_lines()
+    );
+}
+
+/// The forwarding target calling the forwarded line rings that line, not the caller's own
+/// phone; and a busy line does not forward the call back to its caller.
+#[test]
+fn the_forward_target_calling_the_line_rings_it() {
+    let Desk {
+        mut w, p202, p203, ..
+    } = desk();
+    assert_eq!(dial_code(&mut w, p202, "*72203"), "forward_on");
+    w.call(p203, "202");
+    let inc = rings(&mut w, p202);
+    assert!(
+        !w.has_request(p203, Method::Invite),
+        "203 is not rung by its own call"
+    );
+    assert!(
+        !w.cdr_lines().iter().any(|l| l.starts_with("Forwarded")),
+        "{:?}",
+        w.cdr_lines()
+    );
+    w.respond(&inc, 486);
+    w.settle();
+
+    assert_eq!(dial_code(&mut w, p202, "*73"), "forward_off");
+    assert_eq!(dial_code(&mut w, p202, "*90203"), "forward_on");
+    let call = w.call(p203, "202");
+    let inc = rings(&mut w, p202);
+    w.respond(&inc, 486);
+    assert_eq!(w.take_final(p203, call.tx).status, 486);
+    assert!(
+        !w.has_request(p203, Method::Invite),
+        "not forwarded back to the caller"
+    );
+}
