@@ -62,6 +62,13 @@ fn class_of(apps: &Apps, key: CallKey) -> CallerClass {
     }
 }
 
+/// The caller's own line (an old number stands for its extension's), if they are an extension.
+fn caller_line(apps: &Apps, key: CallKey) -> Option<String> {
+    let plan = &apps.attendant.as_ref()?.plan;
+    let user = apps.ivrs.get(&key)?.auth_user.as_deref()?;
+    hotel::extension_of(plan, user).map(|e| e.number.clone())
+}
+
 /// The attendant's Bridge: screens the target (class of service, do-not-disturb,
 /// unconditional forwarding) and rings what is left; an event for the interpreter if
 /// the call cannot ring.
@@ -88,6 +95,22 @@ pub(crate) fn bridge(
         Target::Extension(number) => {
             match hotel::screen(&plan, &apps.hotel, class, &number, screening) {
                 Screened::Refuse(reason) => return Some(Event::BridgeFailed { reason }),
+                // The forwarding target calling the forwarded line rings the line itself
+                // (its own phone would be rung otherwise).
+                Screened::Ring {
+                    forwarded: Some(fw),
+                    number,
+                } if caller_line(apps, key).as_deref() == Some(number.as_str()) => {
+                    apps.dialled.insert(
+                        key,
+                        Dialled {
+                            number: fw.from.clone(),
+                            forwarded: false,
+                            ring_timeout,
+                        },
+                    );
+                    vec![fw.from]
+                }
                 Screened::Ring { number, forwarded } => {
                     if let Some(fw) = &forwarded {
                         record_forward(core, key, &fw.from, &number, fw.reason);
@@ -195,6 +218,15 @@ pub(crate) fn forward_on_failure(
         return false;
     };
     if apps.hotel.settings(&target).is_some_and(|s| s.dnd) {
+        return false;
+    }
+    // Class of service holds for the target too, and a caller is not rung by their own call.
+    let restricted = class_of(apps, key) == CallerClass::VacantRoom
+        && apps
+            .attendant
+            .as_ref()
+            .is_some_and(|a| !hotel::vacant_room_may_call(&a.plan, &target));
+    if restricted || caller_line(apps, key).as_deref() == Some(target.as_str()) {
         return false;
     }
     apps.dialled.insert(

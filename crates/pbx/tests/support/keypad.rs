@@ -191,7 +191,7 @@ impl World {
         self.send_rtp_after(p, Duration::ZERO, packet);
     }
 
-    fn send_rtp_after(&mut self, p: PhoneId, delay: Duration, bytes: Vec<u8>) {
+    pub(crate) fn send_rtp_after(&mut self, p: PhoneId, delay: Duration, bytes: Vec<u8>) {
         let to = self.pbx_media_of(p).addr;
         self.audio.in_flight.push(Datagram {
             at: self.now + delay + LATENCY,

@@ -20,6 +20,7 @@
 mod audio;
 mod describe;
 mod directory;
+pub mod hotel;
 mod keypad;
 mod phone;
 mod plan;
