@@ -153,6 +153,35 @@ fn a_busy_member_is_skipped() {
     w.expect_bye(&mut leg);
 }
 
+/// A member on do-not-disturb is not paged.
+#[test]
+fn a_member_on_do_not_disturb_is_skipped() {
+    let Staff {
+        mut w, members, op, ..
+    } = staff();
+    let [p201, p202, p203] = members;
+    w.set_line(
+        "202",
+        pbx::hotel::LineSettings {
+            dnd: true,
+            ..Default::default()
+        },
+    );
+    let call = w.call(op, "7100");
+    let ok = w.take_final(op, call.tx);
+    let mut op_leg = w.ack(&call, &ok);
+    let inc = paged(&mut w, p201);
+    let mut leg = w.answer(&inc);
+    w.expect_ack(p201);
+    paged(&mut w, p203);
+    assert!(
+        !w.has_request(p202, Method::Invite),
+        "202 is on do-not-disturb"
+    );
+    w.bye(&mut op_leg);
+    w.expect_bye(&mut leg);
+}
+
 /// Nobody free to page: the caller is told (not answered with an empty room).
 #[test]
 fn a_page_with_no_free_member_fails() {

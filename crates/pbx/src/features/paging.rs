@@ -90,7 +90,10 @@ pub(crate) fn start(
     let call_info = format!("<sip:{}>;{}", core.config.public_ip, group.call_info);
     let mut members = Vec::new();
     for number in &group.members {
-        if *number == caller || busy(core, number) {
+        // The paging phone itself, busy members and members on do-not-disturb are left out
+        // (as FreePBX's paging does by default).
+        let dnd = apps.hotel.settings(number).is_some_and(|s| s.dnd);
+        if *number == caller || dnd || busy(core, number) {
             continue;
         }
         let Some(ext) = core.directory.extension(number) else {
