@@ -236,6 +236,7 @@ impl Pbx {
     pub fn reconfigure(&mut self, config: PbxConfig, directory: Arc<dyn Directory>) {
         self.core.config = config;
         self.core.directory = directory;
+        control::register::rekey_renumbered(&mut self.core);
     }
 
     /// Loads registrations read from the database at start-up.
@@ -243,6 +244,7 @@ impl Pbx {
         for b in bindings {
             self.core.bindings.entry(b.aor.clone()).or_default().push(b);
         }
+        control::register::rekey_renumbered(&mut self.core);
     }
 
     /// The current (unexpired) bindings of an address-of-record.

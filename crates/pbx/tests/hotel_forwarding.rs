@@ -385,6 +385,56 @@ fn a_renumbered_extension_keeps_its_old_number_for_a_while() {
     );
 }
 
+/// A phone registered as 203 before a reload renumbered it to 204: the reload moves its
+/// registration (in memory and in the database) so calls to 204 ring it at once.
+#[test]
+fn a_reload_that_renumbers_moves_the_old_numbers_registrations() {
+    let mut w = a_plan(|text| text);
+    let p201 = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
+    w.register(p201);
+    let old = w.add_phone("203", "203", "203", "secret203", "10.0.0.23:5060", 8000);
+    w.register(old);
+    w.persisted.clear();
+
+    let text = std::fs::read_to_string(repo_root().join("dialplan/default.yaml"))
+        .expect("the shipped dialplan")
+        .replace(
+            "  - number: 203\n",
+            "  - number: 204\n    previous_numbers: [203]\n",
+        )
+        .replace("members: [201, 202, 203]", "members: [201, 202, 204]");
+    let (plan, prompts) = plan_from_str(&text);
+    let plan = std::sync::Arc::new(plan);
+    w.pbx.reconfigure(
+        support::pbx_config(&plan),
+        std::sync::Arc::new(pbx::PlanDirectory(plan.clone())),
+    );
+    w.pbx.set_attendant(pbx::Attendant {
+        plan,
+        prompts: std::sync::Arc::new(prompts),
+    });
+    w.drain_pbx();
+    let wall = w.wall_ms();
+    assert_eq!(w.pbx.bindings("204", wall).len(), 1, "moved to 204");
+    assert!(w.pbx.bindings("203", wall).is_empty());
+    let moved: Vec<String> = w
+        .persisted
+        .iter()
+        .map(|c| match c {
+            sip::registrar::BindingChange::Upsert(b) => format!("upsert {}", b.aor),
+            sip::registrar::BindingChange::Remove { aor, .. } => format!("remove {aor}"),
+            sip::registrar::BindingChange::RemoveAll { aor } => format!("remove all {aor}"),
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        ["remove 203", "upsert 204"],
+        "written to the database"
+    );
+    w.call(p201, "204");
+    w.expect_invite(old);
+}
+
 /// With `login_until` past (the world's clock is 2026-01-01), the old number cannot log in:
 /// the phone is challenged again (401) and never bound; the new number still logs in.
 #[test]

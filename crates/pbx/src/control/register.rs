@@ -160,6 +160,38 @@ pub(crate) fn apply(core: &mut Core, changes: &[BindingChange]) {
     }
 }
 
+/// Moves the registrations made under a number that is now a renumbered extension's old
+/// number to the new number (after a reload or a restart that renumbered), so calls to the
+/// new number ring those phones before they register again; the move is persisted.
+pub(crate) fn rekey_renumbered(core: &mut Core) {
+    let moves: Vec<(String, String)> = core
+        .bindings
+        .keys()
+        .filter_map(|aor| core.directory.current_number(aor).map(|n| (aor.clone(), n)))
+        .collect();
+    let mut changes = Vec::new();
+    for (old, new) in moves {
+        for b in core.bindings.get(&old).cloned().unwrap_or_default() {
+            tracing::info!(old = %old, new = %new, contact = %b.contact, "registration moved to the extension's new number");
+            changes.push(BindingChange::Remove {
+                aor: old.clone(),
+                contact: b.contact.clone(),
+            });
+            let mut moved = b;
+            moved.aor = new.clone();
+            changes.push(BindingChange::Upsert(moved));
+        }
+        core.bindings.remove(&old);
+    }
+    apply(core, &changes);
+    if !changes.is_empty() {
+        core.outputs.push_back(Output::Persist {
+            changes,
+            then: None,
+        });
+    }
+}
+
 /// Operators log in by registering the operator position and out by removing
 /// that registration: both go into the operator's shift log.
 fn log_operator_changes(
