@@ -10,7 +10,8 @@
 //! This module is a leaf: plain data, and the pure decisions made on it
 //! ([`screen`], [`check_forward`], [`caller_class`]).
 
-use dialplan::{ExtensionKind, FailReason, ForwardKind, Plan, Screening};
+use dialplan::{ExtensionKind, FailReason, Plan, Screening};
+pub use records::{ForwardKind, Forwarding, LineSettings};
 use std::collections::HashMap;
 
 /// The guest staying in a room, as callers and operators see them.
@@ -48,47 +49,6 @@ impl Guest {
 /// How staff phones show a call from a room nobody stays in.
 pub fn vacant_display(room: &str) -> String {
     format!("Room {room} (vacant)")
-}
-
-/// Where calls to a line are forwarded, per condition.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Forwarding {
-    /// Every call, before the phone rings.
-    pub always: Option<String>,
-    /// Calls that find the phone busy.
-    pub busy: Option<String>,
-    /// Calls the phone does not answer within the ring timeout.
-    pub no_answer: Option<String>,
-}
-
-impl Forwarding {
-    /// The target for `kind`.
-    pub fn get(&self, kind: ForwardKind) -> Option<&str> {
-        match kind {
-            ForwardKind::Always => self.always.as_deref(),
-            ForwardKind::Busy => self.busy.as_deref(),
-            ForwardKind::NoAnswer => self.no_answer.as_deref(),
-        }
-    }
-
-    /// Sets (or clears) the target for `kind`.
-    pub fn set(&mut self, kind: ForwardKind, target: Option<String>) {
-        let slot = match kind {
-            ForwardKind::Always => &mut self.always,
-            ForwardKind::Busy => &mut self.busy,
-            ForwardKind::NoAnswer => &mut self.no_answer,
-        };
-        *slot = target;
-    }
-}
-
-/// A line's do-not-disturb and forwarding.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineSettings {
-    /// Do-not-disturb: callers hear an announcement instead of the phone ringing.
-    pub dnd: bool,
-    /// Call forwarding.
-    pub forwarding: Forwarding,
 }
 
 /// A change of the hotel state, committed to the database by the server.
@@ -359,12 +319,8 @@ pub fn check_forward(
         let Some(s) = hotel.settings(&at) else {
             continue;
         };
-        for kind in [
-            ForwardKind::Always,
-            ForwardKind::Busy,
-            ForwardKind::NoAnswer,
-        ] {
-            if let Some(next) = s.forwarding.get(kind) {
+        for kind in ForwardKind::ALL {
+            if let Some(next) = s.forwarding.get(*kind) {
                 let mut t = trail.clone();
                 t.push(next.to_string());
                 if next == line {

@@ -1,6 +1,8 @@
 //! The vocabulary of Switchboard's records, defined once: how a call ended, who hung up, who
 //! started a call and why, what an operator did, how a caller left the operator queue, where a
-//! hotel guest's stay stands, which call forwarding a line has, and what the log book records.
+//! hotel guest's stay stands, which call forwarding a line has, and what the log book records;
+//! and a line's do-not-disturb and forwarding ([`LineSettings`]), which the PBX routes by and
+//! the store keeps, as one type.
 //!
 //! The PBX (`pbx`) says these things in its events and the store (`store`) writes them to the
 //! database, both with the types of this crate, so nothing maps one crate's words onto the other's.
@@ -200,6 +202,56 @@ text_enum! {
         /// A line's number was changed.
         NumberChange => "number_change",
     }
+}
+
+/// Where a line's calls are forwarded, per kind of forwarding; `None` forwards nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Forwarding {
+    /// Where every call goes, without ringing the line.
+    pub always: Option<String>,
+    /// Where calls go that find the line busy.
+    pub busy: Option<String>,
+    /// Where calls go that the line does not answer.
+    pub no_answer: Option<String>,
+}
+
+impl Forwarding {
+    /// Returns the target of forwarding `kind`, if set.
+    #[must_use]
+    pub fn get(&self, kind: ForwardKind) -> Option<&str> {
+        match kind {
+            ForwardKind::Always => self.always.as_deref(),
+            ForwardKind::Busy => self.busy.as_deref(),
+            ForwardKind::NoAnswer => self.no_answer.as_deref(),
+        }
+    }
+
+    /// Sets (`Some`) or clears (`None`) the target of forwarding `kind`.
+    pub fn set(&mut self, kind: ForwardKind, target: Option<String>) {
+        let slot = match kind {
+            ForwardKind::Always => &mut self.always,
+            ForwardKind::Busy => &mut self.busy,
+            ForwardKind::NoAnswer => &mut self.no_answer,
+        };
+        *slot = target;
+    }
+
+    /// Whether no kind of forwarding is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        ForwardKind::ALL
+            .iter()
+            .all(|kind| self.get(*kind).is_none())
+    }
+}
+
+/// What a line does with its calls besides ringing: do-not-disturb and forwarding.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineSettings {
+    /// Whether do-not-disturb is on.
+    pub dnd: bool,
+    /// Where calls are forwarded.
+    pub forwarding: Forwarding,
 }
 
 #[cfg(test)]

@@ -200,16 +200,7 @@ fn main() -> ExitCode {
                         .await
                         .map(|rows| render_calls(&rows)),
                 };
-                match result {
-                    Ok(text) => {
-                        out(&text);
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("switchboard: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
+                print(result.map_err(|e| e.to_string()))
             })
         }
     }

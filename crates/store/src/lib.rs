@@ -138,13 +138,13 @@ pub use bindings::{Binding, BindingChange};
 pub use calls::{CALLS_CSV_HEADER, CallRecord, NewCall};
 pub use connect::Store;
 pub use error::{GuestError, StoreError};
-pub use lines::{Forwarding, Line, LineSettings};
+pub use lines::Line;
 pub use logbook::LogEntry;
 pub use operators::OperatorEventRecord;
 pub use queue_calls::{NewQueueCall, QUEUE_CALLS_CSV_HEADER, QueueCallRecord, QueueCallUpdate};
 pub use records::{
-    CallKind, ForwardKind, LogKind, OperatorChangeKind, Outcome, Party, PurposeKind, QueueOutcome,
-    StayState,
+    CallKind, ForwardKind, Forwarding, LineSettings, LogKind, OperatorChangeKind, Outcome, Party,
+    PurposeKind, QueueOutcome, StayState,
 };
 pub use stays::{NewStay, Stay, StayMove};
 pub use url::{Backend, redact};

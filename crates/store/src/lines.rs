@@ -8,57 +8,7 @@ use crate::error::query_failed;
 use crate::logbook::insert_log;
 use crate::stays::{stay_columns, stay_from_row};
 use crate::text::{opt_t, t};
-use crate::{ForwardKind, GuestError, LogKind, Store, StoreError};
-
-/// Where a line's calls are forwarded, per kind of forwarding; `None` forwards nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Forwarding {
-    /// Where every call goes, without ringing the line.
-    pub always: Option<String>,
-    /// Where calls go that find the line busy.
-    pub busy: Option<String>,
-    /// Where calls go that the line does not answer.
-    pub no_answer: Option<String>,
-}
-
-impl Forwarding {
-    /// Returns the target of forwarding `kind`, if set.
-    #[must_use]
-    pub fn get(&self, kind: ForwardKind) -> Option<&str> {
-        match kind {
-            ForwardKind::Always => self.always.as_deref(),
-            ForwardKind::Busy => self.busy.as_deref(),
-            ForwardKind::NoAnswer => self.no_answer.as_deref(),
-        }
-    }
-
-    /// Sets (`Some`) or clears (`None`) the target of forwarding `kind`.
-    pub fn set(&mut self, kind: ForwardKind, target: Option<String>) {
-        let slot = match kind {
-            ForwardKind::Always => &mut self.always,
-            ForwardKind::Busy => &mut self.busy,
-            ForwardKind::NoAnswer => &mut self.no_answer,
-        };
-        *slot = target;
-    }
-
-    /// Whether no kind of forwarding is set.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        ForwardKind::ALL
-            .iter()
-            .all(|kind| self.get(*kind).is_none())
-    }
-}
-
-/// What a line does with its calls besides ringing: do-not-disturb and forwarding.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LineSettings {
-    /// Whether do-not-disturb is on.
-    pub dnd: bool,
-    /// Where calls are forwarded.
-    pub forwarding: Forwarding,
-}
+use crate::{ForwardKind, Forwarding, GuestError, LineSettings, LogKind, Store, StoreError};
 
 /// A line whose settings change: a guest room or another extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::query_failed;
-use crate::lines::{Forwarding, LineSettings, flag_from_db};
+use crate::lines::flag_from_db;
 use crate::text::{from_db, t};
+use crate::{Forwarding, LineSettings};
 use crate::{StayState, Store, StoreError};
 
 /// A guest's stay as the front desk enters it, for [`Store::check_in`] and

@@ -11,9 +11,9 @@ use crate::control::{Core, bridge};
 use crate::hotel::{self, CallerClass, Screened};
 use crate::{CallKey, CdrEvent, LineChange, LineChangeKind, Output, PbxEvent};
 use dialplan::{
-    DndSwitch, Event, ExtensionKind, FailReason, Feature, FeatureResult, ForwardKind, Refusal,
-    Screening, Target,
+    DndSwitch, Event, ExtensionKind, FailReason, Feature, FeatureResult, Refusal, Screening, Target,
 };
+use records::ForwardKind;
 use sip::endpoint::Endpoint;
 use std::time::{Duration, Instant};
 
@@ -167,23 +167,23 @@ fn record_forward(core: &mut Core, key: CallKey, from: &str, to: &str, reason: F
         call = key.0,
         from,
         to,
-        reason = reason.name(),
+        reason = reason.as_str(),
         "call forwarded"
     );
     core.outputs.push_back(Output::call(CdrEvent::Forwarded {
         call: key,
         from: from.to_string(),
         to: to.to_string(),
-        reason: forward_reason(reason),
+        reason,
     }));
 }
 
 /// The record's name for a forwarding condition.
-pub(crate) fn forward_reason(kind: ForwardKind) -> records::ForwardKind {
+pub(crate) fn forward_reason(kind: dialplan::ForwardKind) -> ForwardKind {
     match kind {
-        ForwardKind::Always => records::ForwardKind::Always,
-        ForwardKind::Busy => records::ForwardKind::Busy,
-        ForwardKind::NoAnswer => records::ForwardKind::NoAnswer,
+        dialplan::ForwardKind::Always => ForwardKind::Always,
+        dialplan::ForwardKind::Busy => ForwardKind::Busy,
+        dialplan::ForwardKind::NoAnswer => ForwardKind::NoAnswer,
     }
 }
 
@@ -337,12 +337,7 @@ pub(crate) fn apply_change(hotel: &mut hotel::Hotel, change: &LineChange) {
     match &change.change {
         LineChangeKind::Dnd(on) => settings.dnd = *on,
         LineChangeKind::Forward { reason, target } => {
-            let kind = match reason {
-                records::ForwardKind::Always => ForwardKind::Always,
-                records::ForwardKind::Busy => ForwardKind::Busy,
-                records::ForwardKind::NoAnswer => ForwardKind::NoAnswer,
-            };
-            settings.forwarding.set(kind, target.clone());
+            settings.forwarding.set(*reason, target.clone());
         }
     }
 }

@@ -430,7 +430,7 @@ async fn publish_line(
         }
         Line::Extension(number) => pbx::hotel::HotelUpdate::Line {
             number: number.to_string(),
-            settings: crate::hotel_state::line_settings(settings),
+            settings: settings.clone(),
         },
     };
     publish(state, update).await;
