@@ -338,6 +338,7 @@ mod tests {
             position,
             call: u64::from(position),
             caller: caller.into(),
+            name: None,
             language: "en".into(),
             vip,
             wait_ms,

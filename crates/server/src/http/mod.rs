@@ -187,6 +187,12 @@ struct CdrView {
     hangup_by: Option<&'static str>,
     /// Per-leg media quality (packets, loss, jitter, RTT), as recorded.
     quality: Option<serde_json::Value>,
+    /// How staff phones were shown the caller (a room's guest, or that it is vacant).
+    caller_name: Option<String>,
+    /// The number a forwarding rang instead of the callee.
+    forwarded_to: Option<String>,
+    /// The forwarding condition that applied (`always`, `busy`, `no_answer`).
+    forward_reason: Option<&'static str>,
 }
 
 async fn cdr(State(state): State<AppState>, Query(q): Query<Limit>) -> Response {
@@ -207,6 +213,9 @@ async fn cdr(State(state): State<AppState>, Query(q): Query<Limit>) -> Response 
                     outcome: r.outcome.map(|o| o.as_str()),
                     hangup_by: r.hangup_by.map(|h| h.as_str()),
                     quality: r.quality.and_then(|q| serde_json::from_str(&q).ok()),
+                    caller_name: r.caller_name,
+                    forwarded_to: r.forwarded_to,
+                    forward_reason: r.forward_reason.map(|f| f.as_str()),
                 })
                 .collect::<Vec<_>>(),
         )
