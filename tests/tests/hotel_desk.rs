@@ -71,7 +71,15 @@ fn every_front_desk_verb_works_from_the_command_line_and_refusals_exit_1_with_th
     // A PIN given is kept.
     let out = cli_ok(
         &server,
-        &["guest", "check-in", "8106", "--name", "Ola Nordmann", "--pin", "24680"],
+        &[
+            "guest",
+            "check-in",
+            "8106",
+            "--name",
+            "Ola Nordmann",
+            "--pin",
+            "24680",
+        ],
     );
     assert!(out.contains("Voicemail PIN: 24680"), "{out}");
 
@@ -174,7 +182,15 @@ fn every_front_desk_verb_works_from_the_command_line_and_refusals_exit_1_with_th
     );
     cli_refused(
         &server,
-        &["guest", "check-in", "8111", "--name", "X", "--language", "fr"],
+        &[
+            "guest",
+            "check-in",
+            "8111",
+            "--name",
+            "X",
+            "--language",
+            "fr",
+        ],
         "language `fr`",
     );
     cli_refused(
@@ -219,7 +235,11 @@ fn every_front_desk_verb_works_from_the_command_line_and_refusals_exit_1_with_th
         out.contains("Ola Nordmann checked out of room 8106."),
         "{out}"
     );
-    cli_refused(&server, &["guest", "check-out", "8106"], "room 8106 is vacant");
+    cli_refused(
+        &server,
+        &["guest", "check-out", "8106"],
+        "room 8106 is vacant",
+    );
 
     // The log book lists every change, made by `cli`; refusals left no entry.
     let out = cli_ok(&server, &["logbook"]);
@@ -245,9 +265,12 @@ fn every_front_desk_verb_works_from_the_command_line_and_refusals_exit_1_with_th
     ];
     let mut remaining = by_cli.clone();
     for entry in &expected {
-        let at = remaining.iter().position(|e| e == entry).unwrap_or_else(|| {
-            panic!("expected a log book entry {entry:?} by cli in order; entries: {by_cli:?}")
-        });
+        let at = remaining
+            .iter()
+            .position(|e| e == entry)
+            .unwrap_or_else(|| {
+                panic!("expected a log book entry {entry:?} by cli in order; entries: {by_cli:?}")
+            });
         remaining.drain(..=at);
     }
     assert_eq!(
@@ -270,7 +293,10 @@ fn the_admin_api_makes_the_same_changes_and_refuses_with_json_errors() {
     assert_eq!(answer["stay"]["room"], "8120", "{answer}");
     assert_eq!(answer["stay"]["state"], "in_house", "{answer}");
     assert_eq!(answer["stay"]["vip"], true, "{answer}");
-    assert!(answer["pin"].as_str().is_some_and(|p| p.len() == 4), "{answer}");
+    assert!(
+        answer["pin"].as_str().is_some_and(|p| p.len() == 4),
+        "{answer}"
+    );
     api_expect(
         &server,
         "POST",
@@ -307,7 +333,10 @@ fn the_admin_api_makes_the_same_changes_and_refuses_with_json_errors() {
     );
     let state = room(&server, "8122");
     assert_eq!(
-        (&state["guest"]["dnd"], &state["guest"]["forwarding"]["no_answer"]),
+        (
+            &state["guest"]["dnd"],
+            &state["guest"]["forwarding"]["no_answer"]
+        ),
         (&Value::Bool(true), &Value::from("0")),
         "the move carries DND and forwarding: {state}"
     );
@@ -316,31 +345,147 @@ fn the_admin_api_makes_the_same_changes_and_refuses_with_json_errors() {
 
     // Refusals with their statuses and reasons.
     let post = "POST";
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"8122","name":"X"}"#, 409, "occupied");
-    api_refused(&server, post, "/api/guests/check-out", r#"{"room":"8120"}"#, 409, "vacant");
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"9999","name":"X"}"#, 404, "9999 is not a room");
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"202","name":"X"}"#, 422, "202 is not a room");
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"8123","name":"X","language":"de"}"#, 422, "language `de`");
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"8123","name":"X","pin":"12"}"#, 422, "PIN");
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"8123","name":"X","floor":3}"#, 400, "floor");
-    api_refused(&server, post, "/api/guests/check-in", r#"{"room":"8123""#, 400, "");
-    api_refused(&server, post, "/api/guests/move", r#"{"from":"8122","to":"8122"}"#, 409, "same room");
-    api_refused(&server, "GET", "/api/rooms/9999", "", 404, "9999 is not a room");
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"8122","name":"X"}"#,
+        409,
+        "occupied",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-out",
+        r#"{"room":"8120"}"#,
+        409,
+        "vacant",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"9999","name":"X"}"#,
+        404,
+        "9999 is not a room",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"202","name":"X"}"#,
+        422,
+        "202 is not a room",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"8123","name":"X","language":"de"}"#,
+        422,
+        "language `de`",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"8123","name":"X","pin":"12"}"#,
+        422,
+        "PIN",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"8123","name":"X","floor":3}"#,
+        400,
+        "floor",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/check-in",
+        r#"{"room":"8123""#,
+        400,
+        "",
+    );
+    api_refused(
+        &server,
+        post,
+        "/api/guests/move",
+        r#"{"from":"8122","to":"8122"}"#,
+        409,
+        "same room",
+    );
+    api_refused(
+        &server,
+        "GET",
+        "/api/rooms/9999",
+        "",
+        404,
+        "9999 is not a room",
+    );
     api_refused(&server, "GET", "/api/guests/search?q=%20", "", 400, "text");
     let put = "PUT";
-    api_refused(&server, put, "/api/lines/8122/forward/always", r#"{"target":"8122"}"#, 422, "itself");
-    api_refused(&server, put, "/api/lines/8122/forward/always", r#"{"target":"4444"}"#, 422, "4444 is not a number");
-    api_refused(&server, put, "/api/lines/8122/forward/sometimes", r#"{"target":"201"}"#, 404, "sometimes");
-    api_refused(&server, put, "/api/lines/9999/dnd", r#"{"on":true}"#, 404, "9999 is not an extension");
-    api_expect(&server, put, "/api/lines/201/forward/always", r#"{"target":"8122"}"#, 200);
-    api_refused(&server, put, "/api/lines/8122/forward/busy", r#"{"target":"201"}"#, 422, "loop");
+    api_refused(
+        &server,
+        put,
+        "/api/lines/8122/forward/always",
+        r#"{"target":"8122"}"#,
+        422,
+        "itself",
+    );
+    api_refused(
+        &server,
+        put,
+        "/api/lines/8122/forward/always",
+        r#"{"target":"4444"}"#,
+        422,
+        "4444 is not a number",
+    );
+    api_refused(
+        &server,
+        put,
+        "/api/lines/8122/forward/sometimes",
+        r#"{"target":"201"}"#,
+        404,
+        "sometimes",
+    );
+    api_refused(
+        &server,
+        put,
+        "/api/lines/9999/dnd",
+        r#"{"on":true}"#,
+        404,
+        "9999 is not an extension",
+    );
+    api_expect(
+        &server,
+        put,
+        "/api/lines/201/forward/always",
+        r#"{"target":"8122"}"#,
+        200,
+    );
+    api_refused(
+        &server,
+        put,
+        "/api/lines/8122/forward/busy",
+        r#"{"target":"201"}"#,
+        422,
+        "loop",
+    );
 
     // Every change is in the log book as made by `api`; nothing else was written.
     let book = logbook(&server);
     let by_api: Vec<(String, String)> = book
         .iter()
         .filter(|e| e["by"] == "api")
-        .map(|e| (e["kind"].as_str().unwrap_or("").into(), e["subject"].as_str().unwrap_or("").into()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("").into(),
+                e["subject"].as_str().unwrap_or("").into(),
+            )
+        })
         .collect();
     assert_eq!(
         by_api,
@@ -359,13 +504,22 @@ fn the_admin_api_makes_the_same_changes_and_refuses_with_json_errors() {
 #[test]
 fn stays_dnd_and_forwarding_survive_a_restart_and_calls_are_routed_by_them() {
     let mut server = hotel_server(&[]);
-    cli_ok(&server, &["guest", "check-in", "8105", "--name", "Li Wei", "--vip", ""]);
-    cli_ok(&server, &["guest", "check-in", "8106", "--name", "Ola Nordmann"]);
+    cli_ok(
+        &server,
+        &["guest", "check-in", "8105", "--name", "Li Wei", "--vip", ""],
+    );
+    cli_ok(
+        &server,
+        &["guest", "check-in", "8106", "--name", "Ola Nordmann"],
+    );
     cli_ok(&server, &["dnd", "8105", "on"]);
     cli_ok(&server, &["forward", "8106", "always", "202"]);
 
     let status = server.stop().unwrap();
-    assert!(status.success(), "switchboard exited with {status} on SIGTERM");
+    assert!(
+        status.success(),
+        "switchboard exited with {status} on SIGTERM"
+    );
     server.restart().unwrap();
 
     let list = api_expect(&server, "GET", "/api/guests", "", 200);
@@ -377,7 +531,10 @@ fn stays_dnd_and_forwarding_survive_a_restart_and_calls_are_routed_by_them() {
         .collect();
     assert_eq!(rooms, ["8105", "8106"], "{list}");
     assert_eq!(room(&server, "8105")["guest"]["dnd"], true);
-    assert_eq!(room(&server, "8106")["guest"]["forwarding"]["always"], "202");
+    assert_eq!(
+        room(&server, "8106")["guest"]["forwarding"]["always"],
+        "202"
+    );
 
     // The forwarding routes: 201 dials 8106, 202 rings (8106's phone is not rung).
     let concierge = sipp_phone(&server, "202", "uas_answer", Duration::from_secs(40))
@@ -386,7 +543,9 @@ fn stays_dnd_and_forwarding_survive_a_restart_and_calls_are_routed_by_them() {
     let room_8106 = sipp_phone(&server, "8106", "uas_answer", Duration::from_secs(20))
         .spawn()
         .unwrap();
-    let caller = sipp_caller(&server, "201", "uac_call", "8106").run().unwrap();
+    let caller = sipp_caller(&server, "201", "uac_call", "8106")
+        .run()
+        .unwrap();
     caller.expect_success().unwrap();
     concierge
         .wait()
@@ -415,7 +574,11 @@ fn stays_dnd_and_forwarding_survive_a_restart_and_calls_are_routed_by_them() {
     std::thread::sleep(Duration::from_secs(6));
     let _ = desk.hangup();
     desk.wait_event("CALL_CLOSED", EVENT_TIMEOUT).unwrap();
-    assert_heard(&heard_by(&desk), "en/guest_dnd.wav", "201 calling 8105 on DND");
+    assert_heard(
+        &heard_by(&desk),
+        "en/guest_dnd.wav",
+        "201 calling 8105 on DND",
+    );
     assert!(
         !room_8105.has_event("CALL_INCOMING") && !room_8105.has_event("CALL_ESTABLISHED"),
         "8105 was rung despite do-not-disturb after the restart"
