@@ -160,12 +160,12 @@ fn placed_call_plays_the_prompt_collects_a_digit_and_is_recorded() {
         lines.next(),
         Some(
             "id,call_id,caller,callee,kind,started_at_ms,answered_at_ms,ended_at_ms,outcome,\
-             hangup_by,quality,purpose,digits"
+             hangup_by,quality,purpose,digits,caller_name,forwarded_to,forward_reason"
         )
     );
     let row = lines.next().unwrap_or_default();
     assert!(
-        row.contains(",201,placed,") && row.ends_with(&format!(",announcement,{DIGIT}")),
+        row.contains(",201,placed,") && row.ends_with(&format!(",announcement,{DIGIT},,,")),
         "expected the placed call in the CSV: {csv}"
     );
 
