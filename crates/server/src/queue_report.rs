@@ -428,7 +428,7 @@ mod tests {
             serde_json::json!({
                 "now_ms": 5,
                 "waiting": [{
-                    "queue": "operators", "position": 1, "call": 1, "caller": "201",
+                    "queue": "operators", "position": 1, "call": 1, "caller": "201", "name": null,
                     "language": "en", "vip": true, "wait_ms": 4, "entered_ms": 1_000,
                     "ringing": null
                 }],
