@@ -168,6 +168,42 @@ fn uac_failure_and_cancel_scenarios_match_their_responses() {
     server.expect_success().unwrap();
 }
 
+/// The hotel's refusals after an announcement: 183 with SDP, then the final response. Each
+/// scenario requires the 183 and its own code, so one fails on the other's code, and the
+/// early-media call scenario fails when the 183 is followed by a refusal.
+#[test]
+fn early_media_refusal_scenarios_require_the_183_and_their_own_code() {
+    let (server, client) = run_pair(
+        proxy_standin("standin_proxy_early_refusal"),
+        caller("uac_call_restricted"),
+    );
+    client.expect_success().unwrap();
+    server.expect_success().unwrap();
+    assert_proxy_authorization_valid(&client);
+
+    for other in ["uac_call_gone", "uac_call_early_media"] {
+        let (_, client) = run_pair(
+            proxy_standin("standin_proxy_early_refusal"),
+            caller(other).timeout(Duration::from_secs(8)),
+        );
+        assert!(
+            !client.succeeded(),
+            "{other} accepted 183 then 403: {}",
+            client.describe()
+        );
+    }
+    // Without the 183, the restricted scenario fails even on its final code's neighbour (486).
+    let (_, client) = run_pair(
+        proxy_standin("standin_proxy_busy"),
+        caller("uac_call_restricted").timeout(Duration::from_secs(8)),
+    );
+    assert!(
+        !client.succeeded(),
+        "uac_call_restricted accepted 486 without 183: {}",
+        client.describe()
+    );
+}
+
 #[test]
 fn uas_scenarios_answer_reject_and_accept_cancel() {
     let callee = Sipp::new("uas_answer").unwrap().rtp_echo().timeout(TIMEOUT);

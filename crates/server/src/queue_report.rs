@@ -338,6 +338,7 @@ mod tests {
             position,
             call: u64::from(position),
             caller: caller.into(),
+            name: None,
             language: "en".into(),
             vip,
             wait_ms,
@@ -427,7 +428,7 @@ mod tests {
             serde_json::json!({
                 "now_ms": 5,
                 "waiting": [{
-                    "queue": "operators", "position": 1, "call": 1, "caller": "201",
+                    "queue": "operators", "position": 1, "call": 1, "caller": "201", "name": null,
                     "language": "en", "vip": true, "wait_ms": 4, "entered_ms": 1_000,
                     "ringing": null
                 }],

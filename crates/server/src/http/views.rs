@@ -73,6 +73,9 @@ pub struct WaitingView {
     pub call: u64,
     /// Who is waiting.
     pub caller: String,
+    /// The caller's name (a room's guest, `8105 Dr Li Wei ★`), if the PBX names them.
+    #[serde(default)]
+    pub name: Option<String>,
     /// The caller's prompt language.
     pub language: String,
     /// Whether the caller is placed as a VIP.
@@ -115,6 +118,7 @@ impl QueueView {
                     position: w.position,
                     call: w.call.0,
                     caller: w.caller.clone(),
+                    name: w.name.clone(),
                     language: w.language.clone(),
                     vip: w.vip,
                     wait_ms: w.wait_ms,
