@@ -246,7 +246,8 @@ fn a_vacant_room_may_not_call_a_room() {
     );
 }
 
-/// A vacant room may still call staff; an occupied room may call other rooms.
+/// A vacant room may call staff; an occupied room calls rooms, and the room it calls is
+/// shown the calling room's name only (guests do not learn each other's names).
 #[test]
 fn a_vacant_room_calls_staff_and_an_occupied_room_calls_rooms() {
     let (mut w, p201, _, rooms) = hotel(&["8101", "8102"]);
@@ -259,7 +260,8 @@ fn a_vacant_room_calls_staff_and_an_occupied_room_calls_rooms() {
     let inc = w.expect_invite(rooms[1]);
     assert_eq!(
         inc.req.headers.from().expect("From").display.as_deref(),
-        Some("8101 Anna Berg")
+        Some("Room 8101"),
+        "another guest sees the room, never the guest's name"
     );
 }
 

@@ -39,11 +39,7 @@ pub(crate) fn on_offered(
     if room.kind != ExtensionKind::Room {
         return None;
     }
-    let guest = apps.hotel.guest(&room.number);
-    let display = match guest {
-        Some(g) => g.caller_display(&room.number),
-        None => hotel::vacant_display(&room.number),
-    };
+    let display = staff_display(apps, &room.number);
     if let Some(call) = core.calls.calls.get_mut(&key) {
         call.display = Some(display.clone());
     }
@@ -51,7 +47,47 @@ pub(crate) fn on_offered(
         call: key,
         name: display,
     }));
-    guest.and_then(|g| g.language.clone())
+    apps.hotel
+        .guest(&room.number)
+        .and_then(|g| g.language.clone())
+}
+
+/// How staff and operators are shown a call from `room`: its guest, or that it is vacant.
+fn staff_display(apps: &Apps, room: &str) -> String {
+    match apps.hotel.guest(room) {
+        Some(g) => g.caller_display(room),
+        None => hotel::vacant_display(room),
+    }
+}
+
+/// Who the phones about to ring are shown as the caller of a room's call: staff phones and
+/// operators see the guest (`8105 Dr Li Wei ★`); another room sees only the calling room's
+/// name (`Room 8105`), so guests do not learn each other's names.
+fn show_caller(apps: &Apps, core: &mut Core, key: CallKey, numbers: &[String]) {
+    let Some(plan) = apps.attendant.as_ref().map(|a| &a.plan) else {
+        return;
+    };
+    let Some(room) = apps
+        .ivrs
+        .get(&key)
+        .and_then(|i| i.auth_user.as_deref())
+        .and_then(|u| hotel::extension_of(plan, u))
+        .filter(|e| e.kind == ExtensionKind::Room)
+    else {
+        return;
+    };
+    let to_a_room = numbers.iter().any(|n| {
+        plan.extension(n)
+            .is_some_and(|e| e.kind == ExtensionKind::Room)
+    });
+    let display = if to_a_room {
+        room.name.clone()
+    } else {
+        staff_display(apps, &room.number)
+    };
+    if let Some(call) = core.calls.calls.get_mut(&key) {
+        call.display = Some(display);
+    }
 }
 
 /// The caller's class of service.
@@ -154,6 +190,7 @@ pub(crate) fn bridge(
             ringing
         }
     };
+    show_caller(apps, core, key, &numbers);
     match bridge::start(core, &*apps, now, wall_ms, ep, key, numbers, ring_timeout) {
         Ok(()) => None,
         // No phone of the line to ring: its no-answer forwarding applies at once.
@@ -238,6 +275,7 @@ pub(crate) fn forward_on_failure(
         },
     );
     record_forward(core, key, &dialled.number, &target, kind);
+    show_caller(apps, core, key, std::slice::from_ref(&target));
     let rung = bridge::start(
         core,
         &*apps,
