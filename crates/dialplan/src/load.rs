@@ -443,13 +443,8 @@ fn decode_plan(
                 key: "mode",
                 decode: schedule::decode_mode,
             };
-            attendant.schedule = schedule::decode(
-                ctx,
-                n,
-                attendant.default_mode,
-                values,
-                &settings.time_zone,
-            );
+            attendant.schedule =
+                schedule::decode(ctx, n, attendant.default_mode, values, &settings.time_zone);
         }
     }
     let features = top

@@ -33,25 +33,32 @@ paging:
 
 fn plays(text: &str) -> bool {
     let plan = inline_plan(PLAN);
-    let music = plan.paging_group("7100").and_then(|g| g.background_music.as_ref());
+    let music = plan
+        .paging_group("7100")
+        .and_then(|g| g.background_music.as_ref());
     music.expect("7100 has music").plays_at(at(text))
 }
 
 #[test]
 fn decodes_the_class_and_the_schedule() {
     let plan = inline_plan(PLAN);
-    let lobby = plan.paging_group("7100").and_then(|g| g.background_music.clone());
+    let lobby = plan
+        .paging_group("7100")
+        .and_then(|g| g.background_music.clone());
     let lobby = lobby.expect("music");
     assert_eq!(lobby.music_on_hold, "lobby");
     assert!(lobby.has_schedule());
     // No schedule: the default class, and it never plays by itself.
-    let plain = plan.paging_group("7101").and_then(|g| g.background_music.clone());
+    let plain = plan
+        .paging_group("7101")
+        .and_then(|g| g.background_music.clone());
     let plain = plain.expect("music");
     assert_eq!(plain.music_on_hold, "default");
     assert!(!plain.has_schedule());
     assert!(!plain.plays_at(at("2026-07-15T12:00:00Z")));
     assert_eq!(
-        plan.paging_group("7102").map(|g| g.background_music.is_some()),
+        plan.paging_group("7102")
+            .map(|g| g.background_music.is_some()),
         Some(false)
     );
 }
@@ -153,17 +160,26 @@ fn group(music: &str) -> String {
 
 #[test]
 fn errors_name_their_positions() {
-    let mode = group("      schedule:\n        rules:\n          - { mode: manual, from: \"07:00\", to: \"23:00\" }\n");
+    let mode = group(
+        "      schedule:\n        rules:\n          - { mode: manual, from: \"07:00\", to: \"23:00\" }\n",
+    );
     assert_eq!(
         problems_with(&mode, &AnyPrompt),
-        ["t.yaml:9:15: unknown key `mode` in a schedule rule; expected one of `days`, `from`, `to` or `dates`"]
+        [
+            "t.yaml:9:15: unknown key `mode` in a schedule rule; expected one of `days`, `from`, `to` or `dates`"
+        ]
     );
-    let overlap = group("      schedule:\n        rules:\n          - { days: daily, from: \"07:00\", to: \"23:00\" }\n          - { days: sun, from: \"22:00\", to: \"23:30\" }\n");
+    let overlap = group(
+        "      schedule:\n        rules:\n          - { days: daily, from: \"07:00\", to: \"23:00\" }\n          - { days: sun, from: \"22:00\", to: \"23:30\" }\n",
+    );
     assert_eq!(
         problems_with(&overlap, &AnyPrompt),
-        ["t.yaml:10:13: this schedule rule overlaps the rule at line 9 (both apply on sun 2024-01-07 at 22:00); expected rules that never apply at the same moment"]
+        [
+            "t.yaml:10:13: this schedule rule overlaps the rule at line 9 (both apply on sun 2024-01-07 at 22:00); expected rules that never apply at the same moment"
+        ]
     );
-    let holiday_mode = group("      schedule:\n        holidays: [ { date: 12-24, mode: manual } ]\n");
+    let holiday_mode =
+        group("      schedule:\n        holidays: [ { date: 12-24, mode: manual } ]\n");
     assert_eq!(
         problems_with(&holiday_mode, &AnyPrompt),
         ["t.yaml:8:36: unknown key `mode` in a holiday; expected one of `date` or `name`"]
@@ -171,7 +187,9 @@ fn errors_name_their_positions() {
     let key = group("      music: lobby\n");
     assert_eq!(
         problems_with(&key, &AnyPrompt),
-        ["t.yaml:7:7: unknown key `music` in `background_music`; expected one of `music_on_hold` or `schedule`"]
+        [
+            "t.yaml:7:7: unknown key `music` in `background_music`; expected one of `music_on_hold` or `schedule`"
+        ]
     );
     let class = group("      music_on_hold: ../etc\n");
     assert_eq!(
@@ -185,7 +203,9 @@ fn the_music_on_hold_class_must_exist() {
     let missing = group("      music_on_hold: lobby\n");
     assert_eq!(
         problems_with(&missing, &NoLobbyMusic),
-        ["t.yaml:7:7: music-on-hold class `lobby` of the background music of paging group `7100`: /p/prompts/moh/lobby: no such directory"]
+        [
+            "t.yaml:7:7: music-on-hold class `lobby` of the background music of paging group `7100`: /p/prompts/moh/lobby: no such directory"
+        ]
     );
     assert!(problems_with(&group("      music_on_hold: default\n"), &NoLobbyMusic).is_empty());
 }

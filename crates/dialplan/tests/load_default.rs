@@ -160,7 +160,11 @@ fn the_commented_background_music_is_valid_when_enabled() {
     let base = path.parent().expect("dir");
     let demo = dialplan::load_str(&text, "default.yaml", base, &FileExists)
         .unwrap_or_else(|d| panic!("{d}"));
-    assert!(demo.paging_groups().iter().all(|g| g.background_music.is_none()));
+    assert!(
+        demo.paging_groups()
+            .iter()
+            .all(|g| g.background_music.is_none())
+    );
     let mut enabled = String::new();
     let mut in_block = false;
     for line in text.lines() {

@@ -236,9 +236,11 @@ impl Core {
 pub fn attendant(
     loaded: prompt_check::LoadedPlan,
 ) -> (pbx::Attendant, Vec<media::prompt::MohClass>) {
+    let music = loaded.moh.iter().cloned().collect();
     let a = pbx::Attendant {
         plan: Arc::new(loaded.plan),
         prompts: Arc::new(loaded.prompts),
+        music: Arc::new(music),
     };
     (a, loaded.moh)
 }
