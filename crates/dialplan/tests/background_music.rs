@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{at, inline_plan};
+use common::{AnyPrompt, at, inline_plan};
 use dialplan::{PromptChecker, load_str};
 use std::path::Path;
 
@@ -116,17 +116,6 @@ fn holidays_are_silent() {
     assert!(!plays("2026-12-24T12:00:00Z"));
     assert!(plays("2026-12-23T12:00:00Z"));
     assert!(plays("2026-12-25T12:00:00Z"));
-}
-
-struct AnyPrompt;
-
-impl PromptChecker for AnyPrompt {
-    fn check(&self, _: &Path) -> Result<(), String> {
-        Ok(())
-    }
-    fn check_directory(&self, _: &Path) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 /// Every prompt and directory exists except the music-on-hold class `lobby`.

@@ -266,21 +266,16 @@ pub(crate) fn interrupt(
 pub(crate) fn on_event(apps: &mut Apps, core: &mut Core, event: PlacedEvent) {
     match event {
         PlacedEvent::Answered(member) => {
-            let Some(State::Playing { room, .. }) = apps
-                .music
-                .by_member
-                .get(&member)
-                .and_then(|g| apps.music.states.get(g))
-            else {
-                return;
-            };
-            if let Some(leg) = core.placed.answered_leg(member) {
-                core.outputs
-                    .push_back(Output::Media(MediaCommand::JoinConference {
-                        leg,
-                        room: *room,
-                        muted: true,
-                    }));
+            let room =
+                apps.music
+                    .by_member
+                    .get(&member)
+                    .and_then(|g| match apps.music.states.get(g) {
+                        Some(State::Playing { room, .. }) => Some(*room),
+                        _ => None,
+                    });
+            if let Some(room) = room {
+                paging::join_muted(core, member, room);
             }
         }
         PlacedEvent::Ended(member) => {

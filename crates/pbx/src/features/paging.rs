@@ -208,6 +208,18 @@ pub(crate) fn join_caller(apps: &Apps, core: &mut Core, key: CallKey) {
         }));
 }
 
+/// Puts a member's answered call into `room`, muted (it hears the room, is not heard).
+pub(crate) fn join_muted(core: &mut Core, member: CallKey, room: RoomId) {
+    if let Some(leg) = core.placed.answered_leg(member) {
+        core.outputs
+            .push_back(Output::Media(MediaCommand::JoinConference {
+                leg,
+                room,
+                muted: true,
+            }));
+    }
+}
+
 /// What happened to a member's call.
 pub(crate) fn on_event(apps: &mut Apps, core: &mut Core, event: PlacedEvent) {
     match event {
@@ -220,14 +232,7 @@ pub(crate) fn on_event(apps: &mut Apps, core: &mut Core, event: PlacedEvent) {
             else {
                 return;
             };
-            if let Some(leg) = core.placed.answered_leg(member) {
-                core.outputs
-                    .push_back(Output::Media(MediaCommand::JoinConference {
-                        leg,
-                        room: page.room,
-                        muted: true,
-                    }));
-            }
+            join_muted(core, member, page.room);
         }
         PlacedEvent::Ended(member) => {
             if let Some(key) = apps.pages.by_member.remove(&member)
