@@ -318,3 +318,49 @@ fn an_override_needs_a_group_with_background_music() {
     // Without background music the PBX sets no minute deadline.
     assert_eq!(w.pbx.poll_timeout(), None);
 }
+
+#[test]
+fn shutdown_hangs_up_the_music_for_good() {
+    let Lobby { mut w, members, .. } = lobby();
+    run_until(&mut w, 12, 2);
+    let mut legs = answer_all(&mut w, &members);
+    let (now, wall) = (w.now, w.wall_ms());
+    w.pbx.hangup_all(now, wall, &mut w.ep);
+    w.drain_pbx();
+    for leg in &mut legs {
+        w.expect_bye(leg);
+    }
+    // Neither the schedule nor an override starts it again.
+    set(&mut w, Some(false));
+    set(&mut w, Some(true));
+    run_until(&mut w, 12, 4);
+    for p in members {
+        assert!(!w.has_request(p, Method::Invite), "no music after shutdown");
+    }
+}
+
+#[test]
+fn a_reload_without_the_music_stops_it() {
+    let Lobby { mut w, members, .. } = lobby();
+    run_until(&mut w, 12, 2);
+    let mut legs = answer_all(&mut w, &members);
+    let (plan, prompts) = support::default_plan();
+    let plan = std::sync::Arc::new(plan);
+    w.pbx.set_attendant(pbx::Attendant {
+        music: support::music_classes(&plan),
+        plan,
+        prompts: std::sync::Arc::new(prompts),
+    });
+    check(&mut w);
+    for leg in &mut legs {
+        w.expect_bye(leg);
+    }
+    run_until(&mut w, 12, 3);
+    for p in members {
+        assert!(
+            !w.has_request(p, Method::Invite),
+            "the plan has no music now"
+        );
+    }
+    assert!(w.pbx.music_status(w.wall_ms()).iter().all(|s| !s.playing));
+}

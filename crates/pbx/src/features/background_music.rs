@@ -98,6 +98,8 @@ pub(crate) struct Music {
     pub overrides: BTreeMap<String, bool>,
     /// The next wall-clock minute boundary, while some group has music.
     next_check: Option<Instant>,
+    /// Shutting down: the music never starts again.
+    stopped: bool,
 }
 
 impl Music {
@@ -114,6 +116,12 @@ impl Music {
     /// Whether the check is due at `now`.
     pub fn due(&self, now: Instant) -> bool {
         self.next_check.is_some_and(|t| t <= now)
+    }
+
+    /// Shutdown: no more checks (the member calls are hung up with every other call).
+    pub fn stop_for_good(&mut self) {
+        self.stopped = true;
+        self.next_check = None;
     }
 
     fn state(&self, group: &str) -> &State {
@@ -136,6 +144,9 @@ pub(crate) fn check(
     wall_ms: i64,
     ep: &mut Endpoint,
 ) {
+    if apps.music.stopped {
+        return;
+    }
     let plan = apps.attendant.as_ref().map(|a| a.plan.clone());
     let wall = dialplan::jiff::Timestamp::from_millisecond(wall_ms).ok();
     let mut wanted: BTreeMap<String, bool> = BTreeMap::new();

@@ -162,9 +162,10 @@ impl Apps {
         attendant::feed(self, core, now, wall_ms, ep, key, event);
     }
 
-    /// Shutdown: nobody is offered a caller any more.
+    /// Shutdown: nobody is offered a caller any more, and no background music starts.
     pub fn stop_offering(&mut self) {
         self.queues.stop_offering();
+        self.music.stop_for_good();
     }
 }
 
