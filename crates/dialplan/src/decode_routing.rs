@@ -1,12 +1,16 @@
 //! Decoding ring groups, queues and feature codes.
 
-use crate::decode::Ctx;
+use crate::decode::{Ctx, Fields};
 use crate::decode_directory::is_number;
 use crate::diagnostic::suggest;
 use crate::directory::{Directory, Operators};
 use crate::node::{Node, Pos, Value};
 use crate::program::{Instr, Names, PromptRef, decode_actions};
-use crate::routing::{FEATURE_KEYS, Features, Group, PREFIX_KEYS, PagingGroup, Queue, Ringing};
+use crate::routing::{
+    BackgroundMusic, FEATURE_KEYS, Features, Group, PREFIX_KEYS, PagingGroup, Queue, Ringing,
+};
+use crate::schedule;
+use jiff::tz::TimeZone;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -131,7 +135,17 @@ pub(crate) fn collect_groups(
 }
 
 /// The keys of one entry under `paging:`.
-pub(crate) const PAGING_KEYS: [&str; 5] = ["number", "name", "members", "call_info", "alert_info"];
+pub(crate) const PAGING_KEYS: [&str; 6] = [
+    "number",
+    "name",
+    "members",
+    "call_info",
+    "alert_info",
+    "background_music",
+];
+
+/// The keys of a paging group's `background_music:`.
+pub(crate) const BACKGROUND_MUSIC_KEYS: [&str; 2] = ["music_on_hold", "schedule"];
 
 /// Decodes the `paging:` list. `taken` holds every number already in use (extensions,
 /// the operator position, group and conference numbers) with what holds it.
@@ -140,6 +154,7 @@ pub(crate) fn decode_paging(
     node: &Node,
     directory: &Directory,
     taken: &BTreeMap<String, String>,
+    default_tz: &TimeZone,
 ) -> Vec<PagingGroup> {
     let mut out: Vec<PagingGroup> = Vec::new();
     for item in ctx.list(node, "`paging`") {
@@ -225,15 +240,60 @@ pub(crate) fn decode_paging(
         };
         let call_info = header("call_info", "answer-after=0");
         let alert_info = header("alert_info", "auto-answer");
+        let background_music = f
+            .get("background_music")
+            .and_then(|n| decode_background_music(ctx, n, default_tz));
         out.push(PagingGroup {
             number,
             name,
             members,
             call_info,
             alert_info,
+            background_music,
         });
     }
     out
+}
+
+/// Decodes a paging group's `background_music:` (the class defaults to `default`; without
+/// a `schedule` the music plays only when an operator turns it on).
+fn decode_background_music(
+    ctx: &mut Ctx,
+    node: &Node,
+    default_tz: &TimeZone,
+) -> Option<BackgroundMusic> {
+    let f = ctx.fields(node, "`background_music`", &BACKGROUND_MUSIC_KEYS)?;
+    let mut music = BackgroundMusic {
+        music_on_hold: "default".into(),
+        schedule: None,
+        pos: node.pos,
+    };
+    if let Some(class) = decode_moh_class(ctx, &f) {
+        music.music_on_hold = class;
+        music.pos = f.key_pos("music_on_hold").unwrap_or(f.pos);
+    }
+    if let Some(n) = f.get("schedule") {
+        let values = schedule::Values::Fixed {
+            rule: true,
+            holiday: false,
+        };
+        music.schedule = Some(schedule::decode(ctx, n, false, values, default_tz)?);
+    }
+    Some(music)
+}
+
+/// Reads `music_on_hold:` of a queue or of background music: a directory name under
+/// `<prompts>/moh/` (reported, and `None`, when it is not one).
+fn decode_moh_class(ctx: &mut Ctx, f: &Fields) -> Option<String> {
+    let class = ctx.text(f.get("music_on_hold")?, "`music_on_hold`")?;
+    if class.is_empty() || class.contains(['/', '\\']) || class == ".." {
+        ctx.error(
+            f.key_pos("music_on_hold").unwrap_or(f.pos),
+            format!("invalid music-on-hold class `{class}`"),
+        );
+        return None;
+    }
+    Some(class)
 }
 
 pub(crate) fn default_queue(name: &str) -> Queue {
@@ -293,18 +353,8 @@ pub(crate) fn decode_queue(ctx: &mut Ctx, name: &str, node: &Node, names: &mut N
                 .filter(|d| !d.is_zero()),
         };
     }
-    if let Some(class) = f
-        .get("music_on_hold")
-        .and_then(|n| ctx.text(n, "`music_on_hold`"))
-    {
-        if class.is_empty() || class.contains(['/', '\\']) || class == ".." {
-            ctx.error(
-                f.key_pos("music_on_hold").unwrap_or(f.pos),
-                format!("invalid music-on-hold class `{class}`"),
-            );
-        } else {
-            q.music_on_hold = class;
-        }
+    if let Some(class) = decode_moh_class(ctx, &f) {
+        q.music_on_hold = class;
     }
     if let Some(d) = f
         .get("operator_ring_timeout")

@@ -90,7 +90,9 @@ pub use interpreter::{CallState, step};
 pub use jiff;
 pub use load::{FileExists, PromptChecker, load, load_str};
 pub use plan::Plan;
-pub use routing::{DndSwitch, Feature, Features, ForwardKind, Group, PagingGroup, Queue, Ringing};
+pub use routing::{
+    BackgroundMusic, DndSwitch, Feature, Features, ForwardKind, Group, PagingGroup, Queue, Ringing,
+};
 pub use schedule::Mode;
 pub use schema::json_schema;
 pub use settings::Settings;

@@ -263,7 +263,7 @@ fn decode_plan(
             for c in &conferences {
                 taken.insert(c.number.clone(), "a conference room".into());
             }
-            decode_paging(ctx, n, &directory, &taken)
+            decode_paging(ctx, n, &directory, &taken, &settings.time_zone)
         })
         .unwrap_or_default();
     let queue_nodes: Vec<(String, Pos, Node)> = top
@@ -439,8 +439,12 @@ fn decode_plan(
             attendant.manual = decode_actions(ctx, n, &mut names);
         }
         if let Some(n) = f.get("schedule") {
+            let values = schedule::Values::Keyed {
+                key: "mode",
+                decode: schedule::decode_mode,
+            };
             attendant.schedule =
-                schedule::decode(ctx, n, attendant.default_mode, &settings.time_zone);
+                schedule::decode(ctx, n, attendant.default_mode, values, &settings.time_zone);
         }
     }
     let features = top

@@ -44,7 +44,7 @@ pub struct Plan {
 #[derive(Clone, Debug)]
 pub(crate) struct Attendant {
     pub default_mode: Mode,
-    pub schedule: Option<Schedule>,
+    pub schedule: Option<Schedule<Mode>>,
     pub manual: Vec<Instr>,
 }
 
@@ -195,7 +195,7 @@ impl Plan {
             return mode;
         }
         match &self.attendant.schedule {
-            Some(schedule) => schedule.mode_at(wall),
+            Some(schedule) => schedule.at(wall),
             None => self.attendant.default_mode,
         }
     }

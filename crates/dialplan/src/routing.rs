@@ -1,6 +1,8 @@
 //! Ring groups, queues and feature codes.
 
+use crate::node::Pos;
 use crate::program::Instr;
+use crate::schedule::Schedule;
 use std::time::Duration;
 
 /// How a group rings its members.
@@ -72,6 +74,32 @@ pub struct PagingGroup {
     pub call_info: String,
     /// The value of the `Alert-Info` header sent to the members (default `auto-answer`).
     pub alert_info: String,
+    /// Music over the members' speakers, by schedule or by an operator's override.
+    pub background_music: Option<BackgroundMusic>,
+}
+
+/// A paging group's `background_music:`: which music, and when it plays by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackgroundMusic {
+    /// The music-on-hold class: a directory under `<prompts>/moh/` (default `default`).
+    pub music_on_hold: String,
+    /// When the music plays; `None`: only when an operator turns it on.
+    pub(crate) schedule: Option<Schedule<bool>>,
+    /// Where the class is named (for the check that its directory exists).
+    pub(crate) pos: Pos,
+}
+
+impl BackgroundMusic {
+    /// Whether the schedule says the music plays at `wall`: inside a rule and not on a
+    /// holiday (holidays are silent). Without a schedule, never.
+    pub fn plays_at(&self, wall: jiff::Timestamp) -> bool {
+        self.schedule.as_ref().is_some_and(|s| s.at(wall))
+    }
+
+    /// Whether the music has a schedule (otherwise only an operator turns it on).
+    pub fn has_schedule(&self) -> bool {
+        self.schedule.is_some()
+    }
 }
 
 /// The feature codes a phone may dial. The defaults follow FreePBX's conventions.

@@ -1,12 +1,14 @@
-//! Attendant modes and the schedule that picks one for a moment in time.
+//! Schedules: the attendant's modes, and when a paging group's background music plays.
 //!
 //! A schedule has rules (days of the week, a time of day range, optionally a date
 //! range such as a winter timetable) and holidays (whole days). Holidays win over
-//! rules; when nothing matches, the default mode applies. Times are wall-clock
+//! rules; when nothing matches, the default value applies. The value is generic: the
+//! attendant's rules and holidays each name a [`Mode`] (`mode:`), a background-music
+//! schedule's rules mean "plays" and its holidays "silent" ([`Values::Fixed`]). Times are wall-clock
 //! times in the schedule's time zone, so a rule from 08:00 keeps starting at 08:00
 //! local time across daylight-saving changes.
 
-use crate::decode::Ctx;
+use crate::decode::{Ctx, Fields};
 use crate::node::{Node, Pos};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -112,11 +114,11 @@ impl DateRange {
     }
 }
 
-/// One schedule rule: on these days, between these times, the attendant is in this mode.
+/// One schedule rule: on these days, between these times, this value applies.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Rule {
+pub(crate) struct Rule<V> {
     pub pos: Pos,
-    pub mode: Mode,
+    pub value: V,
     /// Monday first.
     pub days: [bool; 7],
     /// Minutes after midnight (`to` may be 1440 for 24:00); `from > to` wraps past midnight (the part after midnight
@@ -126,7 +128,7 @@ pub(crate) struct Rule {
     pub dates: Option<DateRange>,
 }
 
-impl Rule {
+impl<V> Rule<V> {
     fn matches(&self, date: Date, minute: u32) -> bool {
         let weekday = usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0);
         let in_dates = self.dates.is_none_or(|r| r.contains(date));
@@ -151,46 +153,80 @@ fn minute_in(from: u32, to: u32, minute: u32) -> bool {
     }
 }
 
-/// A holiday: the whole day runs in one mode.
+/// A holiday: the whole day has one value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Holiday {
+pub(crate) struct Holiday<V> {
     pub day: Day,
-    pub mode: Mode,
+    pub value: V,
 }
 
-/// The attendant schedule with its time zone.
-#[derive(Clone, Debug)]
-pub(crate) struct Schedule {
+/// A schedule with its time zone: the attendant's (`Schedule<Mode>`) or a paging group's
+/// background music (`Schedule<bool>`, true while it plays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Schedule<V> {
     pub time_zone: TimeZone,
-    pub default: Mode,
-    pub rules: Vec<Rule>,
-    pub holidays: Vec<Holiday>,
+    pub default: V,
+    pub rules: Vec<Rule<V>>,
+    pub holidays: Vec<Holiday<V>>,
 }
 
-impl Schedule {
-    /// Returns the mode in force at `wall`.
-    pub fn mode_at(&self, wall: jiff::Timestamp) -> Mode {
+impl<V: Copy> Schedule<V> {
+    /// Returns the value in force at `wall`.
+    pub fn at(&self, wall: jiff::Timestamp) -> V {
         let local = wall.to_zoned_datetime(self.time_zone.clone());
         let date = local.date();
         if let Some(h) = self.holidays.iter().find(|h| h.day.matches(date)) {
-            return h.mode;
+            return h.value;
         }
         let minute =
             u32::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0);
         self.rules
             .iter()
             .find(|r| r.matches(date, minute))
-            .map_or(self.default, |r| r.mode)
+            .map_or(self.default, |r| r.value)
+    }
+}
+
+/// Where a schedule's rules and holidays get their values.
+#[derive(Clone, Copy)]
+pub(crate) enum Values<V> {
+    /// Each rule and holiday names its value under `key` (the attendant's `mode`).
+    Keyed {
+        key: &'static str,
+        decode: fn(&mut Ctx, &Node) -> Option<V>,
+    },
+    /// Rules and holidays have no value key: every rule means `rule`, every holiday
+    /// `holiday` (background music: plays, silent).
+    Fixed { rule: V, holiday: V },
+}
+
+impl<V: Copy> Values<V> {
+    /// The value of a rule or holiday whose fields are `f` (`None` after reporting a problem).
+    fn read(self, ctx: &mut Ctx, f: &Fields, what: &str, holiday: bool) -> Option<V> {
+        match self {
+            Values::Keyed { key, decode } => f.require(ctx, key, what).and_then(|n| decode(ctx, n)),
+            Values::Fixed { rule, holiday: h } => Some(if holiday { h } else { rule }),
+        }
+    }
+
+    /// The keys a rule (or a holiday) may have: `base` with the value's key at `at`.
+    fn keys(self, base: &[&'static str], at: usize) -> Vec<&'static str> {
+        let mut keys = base.to_vec();
+        if let Values::Keyed { key, .. } = self {
+            keys.insert(at.min(keys.len()), key);
+        }
+        keys
     }
 }
 
 /// Decodes a `schedule:` mapping.
-pub(crate) fn decode(
+pub(crate) fn decode<V: Copy>(
     ctx: &mut Ctx,
     node: &Node,
-    default: Mode,
+    default: V,
+    values: Values<V>,
     default_tz: &TimeZone,
-) -> Option<Schedule> {
+) -> Option<Schedule<V>> {
     let f = ctx.fields(node, "`schedule`", &["time_zone", "rules", "holidays"])?;
     let time_zone = match f.get("time_zone") {
         Some(n) => decode_time_zone(ctx, n)?,
@@ -202,7 +238,7 @@ pub(crate) fn decode(
         .map(|n| ctx.list(n, "`rules`"))
         .unwrap_or_default()
     {
-        if let Some(rule) = decode_rule(ctx, item) {
+        if let Some(rule) = decode_rule(ctx, item, values) {
             rules.push(rule);
         }
     }
@@ -212,20 +248,18 @@ pub(crate) fn decode(
         .map(|n| ctx.list(n, "`holidays`"))
         .unwrap_or_default()
     {
-        let Some(h) = ctx.fields(item, "a holiday", &["date", "mode", "name"]) else {
+        let Some(h) = ctx.fields(item, "a holiday", &values.keys(&["date", "name"], 1)) else {
             continue;
         };
         let day = h
             .require(ctx, "date", "a holiday")
             .and_then(|n| decode_day(ctx, n));
-        let mode = h
-            .require(ctx, "mode", "a holiday")
-            .and_then(|n| decode_mode(ctx, n));
+        let value = values.read(ctx, &h, "a holiday", true);
         if let Some(n) = h.get("name") {
             ctx.text(n, "`name`");
         }
-        if let (Some(day), Some(mode)) = (day, mode) {
-            holidays.push(Holiday { day, mode });
+        if let (Some(day), Some(value)) = (day, value) {
+            holidays.push(Holiday { day, value });
         }
     }
     check_overlaps(ctx, &rules);
@@ -290,15 +324,13 @@ fn decode_day(ctx: &mut Ctx, node: &Node) -> Option<Day> {
     day
 }
 
-fn decode_rule(ctx: &mut Ctx, node: &Node) -> Option<Rule> {
+fn decode_rule<V: Copy>(ctx: &mut Ctx, node: &Node, values: Values<V>) -> Option<Rule<V>> {
     let f = ctx.fields(
         node,
         "a schedule rule",
-        &["mode", "days", "from", "to", "dates"],
+        &values.keys(&["days", "from", "to", "dates"], 0),
     )?;
-    let mode = f
-        .require(ctx, "mode", "a schedule rule")
-        .and_then(|n| decode_mode(ctx, n));
+    let value = values.read(ctx, &f, "a schedule rule", false);
     let days = match f.get("days") {
         Some(n) => decode_days(ctx, n),
         None => Some([true; 7]),
@@ -313,7 +345,7 @@ fn decode_rule(ctx: &mut Ctx, node: &Node) -> Option<Rule> {
         None => Some(None),
         Some(n) => decode_date_range(ctx, n).map(Some),
     };
-    let (mode, days, from, to, dates) = (mode?, days?, from?, to?, dates?);
+    let (value, days, from, to, dates) = (value?, days?, from?, to?, dates?);
     if from == to {
         ctx.error(
             node.pos,
@@ -323,7 +355,7 @@ fn decode_rule(ctx: &mut Ctx, node: &Node) -> Option<Rule> {
     }
     Some(Rule {
         pos: node.pos,
-        mode,
+        value,
         days,
         from,
         to,
@@ -443,7 +475,7 @@ fn decode_time(ctx: &mut Ctx, node: &Node, is_end: bool) -> Option<u32> {
 }
 
 /// Reports pairs of rules that apply at the same moment.
-fn check_overlaps(ctx: &mut Ctx, rules: &[Rule]) {
+fn check_overlaps<V>(ctx: &mut Ctx, rules: &[Rule<V>]) {
     for (i, a) in rules.iter().enumerate() {
         for b in &rules[..i] {
             if let Some(example) = overlap(a, b) {
@@ -463,7 +495,7 @@ fn check_overlaps(ctx: &mut Ctx, rules: &[Rule]) {
 }
 
 /// Finds a moment at which both rules apply and describes it.
-fn overlap(a: &Rule, b: &Rule) -> Option<String> {
+fn overlap<V>(a: &Rule<V>, b: &Rule<V>) -> Option<String> {
     // Time intervals are compared on the same calendar day; the part after midnight of a
     // wrapping rule uses the next day's weekday, which `matches` reflects directly.
     let mut shared_minute = None;
@@ -507,10 +539,10 @@ fn overlap(a: &Rule, b: &Rule) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn rule(days: [bool; 7], from: u32, to: u32, dates: Option<DateRange>) -> Rule {
+    fn rule(days: [bool; 7], from: u32, to: u32, dates: Option<DateRange>) -> Rule<Mode> {
         Rule {
             pos: Pos::default(),
-            mode: Mode::Manual,
+            value: Mode::Manual,
             days,
             from,
             to,

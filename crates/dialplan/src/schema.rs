@@ -135,6 +135,11 @@ fn schema() -> Value {
             }))
         }),
     );
+    let mut music_rule = rule.clone();
+    if let Some(properties) = music_rule["properties"].as_object_mut() {
+        properties.remove("mode");
+    }
+    music_rule["description"] = json!("Music plays on these days between these times.");
     let mut extension = directory_entry("number", text("The number, such as 201."), "staff");
     extension["properties"]["hotline"] = text(
         "Every call from this phone goes here at once, whatever was dialled: an extension, a group number or the operator position.",
@@ -194,7 +199,17 @@ fn schema() -> Value {
                     "name": { "type": "string", "description": "The group's display name." },
                     "members": { "type": "array", "description": "Extensions that answer on their speaker.", "items": { "type": ["string", "integer"] } },
                     "call_info": { "type": "string", "description": "Parameters after `Call-Info: <sip:HOST>;` (default `answer-after=0`)." },
-                    "alert_info": { "type": "string", "description": "The `Alert-Info` header (default `auto-answer`)." }
+                    "alert_info": { "type": "string", "description": "The `Alert-Info` header (default `auto-answer`)." },
+                    "background_music": closed("Music over the members' speakers, by schedule or operator override.", json!({
+                        "music_on_hold": { "type": "string", "description": "A directory under <prompts>/moh/ (default `default`)." },
+                        "schedule": closed("When the music plays (without one: only when an operator turns it on).", json!({
+                            "time_zone": { "type": "string" },
+                            "rules": { "type": "array", "items": music_rule },
+                            "holidays": { "type": "array", "items": closed("A whole day without music.", json!({
+                                "date": { "type": "string" }, "name": { "type": "string" }
+                            })) }
+                        }))
+                    }))
                 }
             }},
             "operators": closed("The operator position and operator accounts.", json!({
@@ -335,6 +350,10 @@ mod tests {
         assert_eq!(
             keys(&s["properties"]["features"]),
             sorted(&crate::routing::FEATURE_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["paging"]["items"]["properties"]["background_music"]),
+            sorted(&crate::decode_routing::BACKGROUND_MUSIC_KEYS)
         );
         assert!(json_schema().starts_with('{'));
     }

@@ -329,15 +329,25 @@ pub(crate) fn check_prompts(
             }
         }
     }
-    for q in &plan.queues {
-        let dir = plan.music_on_hold_dir(&q.music_on_hold);
+    let queues = plan
+        .queues
+        .iter()
+        .map(|q| (&q.music_on_hold, format!("queue `{}`", q.name), prompts_pos));
+    let music = plan.paging.iter().filter_map(|p| {
+        let m = p.background_music.as_ref()?;
+        Some((
+            &m.music_on_hold,
+            format!("the background music of paging group `{}`", p.number),
+            m.pos,
+        ))
+    });
+    for (class, whose, pos) in queues.chain(music) {
+        let dir = plan.music_on_hold_dir(class);
         if let Err(reason) = checker.check_directory(&dir) {
             ctx.report(
-                prompts_pos,
+                pos,
                 format!(
-                    "music-on-hold class `{}` of queue `{}`: {}: {reason}",
-                    q.music_on_hold,
-                    q.name,
+                    "music-on-hold class `{class}` of {whose}: {}: {reason}",
                     dir.display()
                 ),
                 None,

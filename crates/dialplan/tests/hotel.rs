@@ -132,6 +132,7 @@ fn the_plan_answers_questions_about_hotel_numbers() {
             members: vec!["201".into(), "202".into(), "204".into()],
             call_info: "answer-after=0".into(),
             alert_info: "auto-answer".into(),
+            background_music: None,
         })
     );
     assert_eq!(plan.paging_groups().len(), 1);

@@ -151,3 +151,44 @@ fn the_commented_day_night_schedule_is_valid_when_enabled() {
         dialplan::Mode::Automatic
     );
 }
+
+#[test]
+fn the_commented_background_music_is_valid_when_enabled() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/default.yaml");
+    let text = std::fs::read_to_string(&path).expect("default.yaml");
+    // The demo itself has no background music: it never pages staff phones by itself.
+    let base = path.parent().expect("dir");
+    let demo = dialplan::load_str(&text, "default.yaml", base, &FileExists)
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        demo.paging_groups()
+            .iter()
+            .all(|g| g.background_music.is_none())
+    );
+    let mut enabled = String::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.starts_with("    # background_music:") {
+            in_block = true;
+        }
+        if in_block && line.starts_with("    # ") {
+            enabled.push_str(&line.replacen("    # ", "    ", 1));
+        } else {
+            in_block = false;
+            enabled.push_str(line);
+        }
+        enabled.push('\n');
+    }
+    let plan = dialplan::load_str(&enabled, "default.yaml", base, &FileExists)
+        .unwrap_or_else(|d| panic!("{d}"));
+    let music = plan
+        .paging_group("7100")
+        .and_then(|g| g.background_music.as_ref())
+        .expect("the background_music block was not found");
+    assert_eq!(music.music_on_hold, "default");
+    let at = |t: &str| -> dialplan::jiff::Timestamp { t.parse().expect("timestamp") };
+    // 2026-06-16 in Berlin (UTC+2): music from 07:00 to 23:00 local.
+    assert!(music.plays_at(at("2026-06-16T20:59:00Z")));
+    assert!(!music.plays_at(at("2026-06-16T21:00:00Z")));
+    assert!(!music.plays_at(at("2026-12-24T12:00:00Z")));
+}

@@ -21,6 +21,33 @@ pub enum PbxEvent {
     /// A phone switched its do-not-disturb or call forwarding (already in force; the store
     /// writes it to the stay or the extension, with a log book entry).
     Line(LineChange),
+    /// An operator set or cleared a paging group's background-music override (the store
+    /// keeps it, so it survives a restart, and writes a log book entry).
+    Music(MusicChange),
+}
+
+/// A paging group's background-music override changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MusicChange {
+    /// The paging group's number.
+    pub group: String,
+    /// Forced on (`Some(true)`), forced off, or the schedule again (`None`).
+    pub on: Option<bool>,
+    /// Who changed it (`cli`, `api`, …).
+    pub by: String,
+    /// Wall-clock time, unix ms.
+    pub at_ms: i64,
+}
+
+impl MusicChange {
+    /// The stored value of the override: `on`, `off`, or `schedule` (no stored key).
+    pub fn mode_name(&self) -> &'static str {
+        match self.on {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "schedule",
+        }
+    }
 }
 
 /// A change of a line's do-not-disturb or forwarding made from its phone.

@@ -42,8 +42,10 @@ pub use control::RINGBACK_CLASS;
 pub use directory::{Directory, Identity, PlanDirectory};
 pub use driver::{Driver, drain};
 pub use event::{
-    LineChange, LineChangeKind, ModeChange, OperatorChange, OperatorChangeKind, PbxEvent,
+    LineChange, LineChangeKind, ModeChange, MusicChange, OperatorChange, OperatorChangeKind,
+    PbxEvent,
 };
+pub use features::background_music::{MusicError, MusicStatus, override_key as music_override_key};
 pub use originate::{Announcement, CallOrigin, Originate, OriginateError, Purpose, PurposeKind};
 pub use ports::PortPool;
 pub use queue::view::{
@@ -71,6 +73,8 @@ pub struct Attendant {
     pub plan: Arc<dialplan::Plan>,
     /// Every prompt the plan names, decoded (keyed by the path the plan uses).
     pub prompts: Arc<media::prompt::PromptCache>,
+    /// The music-on-hold classes by name, decoded (a paging group's background music).
+    pub music: Arc<std::collections::HashMap<String, Vec<Arc<media::prompt::Prompt>>>>,
 }
 
 /// The settings key under which the operator's attendant-mode override is stored.
@@ -230,6 +234,57 @@ impl Pbx {
             "manual" => Some(dialplan::Mode::Manual),
             _ => None,
         }
+    }
+
+    /// Restores the operators' background-music overrides read from the database at start
+    /// (group number → forced on or off); [`Pbx::check_music`] then acts on them.
+    pub fn restore_music_overrides(&mut self, overrides: impl IntoIterator<Item = (String, bool)>) {
+        self.apps.music.overrides.extend(overrides);
+    }
+
+    /// Checks the paging groups' background music now (at start and after a reload):
+    /// starts or stops it as the schedules and overrides say. From then on the PBX checks
+    /// at each wall-clock minute by itself (see [`Pbx::poll_timeout`]).
+    pub fn check_music(&mut self, now: Instant, wall_ms: i64, ep: &mut Endpoint) {
+        features::background_music::check(&mut self.apps, &mut self.core, now, wall_ms, ep);
+        self.apps.run_placed(&mut self.core, now, wall_ms, ep);
+    }
+
+    /// Sets a paging group's background music on (`Some(true)`), off, or back to its
+    /// schedule (`None`), acting at once. The change is emitted as [`PbxEvent::Music`] so
+    /// that it survives a restart and goes into the log book (`by` is who made it).
+    pub fn set_music_override(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        ep: &mut Endpoint,
+        group: &str,
+        on: Option<bool>,
+        by: &str,
+    ) -> Result<MusicStatus, MusicError> {
+        features::background_music::check_group(&self.apps, group)?;
+        match on {
+            Some(on) => self.apps.music.overrides.insert(group.to_string(), on),
+            None => self.apps.music.overrides.remove(group),
+        };
+        self.core
+            .outputs
+            .push_back(Output::Event(PbxEvent::Music(MusicChange {
+                group: group.to_string(),
+                on,
+                by: by.to_string(),
+                at_ms: wall_ms,
+            })));
+        self.check_music(now, wall_ms, ep);
+        self.music_status(wall_ms)
+            .into_iter()
+            .find(|s| s.number == group)
+            .ok_or_else(|| MusicError::UnknownGroup(group.to_string()))
+    }
+
+    /// Every paging group with its background music's state at `wall_ms`, for the admin API.
+    pub fn music_status(&self, wall_ms: i64) -> Vec<MusicStatus> {
+        features::background_music::status(&self.apps, wall_ms)
     }
 
     /// Replaces the directory and settings (dialplan reload). Calls in progress keep going.

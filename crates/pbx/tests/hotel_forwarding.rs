@@ -410,6 +410,7 @@ fn a_reload_that_renumbers_moves_the_old_numbers_registrations() {
         std::sync::Arc::new(pbx::PlanDirectory(plan.clone())),
     );
     w.pbx.set_attendant(pbx::Attendant {
+        music: support::music_classes(&plan),
         plan,
         prompts: std::sync::Arc::new(prompts),
     });

@@ -94,6 +94,9 @@ text_enum! {
         Announcement => "announcement",
         /// One member phone of a page: it answers by itself and hears the person paging.
         Page => "page",
+        /// One member phone of a paging group's background music: it answers by itself and
+        /// hears the music, muted.
+        Music => "music",
     }
 }
 
@@ -201,6 +204,9 @@ text_enum! {
         Forward => "forward",
         /// A line's number was changed.
         NumberChange => "number_change",
+        /// An operator turned a paging group's background music on or off, or back to its
+        /// schedule.
+        Music => "music",
     }
 }
 
@@ -296,7 +302,8 @@ mod tests {
         assert_eq!(texts(&party), "caller callee system");
         let kind: Vec<_> = CallKind::ALL.iter().map(|v| v.as_str()).collect();
         assert_eq!(texts(&kind), "internal placed");
-        assert_eq!(PurposeKind::Announcement.as_str(), "announcement");
+        let purpose: Vec<_> = PurposeKind::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(texts(&purpose), "announcement page music");
         let op: Vec<_> = OperatorChangeKind::ALL.iter().map(|v| v.as_str()).collect();
         assert_eq!(texts(&op), "login logout pause unpause");
         let queue: Vec<_> = QueueOutcome::ALL.iter().map(|v| v.as_str()).collect();
@@ -311,7 +318,7 @@ mod tests {
         let log: Vec<_> = LogKind::ALL.iter().map(|v| v.as_str()).collect();
         assert_eq!(
             texts(&log),
-            "check_in expect check_out move dnd forward number_change"
+            "check_in expect check_out move dnd forward number_change music"
         );
         assert_eq!(
             <QueueOutcome as Vocabulary>::EXPECTED,

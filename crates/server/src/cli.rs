@@ -115,6 +115,20 @@ pub enum Command {
         #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
         http: String,
     },
+    /// Paging groups' background music: without arguments, list the groups and what their
+    /// music does; with a group and a mode, force it on or off, or back to its schedule.
+    Music {
+        /// The paging group's number.
+        group: Option<String>,
+        /// `on`, `off` or `schedule`.
+        mode: Option<MusicMode>,
+        /// The running server's HTTP admin API address (its `--http-listen`).
+        #[arg(long, env = "SWITCHBOARD_HTTP_LISTEN", default_value = DEFAULT_HTTP_LISTEN)]
+        http: String,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Today's log book: every front-desk change (check-ins, moves, do-not-disturb,
     /// forwarding, number changes) with who made it and when.
     Logbook {
@@ -137,6 +151,17 @@ pub enum OnOff {
     On,
     /// Switch it off.
     Off,
+}
+
+/// A paging group's background music override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MusicMode {
+    /// Play now, whatever the schedule says.
+    On,
+    /// Stay silent, whatever the schedule says.
+    Off,
+    /// Follow the schedule again.
+    Schedule,
 }
 
 /// Which calls a forwarding applies to.

@@ -120,6 +120,7 @@ impl Core {
                     Arc::new(PlanDirectory(plan)),
                 );
                 self.pbx.set_attendant(attendant);
+                self.pbx.check_music(now_std(), wall_ms(), &mut self.ep);
                 tracing::info!(file = %self.dialplan.display(), "dialplan reloaded; new calls use it, calls in progress are unaffected");
                 Ok(())
             }
@@ -202,6 +203,25 @@ impl Core {
                 self.pbx.update_hotel(update);
                 let _ = reply.send(());
             }
+            AdminRequest::Music(reply) => {
+                let _ = reply.send(self.pbx.music_status(wall_ms()));
+            }
+            AdminRequest::SetMusic {
+                group,
+                on,
+                by,
+                reply,
+            } => {
+                let answer = self.pbx.set_music_override(
+                    now_std(),
+                    wall_ms(),
+                    &mut self.ep,
+                    &group,
+                    on,
+                    &by,
+                );
+                let _ = reply.send(answer);
+            }
         }
     }
 
@@ -236,9 +256,11 @@ impl Core {
 pub fn attendant(
     loaded: prompt_check::LoadedPlan,
 ) -> (pbx::Attendant, Vec<media::prompt::MohClass>) {
+    let music = loaded.moh.iter().cloned().collect();
     let a = pbx::Attendant {
         plan: Arc::new(loaded.plan),
         prompts: Arc::new(loaded.prompts),
+        music: Arc::new(music),
     };
     (a, loaded.moh)
 }

@@ -1,12 +1,12 @@
-//! `switchboard guest | room | dnd | forward | logbook`: the front desk on the command line.
-//! Each verb is one request to the running server's admin API (`/api/guests/...`,
-//! `/api/rooms/...`, `/api/lines/...`, `/api/logbook`); a refusal prints the API's reason
+//! `switchboard guest | room | dnd | forward | logbook | music`: the front desk on the
+//! command line. Each verb is one request to the running server's admin API
+//! (`/api/guests/...`, `/api/rooms/...`, `/api/lines/...`, `/api/logbook`, `/api/paging`); a refusal prints the API's reason
 //! and exits 1. The log book names these changes `cli`.
 
-use crate::cli::{ForwardWhen, GuestAction, GuestArgs, OnOff};
+use crate::cli::{ForwardWhen, GuestAction, GuestArgs, MusicMode, OnOff};
 use crate::http::{
     ApiError, CheckedInView, DndBody, ForwardBody, ForwardingView, GuestBody, GuestListView,
-    LineView, LogEntryView, MoveBody, RoomBody, RoomView, StayView,
+    LineView, LogEntryView, MoveBody, MusicBody, PagingGroupView, RoomBody, RoomView, StayView,
 };
 use crate::queue_report::{http_request, table};
 use serde::Serialize;
@@ -320,4 +320,125 @@ pub fn logbook(hours: u32, http: &str, json: bool) -> Result<String, String> {
         })
         .collect();
     Ok(table(&["at", "by", "kind", "subject", "what"], &rows, &[]))
+}
+
+/// `switchboard music [GROUP [on|off|schedule]]`.
+pub fn music(
+    group: Option<&str>,
+    mode: Option<MusicMode>,
+    http: &str,
+    json: bool,
+) -> Result<String, String> {
+    let groups: Vec<PagingGroupView> = match (group, mode) {
+        (Some(group), Some(mode)) => {
+            let path = format!("/api/paging/{}/music", enc(group));
+            let mode = match mode {
+                MusicMode::On => "on",
+                MusicMode::Off => "off",
+                MusicMode::Schedule => "schedule",
+            };
+            let body = MusicBody { mode: mode.into() };
+            let (v, raw): (PagingGroupView, _) = call(http, "PUT", &path, Some(&body))?;
+            if json {
+                return Ok(pretty(&raw));
+            }
+            vec![v]
+        }
+        (group, _) => {
+            let (v, raw): (Vec<PagingGroupView>, _) =
+                call::<(), _>(http, "GET", "/api/paging", None)?;
+            if json && group.is_none() {
+                return Ok(pretty(&raw));
+            }
+            let v: Vec<PagingGroupView> = v
+                .into_iter()
+                .filter(|g| group.is_none_or(|n| g.number == n))
+                .collect();
+            if let Some(n) = group.filter(|_| v.is_empty()) {
+                return Err(format!("{n} is not a paging group"));
+            }
+            v
+        }
+    };
+    if groups.is_empty() {
+        return Ok("No paging groups.\n".into());
+    }
+    Ok(table(
+        &[
+            "group", "name", "members", "music", "schedule", "override", "now",
+        ],
+        &music_rows(&groups),
+        &[],
+    ))
+}
+
+fn music_rows(groups: &[PagingGroupView]) -> Vec<Vec<String>> {
+    groups
+        .iter()
+        .map(|g| {
+            let now = if g.playing {
+                format!("playing ({} phones)", g.listeners)
+            } else {
+                "silent".into()
+            };
+            let schedule = match (g.has_schedule, g.scheduled) {
+                (false, _) => "-",
+                (true, true) => "plays now",
+                (true, false) => "silent now",
+            };
+            vec![
+                g.number.clone(),
+                g.name.clone(),
+                g.members.join(" "),
+                g.music_on_hold.clone().unwrap_or_else(|| "-".into()),
+                schedule.into(),
+                g.override_mode.clone(),
+                now,
+            ]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn music_rows_say_what_plays() {
+        let group = PagingGroupView {
+            number: "7100".into(),
+            name: "Lobby".into(),
+            members: vec!["211".into(), "212".into()],
+            music_on_hold: Some("default".into()),
+            has_schedule: true,
+            scheduled: true,
+            playing: true,
+            listeners: 2,
+            override_mode: "schedule".into(),
+        };
+        let plain = PagingGroupView {
+            number: "7101".into(),
+            music_on_hold: None,
+            has_schedule: false,
+            scheduled: false,
+            playing: false,
+            listeners: 0,
+            ..group.clone()
+        };
+        assert_eq!(
+            music_rows(&[group, plain]),
+            [
+                [
+                    "7100",
+                    "Lobby",
+                    "211 212",
+                    "default",
+                    "plays now",
+                    "schedule",
+                    "playing (2 phones)"
+                ],
+                ["7101", "Lobby", "211 212", "-", "-", "schedule", "silent"]
+            ]
+        );
+    }
 }

@@ -154,6 +154,12 @@ fn main() -> ExitCode {
             http,
         } => print(desk_cli::forward(&ext, kind, &target, &http)),
         Command::Logbook { hours, http, json } => print(desk_cli::logbook(hours, &http, json)),
+        Command::Music {
+            group,
+            mode,
+            http,
+            json,
+        } => print(desk_cli::music(group.as_deref(), mode, &http, json)),
         Command::Originate(args) => match originate::run(args) {
             Ok(call) => {
                 out(&format!("{call}\n"));

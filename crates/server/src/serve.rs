@@ -141,6 +141,8 @@ pub async fn serve(
         reloads,
         plan_watch: PlanWatch::new(args.dialplan.clone()),
     };
+    // The paging groups' background music as the schedules and restored overrides say.
+    core.pbx.check_music(now_std(), wall_ms(), &mut core.ep);
     core.drain();
     turns(&mut core, &mut inputs, shutdown).await;
     wind_down(&mut core, &mut inputs).await;

@@ -145,6 +145,7 @@ async fn restore(pbx: &mut Pbx, ep: &mut Endpoint, store: &Store) -> Result<(), 
         tracing::info!(mode = ?m, "attendant mode override restored");
         pbx.set_mode_override(Some(m));
     }
+    restore_music_overrides(pbx, store).await?;
     let stored = store
         .all_bindings(wall_ms())
         .await
@@ -174,6 +175,39 @@ async fn restore(pbx: &mut Pbx, ep: &mut Endpoint, store: &Store) -> Result<(), 
         tracing::info!(operators = %paused.join(", "), "operators paused before the restart stay paused");
         pbx.restore_paused(now_std(), wall_ms(), ep, &paused);
     }
+    Ok(())
+}
+
+/// The operators' background-music overrides of the plan's paging groups (settings
+/// `background_music:NUMBER` = `on` | `off`); the first music check acts on them.
+async fn restore_music_overrides(pbx: &mut Pbx, store: &Store) -> Result<(), String> {
+    let Some(plan) = pbx.plan() else {
+        return Ok(());
+    };
+    let mut overrides = Vec::new();
+    for group in plan.paging_groups() {
+        let key = pbx::music_override_key(&group.number);
+        let value = store
+            .get_setting(&key)
+            .await
+            .map_err(|e| format!("cannot read settings: {e}"))?;
+        let on = match value.as_deref() {
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                tracing::warn!(
+                    key,
+                    value = other,
+                    "unknown background music override ignored"
+                );
+                continue;
+            }
+            None => continue,
+        };
+        tracing::info!(group = %group.number, on, "background music override restored");
+        overrides.push((group.number.clone(), on));
+    }
+    pbx.restore_music_overrides(overrides);
     Ok(())
 }
 

@@ -210,6 +210,41 @@ async fn event_write(store: &Store, rows: &mut Rows, event: pbx::PbxEvent, now_m
             }
         }
         PbxEvent::Line(change) => line_change(store, change).await,
+        PbxEvent::Music(change) => music_change(store, change).await,
+    }
+}
+
+/// A paging group's background-music override: the setting (deleted for the schedule), so
+/// that it survives a restart, then its log book entry.
+async fn music_change(store: &Store, change: pbx::MusicChange) {
+    let key = pbx::music_override_key(&change.group);
+    let stored = match change.on {
+        Some(_) => {
+            store
+                .set_setting(&key, change.mode_name(), change.at_ms)
+                .await
+        }
+        None => store.delete_setting(&key).await.map(|_| ()),
+    };
+    if let Err(e) = stored {
+        tracing::error!(key, error = %e, "setting could not be stored");
+    }
+    let detail = match change.on {
+        Some(true) => "background music on".to_string(),
+        Some(false) => "background music off".to_string(),
+        None => "background music follows its schedule".to_string(),
+    };
+    let logged = store
+        .log(
+            &change.by,
+            store::LogKind::Music,
+            &change.group,
+            &detail,
+            change.at_ms,
+        )
+        .await;
+    if let Err(e) = logged {
+        tracing::error!(group = %change.group, error = %e, "log book entry could not be stored");
     }
 }
 

@@ -405,7 +405,7 @@ mod tests {
         let err = opt_from_db::<PurposeKind>(Some("wakeup"), "calls", "purpose").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unreadable value in calls.purpose: expected one of: announcement page, found `wakeup`"
+            "unreadable value in calls.purpose: expected one of: announcement page music, found `wakeup`"
         );
         assert_eq!(
             opt_from_db::<PurposeKind>(None, "calls", "purpose").unwrap(),

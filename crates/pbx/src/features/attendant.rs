@@ -4,7 +4,7 @@
 //! carried out here: answer, play, ring, queue, feature codes, reject,
 //! hang up.
 
-use super::{Apps, conference, hotel, paging, queue_glue};
+use super::{Apps, background_music, conference, hotel, paging, queue_glue};
 use crate::control::calls::{Alerting, Phase};
 use crate::control::{Core, answer, bridge, midcall, register};
 use crate::sdp::{self, Direction};
@@ -136,14 +136,11 @@ fn perform(
             ring_timeout,
         ),
         Action::Progress => progress(core, now, ep, key),
-        Action::Page { group } => match paging::start(apps, core, now, wall_ms, ep, key, &group) {
-            Ok(()) => {
-                answer(apps, core, now, wall_ms, ep, key);
-                paging::join_caller(apps, core, key);
-                None
-            }
-            Err(reason) => Some(Event::BridgeFailed { reason }),
-        },
+        Action::Page { group } => {
+            // The group's music stops first, so that the page finds the members free.
+            background_music::interrupt(apps, core, now, wall_ms, ep, &group);
+            page(apps, core, now, wall_ms, ep, key, &group)
+        }
         Action::OperatorQueue { queue } => {
             queue_glue::enter(apps, core, now, wall_ms, ep, key, &queue)
                 .map(|reason| Event::QueueExited { reason })
@@ -457,5 +454,26 @@ pub(crate) fn handle_timeout(
         .collect();
     for key in due {
         feed(apps, core, now, wall_ms, ep, key, Event::Timeout);
+    }
+}
+
+/// Starts a page (see [`paging::start`]): answers the caller into the page's room, or
+/// reports why no member could be called.
+fn page(
+    apps: &mut Apps,
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    key: CallKey,
+    group: &str,
+) -> Option<Event> {
+    match paging::start(apps, core, now, wall_ms, ep, key, group) {
+        Ok(()) => {
+            answer(apps, core, now, wall_ms, ep, key);
+            paging::join_caller(apps, core, key);
+            None
+        }
+        Err(reason) => Some(Event::BridgeFailed { reason }),
     }
 }

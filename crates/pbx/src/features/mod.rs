@@ -17,9 +17,11 @@
 //! - `announce`: prompts and digits on calls the PBX placed.
 //! - `hotel`: rooms' callers named for staff, class of service, do-not-disturb, forwarding.
 //! - `paging`: one-way pages to a group's phones, which answer by themselves.
+//! - `background_music`: a paging group's music by schedule or operator override.
 
 pub(crate) mod announce;
 pub(crate) mod attendant;
+pub(crate) mod background_music;
 pub(crate) mod conference;
 pub(crate) mod hold;
 pub(crate) mod hotel;
@@ -65,6 +67,8 @@ pub(crate) struct Apps {
     pub dialled: HashMap<CallKey, hotel::Dialled>,
     /// Pages in progress.
     pub pages: paging::Pages,
+    /// The paging groups' background music.
+    pub music: background_music::Music,
 }
 
 impl Default for Apps {
@@ -81,13 +85,14 @@ impl Default for Apps {
             hotel: Default::default(),
             dialled: HashMap::new(),
             pages: Default::default(),
+            music: Default::default(),
         }
     }
 }
 
 impl Apps {
-    /// The features' timers: the attendant's (digit and menu timeouts), the queue's and
-    /// the announcements'.
+    /// The features' timers: the attendant's (digit and menu timeouts), the queue's, the
+    /// announcements' and the background music's minute check.
     pub fn handle_timeout(
         &mut self,
         core: &mut Core,
@@ -100,6 +105,9 @@ impl Apps {
         let mut commands = Vec::new();
         self.announcements.handle_timeout(now, &mut commands);
         announce::carry_out(core, now, wall_ms, ep, commands);
+        if self.music.due(now) {
+            background_music::check(self, core, now, wall_ms, ep);
+        }
     }
 
     /// The next instant [`Apps::handle_timeout`] must run.
@@ -109,6 +117,7 @@ impl Apps {
             attendant,
             self.queues.next_deadline(),
             self.announcements.next_deadline(),
+            self.music.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -127,6 +136,10 @@ impl Apps {
             };
             if self.pages.owns(member) {
                 paging::on_event(self, core, event);
+                continue;
+            }
+            if self.music.owns(member) {
+                background_music::on_event(self, core, event);
                 continue;
             }
             let mut commands = Vec::new();
@@ -149,9 +162,10 @@ impl Apps {
         attendant::feed(self, core, now, wall_ms, ep, key, event);
     }
 
-    /// Shutdown: nobody is offered a caller any more.
+    /// Shutdown: nobody is offered a caller any more, and no background music starts.
     pub fn stop_offering(&mut self) {
         self.queues.stop_offering();
+        self.music.stop_for_good();
     }
 }
 

@@ -22,11 +22,12 @@ use sip::endpoint::Endpoint;
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// One page in progress: the room and the member calls.
+/// One page in progress: the room, the member calls and the group paged.
 #[derive(Debug)]
 struct Page {
     room: RoomId,
     members: Vec<CallKey>,
+    group: String,
 }
 
 /// The pages in progress, by the paging caller's call.
@@ -43,11 +44,23 @@ impl Pages {
     pub fn owns(&self, member: CallKey) -> bool {
         self.by_member.contains_key(&member)
     }
+
+    /// Whether a page to the group with this number is in progress.
+    pub fn paging(&self, group: &str) -> bool {
+        self.pages.values().any(|p| p.group == group)
+    }
+
+    /// A room id for a page or a group's background music. They count down from the top
+    /// so they never meet the conference rooms' ids, which count up from 1.
+    pub fn new_room(&mut self) -> RoomId {
+        self.next_room += 1;
+        RoomId(u64::MAX - self.next_room)
+    }
 }
 
 /// Whether `number` is on a call now (as caller or callee, or rung by a call the PBX
 /// placed): a page skips busy members.
-fn busy(core: &Core, number: &str) -> bool {
+pub(crate) fn busy(core: &Core, number: &str) -> bool {
     core.calls
         .live()
         .any(|c| c.caller == number || c.callee == number)
@@ -58,9 +71,76 @@ fn busy(core: &Core, number: &str) -> bool {
             .any(|s| s.callee == number && s.state != crate::LiveState::Ending)
 }
 
+/// Who a group's member calls come from and what they are for.
+pub(crate) struct MemberCall<'a> {
+    /// The number left out (the phone paging), if any.
+    pub skip: &'a str,
+    /// The From user and display name.
+    pub from_user: String,
+    pub display: String,
+    pub purpose: PurposeKind,
+}
+
+/// Places one auto-answered call (the group's `Call-Info` and `Alert-Info`) to every free
+/// member of `group`: registered, not busy, not on do-not-disturb, not `how.skip`. Returns
+/// the calls placed.
+pub(crate) fn call_members(
+    apps: &Apps,
+    core: &mut Core,
+    now: Instant,
+    wall_ms: i64,
+    ep: &mut Endpoint,
+    group: &dialplan::PagingGroup,
+    how: &MemberCall,
+) -> Vec<CallKey> {
+    let call_info = format!("<sip:{}>;{}", core.config.public_ip, group.call_info);
+    let mut members = Vec::new();
+    for number in &group.members {
+        // The paging phone itself, busy members and members on do-not-disturb are left out
+        // (as FreePBX's paging does by default).
+        let dnd = apps.hotel.settings(number).is_some_and(|s| s.dnd);
+        if number == how.skip || dnd || busy(core, number) {
+            continue;
+        }
+        let Some(ext) = core.directory.extension(number) else {
+            continue;
+        };
+        let targets: Vec<_> = core
+            .bindings(&ext.number, wall_ms)
+            .into_iter()
+            .filter_map(|b| ring_target(b, &ext))
+            .collect();
+        if targets.is_empty() || core.active_calls() >= core.config.max_concurrent_calls {
+            continue;
+        }
+        let Some(port) = core.ports.allocate() else {
+            break;
+        };
+        let member = core.calls.next_key();
+        let dial = Dial {
+            key: member,
+            targets,
+            callee: ext.number.clone(),
+            from_user: how.from_user.clone(),
+            display: how.display.clone(),
+            purpose: how.purpose,
+            ring_for: core.config.ring_timeout,
+            headers: vec![
+                ("Call-Info", call_info.clone()),
+                ("Alert-Info", group.alert_info.clone()),
+            ],
+        };
+        let (mut ctx, placed) = core.split();
+        placed.dial(&mut ctx, ep, now, wall_ms, dial, port);
+        members.push(member);
+    }
+    members
+}
+
 /// Starts a page from call `key` to the group with number `group`: calls every free member
-/// phone; fails when none could be called. The attendant then answers the caller and
-/// [`join_caller`] puts them in the page's room.
+/// phone (the attendant stopped the group's background music first); fails when none
+/// could be called.
+/// The attendant then answers the caller and [`join_caller`] puts them in the page's room.
 pub(crate) fn start(
     apps: &mut Apps,
     core: &mut Core,
@@ -87,60 +167,31 @@ pub(crate) fn start(
         .get(key)
         .and_then(|c| c.display.clone())
         .unwrap_or_else(|| format!("Page {}", group.name));
-    let call_info = format!("<sip:{}>;{}", core.config.public_ip, group.call_info);
-    let mut members = Vec::new();
-    for number in &group.members {
-        // The paging phone itself, busy members and members on do-not-disturb are left out
-        // (as FreePBX's paging does by default).
-        let dnd = apps.hotel.settings(number).is_some_and(|s| s.dnd);
-        if *number == caller || dnd || busy(core, number) {
-            continue;
-        }
-        let Some(ext) = core.directory.extension(number) else {
-            continue;
-        };
-        let targets: Vec<_> = core
-            .bindings(&ext.number, wall_ms)
-            .into_iter()
-            .filter_map(|b| ring_target(b, &ext))
-            .collect();
-        if targets.is_empty() || core.active_calls() >= core.config.max_concurrent_calls {
-            continue;
-        }
-        let Some(port) = core.ports.allocate() else {
-            break;
-        };
-        let member = core.calls.next_key();
-        let dial = Dial {
-            key: member,
-            targets,
-            callee: ext.number.clone(),
-            from_user: caller.clone(),
-            display: display.clone(),
-            purpose: PurposeKind::Page,
-            ring_for: core.config.ring_timeout,
-            headers: vec![
-                ("Call-Info", call_info.clone()),
-                ("Alert-Info", group.alert_info.clone()),
-            ],
-        };
-        let (mut ctx, placed) = core.split();
-        placed.dial(&mut ctx, ep, now, wall_ms, dial, port);
-        members.push(member);
-    }
+    let how = MemberCall {
+        skip: &caller,
+        from_user: caller.clone(),
+        display,
+        purpose: PurposeKind::Page,
+    };
+    let members = call_members(apps, core, now, wall_ms, ep, group, &how);
     if members.is_empty() {
         return Err(FailReason::Unavailable);
     }
     tracing::info!(call = key.0, group = %group.number, members = members.len(), "paging");
+    let room = apps.pages.new_room();
     let pages = &mut apps.pages;
-    pages.next_room += 1;
-    // Room ids of pages are counted down from the top so they never meet the conference
-    // rooms' ids, which count up from 1.
-    let room = RoomId(u64::MAX - pages.next_room);
     for m in &members {
         pages.by_member.insert(*m, key);
     }
-    pages.pages.insert(key, Page { room, members });
+    let group = group.number.clone();
+    pages.pages.insert(
+        key,
+        Page {
+            room,
+            members,
+            group,
+        },
+    );
     Ok(())
 }
 
@@ -157,6 +208,18 @@ pub(crate) fn join_caller(apps: &Apps, core: &mut Core, key: CallKey) {
         }));
 }
 
+/// Puts a member's answered call into `room`, muted (it hears the room, is not heard).
+pub(crate) fn join_muted(core: &mut Core, member: CallKey, room: RoomId) {
+    if let Some(leg) = core.placed.answered_leg(member) {
+        core.outputs
+            .push_back(Output::Media(MediaCommand::JoinConference {
+                leg,
+                room,
+                muted: true,
+            }));
+    }
+}
+
 /// What happened to a member's call.
 pub(crate) fn on_event(apps: &mut Apps, core: &mut Core, event: PlacedEvent) {
     match event {
@@ -169,14 +232,7 @@ pub(crate) fn on_event(apps: &mut Apps, core: &mut Core, event: PlacedEvent) {
             else {
                 return;
             };
-            if let Some(leg) = core.placed.answered_leg(member) {
-                core.outputs
-                    .push_back(Output::Media(MediaCommand::JoinConference {
-                        leg,
-                        room: page.room,
-                        muted: true,
-                    }));
-            }
+            join_muted(core, member, page.room);
         }
         PlacedEvent::Ended(member) => {
             if let Some(key) = apps.pages.by_member.remove(&member)

@@ -48,6 +48,19 @@ pub fn describe_media(cmd: &MediaCommand) -> String {
         MediaCommand::StopPlay(a) => format!("StopPlay {}", a.0),
         MediaCommand::StartMoh { leg, class } => format!("StartMoh {} {class}", leg.0),
         MediaCommand::StopMoh(a) => format!("StopMoh {}", a.0),
+        MediaCommand::PlayToConference {
+            room,
+            prompts,
+            loop_,
+        } => format!(
+            "PlayToConference {} [{}] loop={loop_}",
+            room.0,
+            prompts
+                .iter()
+                .map(|p| prompt_stem(p.name()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         other => format!("{other:?}"),
     }
 }

@@ -32,7 +32,7 @@ pub use describe::{describe_media, first_line};
 #[allow(unused_imports)]
 pub use keypad::{Heard, PbxMedia};
 #[allow(unused_imports)]
-pub use plan::{LoadPrompts, default_plan, pbx_config, plan_from_str, repo_root};
+pub use plan::{LoadPrompts, default_plan, music_classes, pbx_config, plan_from_str, repo_root};
 
 pub use directory::PlanDirectory;
 #[allow(unused_imports)]
@@ -101,6 +101,8 @@ pub struct World {
     pub queue_records: Vec<pbx::QueueRecord>,
     /// Do-not-disturb and forwarding changes made from phones, in order.
     pub line_changes: Vec<pbx::LineChange>,
+    /// Background-music overrides set, in order.
+    pub music_changes: Vec<pbx::MusicChange>,
     /// RTP sockets opened: (leg, port).
     pub rtp_opened: Vec<(LegId, u16)>,
     /// RTP sockets closed.
@@ -148,6 +150,7 @@ impl World {
             PortPool::new(RTP_LOW, RTP_LOW + 99),
         );
         pbx.set_attendant(Attendant {
+            music: plan::music_classes(&plan),
             plan,
             prompts: Arc::new(prompts),
         });
@@ -166,6 +169,7 @@ impl World {
             operator_events: Vec::new(),
             queue_records: Vec::new(),
             line_changes: Vec::new(),
+            music_changes: Vec::new(),
             rtp_opened: Vec::new(),
             rtp_closed: Vec::new(),
             persisted: Vec::new(),
@@ -484,6 +488,7 @@ impl World {
                 change.mode.map(|m| Pbx::mode_name(m).to_string()),
             )),
             PbxEvent::Line(change) => self.line_changes.push(change),
+            PbxEvent::Music(change) => self.music_changes.push(change),
         }
     }
 

@@ -5,9 +5,10 @@
 use super::PUBLIC_IP;
 use pbx::PbxConfig;
 use sip::endpoint::Transport;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The repository root (two levels above this crate's manifest).
 pub fn repo_root() -> PathBuf {
@@ -47,6 +48,17 @@ pub fn plan_from_str(text: &str) -> (dialplan::Plan, media::prompt::PromptCache)
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     (plan, prompts)
+}
+
+/// The plan's music-on-hold classes (`<prompts>/moh/*`), decoded, by name.
+pub fn music_classes(
+    plan: &dialplan::Plan,
+) -> Arc<HashMap<String, Vec<Arc<media::prompt::Prompt>>>> {
+    let mut cache = media::prompt::PromptCache::default();
+    let classes = cache
+        .load_moh_classes(plan.prompt_dir().join("moh"))
+        .unwrap_or_else(|e| panic!("expected the music-on-hold classes to load: {e}"));
+    Arc::new(classes.into_iter().collect())
 }
 
 /// The PBX settings derived from a plan, as the server derives them.

@@ -28,7 +28,7 @@ pub const ACTOR_HEADER: &str = "x-switchboard-actor";
 /// Who the log book names for a request: the client's `X-Switchboard-Actor` (lower-case
 /// letters, digits, `.`, `_`, `-`; at most 32), else `api`. Until the API has users this
 /// is what the client says, not who proved it.
-fn actor(headers: &HeaderMap) -> String {
+pub(super) fn actor(headers: &HeaderMap) -> String {
     headers
         .get(ACTOR_HEADER)
         .and_then(|v| v.to_str().ok())

@@ -1,7 +1,7 @@
 //! The HTTP admin API (JSON): health, registrations, live calls, the
 //! operator queue, call records and queue call records (also as CSV),
-//! the attendant mode, dialplan reload and calls the PBX places itself
-//! (`POST /api/originate`). It listens on
+//! the attendant mode, dialplan reload, calls the PBX places itself
+//! (`POST /api/originate`), the front desk and paging groups' background music. It listens on
 //! `--http-listen` (loopback by default) and asks the core loop for live
 //! state through [`AdminRequest`]s.
 
@@ -19,10 +19,12 @@ use tokio::sync::{mpsc, oneshot};
 
 mod desk;
 mod desk_views;
+mod music;
 mod originate;
 mod views;
 pub use desk::ACTOR_HEADER;
 pub use desk_views::*;
+pub use music::{MusicBody, PagingGroupView};
 pub use originate::{
     ApiError, DEFAULT_DIGIT_TIMEOUT_S, ORIGINATE_BODY_LIMIT, OriginateAccepted, OriginateBody,
     OriginateFailure, OriginateRequest,
@@ -64,6 +66,19 @@ pub enum AdminRequest {
     },
     /// A committed change of guests or line settings, for the PBX to route by.
     Hotel(pbx::hotel::HotelUpdate, oneshot::Sender<()>),
+    /// The paging groups and their background music now.
+    Music(oneshot::Sender<Vec<pbx::MusicStatus>>),
+    /// Set a paging group's background-music override (`None`: its schedule again).
+    SetMusic {
+        /// The paging group's number.
+        group: String,
+        /// Forced on, forced off, or the schedule.
+        on: Option<bool>,
+        /// Who the log book names.
+        by: String,
+        /// The group's state after it, or why not.
+        reply: oneshot::Sender<Result<pbx::MusicStatus, pbx::MusicError>>,
+    },
 }
 
 /// A JSON error answer.
@@ -133,6 +148,11 @@ pub async fn serve(listener: TcpListener, admin: mpsc::Sender<AdminRequest>, sto
             put(desk::set_forward).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
         )
         .route("/api/logbook", get(desk::logbook))
+        .route("/api/paging", get(music::list))
+        .route(
+            "/api/paging/{number}/music",
+            put(music::set).layer(DefaultBodyLimit::max(desk::DESK_BODY_LIMIT)),
+        )
         .with_state(AppState { admin, store });
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "HTTP admin API stopped");
