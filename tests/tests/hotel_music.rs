@@ -33,7 +33,10 @@ fn the_operator_turns_the_background_music_on_and_off() {
         .collect();
     let groups = api_expect(&server, "GET", "/api/paging", "", 200);
     assert_eq!(groups[0]["number"], "7100", "{groups:#}");
-    assert_eq!(groups[0]["playing"], false, "silent without a schedule: {groups:#}");
+    assert_eq!(
+        groups[0]["playing"], false,
+        "silent without a schedule: {groups:#}"
+    );
 
     let out = cli_ok(&server, &["music", "7100", "on"]);
     println!("switchboard music 7100 on: {out}");
