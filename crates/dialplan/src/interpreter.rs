@@ -17,15 +17,18 @@
 //! (an answer, the end of a prompt, keys, a bridge or the queue). When a menu's route
 //! runs out of instructions without leaving the menu, the menu is presented again.
 
+mod offer;
+mod refusal;
+
 use crate::call::{
     Action, Event, FailReason, FeatureResult, QueueExit, Refusal, Screening, Target,
 };
-use crate::directory::{Extension, ExtensionKind};
 use crate::menu::Menu;
 use crate::plan::Plan;
 use crate::program::{CallTarget, Instr, PromptRef};
 use crate::routing::{Feature, Ringing};
 use crate::schedule::Mode;
+use refusal::{number_changed, refusal_prompt};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -277,158 +280,6 @@ impl Run<'_> {
                 self.call.pending.clear();
             }
         }
-    }
-
-    fn offered(
-        &mut self,
-        wall: jiff::Timestamp,
-        from: String,
-        to: String,
-        auth: Option<String>,
-        caller_language: Option<String>,
-    ) {
-        let plan = self.plan;
-        let mode = plan.mode_at(wall, self.call.mode_override);
-        self.call.mode = Some(mode);
-        let operators = plan.operators();
-        let is_operator = auth.as_deref().is_some_and(|a| {
-            a == operators.position || plan.account(a).is_some_and(|acc| acc.operator)
-        });
-        // The caller's extension; an old number of a renumbered extension stands for it.
-        let caller: Option<&Extension> = auth
-            .as_deref()
-            .filter(|_| !is_operator)
-            .and_then(|a| plan.extension(a).or_else(|| plan.renumbered(a)));
-        let guest_language = caller_language
-            .as_deref()
-            .filter(|l| plan.languages.iter().any(|(code, _)| code == l));
-        let language = guest_language
-            .or(caller.map(|e| e.language.as_str()))
-            .unwrap_or(plan.settings.default_language.as_str());
-        self.call.set_language(language);
-        self.call.variables.insert("caller".into(), from);
-        self.call.variables.insert("dialled".into(), to.clone());
-        self.call
-            .variables
-            .insert("mode".into(), mode.name().into());
-        self.call.phase = Phase::Running;
-
-        // A hotline phone reaches its target whatever was dialled.
-        if let Some(instr) = caller
-            .and_then(|e| e.hotline.as_deref())
-            .and_then(|target| self.direct_target(target))
-        {
-            self.call.pending = vec![instr].into();
-            return self.run();
-        }
-        if let Some(feature) = plan.features.lookup(&to) {
-            if auth.is_none() {
-                self.reject(FailReason::NotFound);
-            } else if feature.is_operator_feature() {
-                if is_operator {
-                    self.call.feature = Some(feature);
-                    self.run();
-                } else {
-                    self.finish_with("invalid");
-                }
-            } else if caller.is_some() {
-                self.call.feature = Some(feature);
-                self.run();
-            } else {
-                self.finish_with("feature_refused");
-            }
-            return;
-        }
-        if let Some(target) = plan.features.override_target(&to) {
-            if auth.is_none() {
-                self.reject(FailReason::NotFound);
-            } else if is_operator && plan.extension(target).is_some() {
-                self.call.pending = vec![Instr::Override(target.to_string())].into();
-                self.run();
-            } else {
-                self.finish_with("invalid");
-            }
-            return;
-        }
-        if plan.features.is_incomplete(&to) {
-            // A forwarding or override code without its number.
-            return if auth.is_none() {
-                self.reject(FailReason::NotFound)
-            } else {
-                self.finish_with("invalid")
-            };
-        }
-        let program: Option<Vec<Instr>> = if auth.is_some() {
-            if to == operators.position {
-                Some(vec![Instr::Queue(self.operator_queue())])
-            } else if let Some(actions) = plan.entry_numbers.get(&to) {
-                Some(actions.clone())
-            } else if let Some(group) = plan.paging.iter().position(|p| p.number == to) {
-                let may_page = is_operator || caller.is_some_and(|e| e.kind != ExtensionKind::Room);
-                if !may_page {
-                    return self.refuse(FailReason::Restricted);
-                }
-                Some(vec![Instr::Page(group)])
-            } else if plan.extensions_dial_directly {
-                if let Some(instr) = self.direct_target(&to) {
-                    Some(vec![instr])
-                } else if let Some(ext) = plan.renumbered(&to) {
-                    let call = Instr::Call {
-                        target: CallTarget::Extension(ext.number.clone()),
-                        ring_timeout: None,
-                        if_failed: None,
-                    };
-                    return self.early_media(number_changed(&ext.number), vec![call]);
-                } else if plan.is_retired(&to) {
-                    return self.refuse(FailReason::Gone);
-                } else {
-                    None
-                }
-            } else {
-                None
-            }
-        } else if mode == Mode::Manual {
-            Some(plan.attendant.manual.clone())
-        } else {
-            plan.entry_numbers
-                .get(&to)
-                .or(plan.outside_callers.as_ref())
-                .cloned()
-        };
-        match program {
-            Some(program) => {
-                self.call.pending = program.into();
-                self.run();
-            }
-            None => self.reject(FailReason::NotFound),
-        }
-    }
-
-    /// Plays `prompts` to the caller, then runs `then`: as early media
-    /// ([`Action::Progress`]) while the call is unanswered.
-    fn early_media(&mut self, prompts: Vec<PromptRef>, then: Vec<Instr>) {
-        self.call.pending = then.into();
-        if self.call.answered {
-            self.call.pending.push_front(Instr::Play(prompts));
-            self.call.phase = Phase::Running;
-            return self.run();
-        }
-        if !self.call.early_media {
-            self.call.early_media = true;
-            self.out.push(Action::Progress);
-        }
-        self.play(&prompts, false);
-        self.call.phase = Phase::Playing;
-    }
-
-    /// Refuses an unanswered call with its explanation (`restricted` or `not_in_service`)
-    /// as early media, then [`Action::Reject`].
-    fn refuse(&mut self, reason: FailReason) {
-        let prompt = refusal_prompt(reason);
-        self.early_media(
-            vec![PromptRef::Named(prompt.into())],
-            vec![Instr::Reject(reason)],
-        );
     }
 
     fn goto_menu(&mut self, name: &str) {
@@ -1058,104 +909,4 @@ impl Run<'_> {
             }
         }
     }
-
-    fn bridge_failed(&mut self, reason: FailReason) {
-        let Phase::Bridging {
-            next,
-            ring_timeout,
-            fallback,
-        } = &mut self.call.phase
-        else {
-            return;
-        };
-        if let Some(member) = next.pop_front() {
-            let ring_timeout = *ring_timeout;
-            self.out.push(Action::Bridge {
-                target: Target::Extension(member),
-                ring_timeout,
-                screening: Screening::Normal,
-            });
-            return;
-        }
-        let fallback = fallback.take();
-        self.call
-            .variables
-            .insert("call_result".into(), reason.name().into());
-        self.call.phase = Phase::Running;
-        match (fallback, reason) {
-            (Some(actions), _) => self.call.pending = actions.into(),
-            (None, FailReason::DoNotDisturb) => {
-                self.call.pending = vec![Instr::OfferOperator].into()
-            }
-            (None, FailReason::Restricted | FailReason::Gone) if !self.call.answered => {
-                return self.refuse(reason);
-            }
-            (None, _) if !self.call.answered && self.call.menu.is_none() => {
-                return self.reject(reason);
-            }
-            (None, _) => {
-                let prompt = match reason {
-                    FailReason::Busy | FailReason::DoNotDisturb => "busy",
-                    FailReason::NoAnswer => "no_answer",
-                    FailReason::Unavailable | FailReason::NotFound => "unavailable",
-                    FailReason::Restricted | FailReason::Gone => refusal_prompt(reason),
-                };
-                self.call.pending = vec![Instr::Play(vec![PromptRef::Named(prompt.into())])].into();
-            }
-        }
-        self.run();
-    }
-
-    /// The do-not-disturb prompts ended: one key is collected for the operator offer.
-    fn await_offer_key(&mut self) {
-        let timeout = self
-            .call
-            .menu
-            .map_or(OPERATOR_OFFER_TIMEOUT, |m| self.plan.menus[m].input_timeout);
-        let until = self.now + timeout;
-        self.out.push(Action::CollectDigits {
-            max_digits: 1,
-            until,
-        });
-        self.call.deadline = Some(until);
-        self.call.phase = Phase::OperatorOffer { playing: false };
-    }
-
-    /// `0` during the operator offer reaches the operator; anything else (or silence)
-    /// returns to the menu, or says goodbye and hangs up outside one.
-    fn operator_offer_answered(&mut self, operator: bool) {
-        self.call.deadline = None;
-        self.call.phase = Phase::Running;
-        self.call.pending = if operator {
-            vec![Instr::Queue(self.operator_queue())].into()
-        } else if self.call.menu.is_some() {
-            VecDeque::new()
-        } else {
-            vec![
-                Instr::Play(vec![PromptRef::Named("goodbye".into())]),
-                Instr::Hangup,
-            ]
-            .into()
-        };
-        self.run();
-    }
-}
-
-/// The prompt that explains a refusal: `restricted` or `not_in_service`.
-fn refusal_prompt(reason: FailReason) -> &'static str {
-    match reason {
-        FailReason::Restricted => "restricted",
-        _ => "not_in_service",
-    }
-}
-
-/// `number_changed` followed by the new number's digits (`digit_2 digit_0 digit_4`).
-fn number_changed(new: &str) -> Vec<PromptRef> {
-    std::iter::once(PromptRef::Named("number_changed".into()))
-        .chain(
-            new.chars()
-                .filter(char::is_ascii_digit)
-                .map(|d| PromptRef::Named(format!("digit_{d}"))),
-        )
-        .collect()
 }
