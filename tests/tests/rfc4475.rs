@@ -4,8 +4,9 @@
 //! would add one, so responses come back to the test whatever the message's own Via says; the rest
 //! of the message is byte for byte the RFC's. Expectations:
 //! - §3.1.1 valid requests get a final response, and not 400; valid responses get no answer;
-//! - §3.1.2 invalid messages get no answer or the rejection the RFC names (400; 505 for badvers;
-//!   400 or 501 for mismatch02; baddate may also be processed normally);
+//! - §3.1.2 invalid messages get no answer or the rejection the RFC names (400; 400 or 501 for
+//!   mismatch02; baddate may also be processed normally); badvers must get its 505, also when sent
+//!   as is, with only its own `SIP/7.0` Via (answered to the source address);
 //! - §3.2–3.4 messages get the refusal the RFC names (400, 416, 420, 415, 406), or, when they are
 //!   acceptable, neither 400 nor a server error;
 //! - afterwards the server still answers OPTIONS.
@@ -102,7 +103,12 @@ fn rfc4475_messages_get_the_right_answers_and_the_server_survives() {
             _ => &[400],
         };
         // baddate: RFC 4475 §3.1.2.12 lets an element process the request normally.
-        let ok = name == "baddate" || codes.iter().all(|c| allowed.contains(c));
+        // badvers: §3.1.2.16 says the element should answer 505, so it must.
+        let ok = match name.as_str() {
+            "baddate" => true,
+            "badvers" => codes == [505],
+            _ => codes.iter().all(|c| allowed.contains(c)),
+        };
         println!("invalid/{name}: final responses {codes:?}");
         if !ok {
             failures.push(format!(
@@ -139,6 +145,31 @@ fn rfc4475_messages_get_the_right_answers_and_the_server_survives() {
         failures.is_empty(),
         "RFC 4475 failures:\n{}",
         failures.join("\n")
+    );
+}
+
+/// RFC 4475 §3.1.2.16 byte for byte, with no Via of ours on top: its only Via says
+/// `SIP/7.0/UDP c.example.com`, so the 505 must go back to the address it came from.
+#[test]
+fn badvers_as_sent_gets_505_at_its_source_address() {
+    let server = Server::start(ServerOptions::new()).unwrap();
+    let (_, message) = fixtures("invalid")
+        .into_iter()
+        .find(|(name, _)| name == "badvers")
+        .expect("the badvers fixture");
+    let probe = UdpProbe::bind().unwrap();
+    probe.send(&message, server.sip_addr()).unwrap();
+    let response = probe.final_response(Duration::from_secs(3)).unwrap();
+    let status = response.as_ref().map(|r| r.status);
+    assert_eq!(
+        status,
+        Some(505),
+        "expected 505 at the source, got {response:?}"
+    );
+    let response = response.unwrap();
+    assert_eq!(
+        response.header("Call-ID"),
+        Some("badvers.31417@c.example.com")
     );
 }
 

@@ -347,6 +347,49 @@ fn unparseable_requests_get_their_status_and_garbage_is_counted() {
 }
 
 #[test]
+fn another_sip_version_is_answered_505_at_the_source_address() {
+    // RFC 4475 §3.1.2.16: the Via says SIP/7.0 too, so it cannot route the answer.
+    let badvers = "OPTIONS sip:t.watson@example.org SIP/7.0\r\n\
+Via:     SIP/7.0/UDP c.example.com;branch=z9hG4bKkdjuw\r\n\
+Max-Forwards:     70\r\n\
+From:    A. Bell <sip:a.g.bell@example.com>;tag=qweoiqpe\r\n\
+To:      T. Watson <sip:t.watson@example.org>\r\n\
+Call-ID: badvers.31417@c.example.com\r\n\
+CSeq:    1 OPTIONS\r\n\
+l: 0\r\n\r\n";
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 1);
+    ep.handle_bytes(t0, udp(PHONE), badvers.as_bytes());
+    let out = transmits(&mut ep);
+    assert_eq!(lines(&out), vec!["SIP/2.0 505 Version Not Supported"]);
+    assert_eq!(
+        out[0].to,
+        udp(PHONE),
+        "UDP: back to the source address and port"
+    );
+    // Our own parser refuses the SIP/7.0 Via, so read the text.
+    let text = String::from_utf8_lossy(&out[0].bytes).into_owned();
+    assert!(
+        text.contains("\r\nVia: SIP/7.0/UDP c.example.com;branch=z9hG4bKkdjuw\r\n"),
+        "the Via is echoed as received: {text}"
+    );
+    assert!(
+        text.contains("\r\nCall-ID: badvers.31417@c.example.com\r\n"),
+        "{text}"
+    );
+
+    ep.handle_bytes(t0, tcp(PHONE, 7), badvers.as_bytes());
+    let out = transmits(&mut ep);
+    assert_eq!(lines(&out), vec!["SIP/2.0 505 Version Not Supported"]);
+    assert_eq!(
+        out[0].to,
+        tcp(PHONE, 7),
+        "TCP: over the connection it came on"
+    );
+    assert_eq!(ep.stats().rejected, 2);
+}
+
+#[test]
 fn client_requests_get_our_via_and_responses_come_back() {
     let t0 = t0();
     let mut ep = endpoint("192.0.2.1:5060", 7);

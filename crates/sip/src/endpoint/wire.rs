@@ -103,8 +103,11 @@ pub fn default_header(headers: &mut Headers, name: &str, value: &str) {
 
 /// The stateless answer to a request the parser rejected with a status
 /// (400, 505, …), with the reason in a Warning header (RFC 3261 §20.43,
-/// code 399 "miscellaneous warning"). `None` when the error carries no
-/// answerable head, the request was an ACK, or its Via is unusable.
+/// code 399 "miscellaneous warning"). It goes where [`response_peer`] says
+/// when the top Via parses; when it does not (a `SIP/7.0/UDP` Via on a
+/// `SIP/7.0` request, RFC 4475 §3.1.2.16), to the request's source address,
+/// over its connection for TCP, with the Vias echoed as received. `None`
+/// when the error carries no answerable head or the request was an ACK.
 pub fn reject_unparsable(
     err: &ParseError,
     from: Peer,
@@ -116,10 +119,15 @@ pub fn reject_unparsable(
     if head.method == "ACK" {
         return None;
     }
-    let mut via = head.headers.top_via().ok()?;
-    via.stamp_source(from.addr);
     let mut resp = Response::for_headers(&head.headers, status);
-    replace_top_via(&mut resp.headers, &via);
+    let to = match head.headers.top_via() {
+        Ok(mut via) => {
+            via.stamp_source(from.addr);
+            replace_top_via(&mut resp.headers, &via);
+            response_peer(from, &via)
+        }
+        Err(_) => from,
+    };
     if let Some(to) = resp.headers.get("To")
         && !to.to_ascii_lowercase().contains("tag=")
     {
@@ -141,7 +149,7 @@ pub fn reject_unparsable(
     resp.headers
         .push("Warning", format!("399 {agent} \"{detail}\""));
     resp.headers.push("Server", server_name);
-    Some((resp, response_peer(from, &via)))
+    Some((resp, to))
 }
 
 #[cfg(test)]
