@@ -3,6 +3,11 @@
 //! same description back with our own address and port, keeping only the
 //! codecs we can relay, in the admin's order (RFC 3264 offer/answer).
 //!
+//! An answer keeps every m= line of the offer, in order (RFC 3264 §6): the
+//! audio stream we take is answered with the offer's transport profile
+//! (`RTP/AVP` or `RTP/AVPF`), every other one (video, a second audio,
+//! unknown media) is refused with port 0 and its format list echoed.
+//!
 //! The codecs are PCMU (PT 0), PCMA (PT 8) and G.722 (PT 9, `G722/8000`: its
 //! RTP clock is 8000 although its audio is 16 kHz, RFC 3551 §4.5.2), each
 //! written with its static payload type.
@@ -80,6 +85,36 @@ pub struct AudioOffer {
     pub direction: Direction,
     /// The ptime attribute, if present.
     pub ptime: Option<u32>,
+    /// Every m= line as written, and which one is the audio stream read here.
+    pub layout: Layout,
+}
+
+/// One m= line as written: media type, port, transport profile, format list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaLine {
+    /// `audio`, `video`, `application`, …
+    pub media: String,
+    /// The port (without a `/count`).
+    pub port: u16,
+    /// The transport profile, e.g. `RTP/AVP`.
+    pub proto: String,
+    /// The format list, space-separated, as written.
+    pub formats: String,
+}
+
+/// The m= lines of a description and the index of the audio stream we use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Every m= line in order.
+    pub lines: Vec<MediaLine>,
+    /// The index in `lines` of the audio stream we take.
+    pub audio: usize,
+}
+
+/// The transport profiles we can serve: plain RTP (RFC 3551), with or
+/// without the feedback profile (RFC 4585), not SRTP.
+fn plain_rtp(proto: &str) -> bool {
+    proto.eq_ignore_ascii_case("RTP/AVP") || proto.eq_ignore_ascii_case("RTP/AVPF")
 }
 
 /// Why a session description cannot be used.
@@ -89,6 +124,9 @@ pub enum SdpError {
     Malformed(String),
     /// No audio stream, or none with a codec we support (answer 488).
     NoCommonCodec(String),
+    /// The only audio is secure RTP (`RTP/SAVP`, `RTP/SAVPF`), which we do
+    /// not serve (answer 488).
+    SecureOnly(String),
 }
 
 impl fmt::Display for SdpError {
@@ -96,6 +134,7 @@ impl fmt::Display for SdpError {
         match self {
             SdpError::Malformed(d) => write!(f, "malformed SDP: {d}"),
             SdpError::NoCommonCodec(d) => write!(f, "no common codec: {d}"),
+            SdpError::SecureOnly(d) => write!(f, "SRTP only: {d}"),
         }
     }
 }
@@ -126,6 +165,12 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
         }
     }
     let Some(port) = scan.port else {
+        if let Some(l) = scan.lines.iter().find(|l| l.media == "audio") {
+            return Err(SdpError::SecureOnly(format!(
+                "expected an RTP/AVP audio stream, found only {}",
+                l.proto
+            )));
+        }
         return Err(SdpError::NoCommonCodec(
             "expected an m=audio line, found none".into(),
         ));
@@ -148,18 +193,26 @@ pub fn parse_audio(body: &[u8]) -> Result<AudioOffer, SdpError> {
         telephone_event,
         direction: scan.direction.unwrap_or(Direction::SendRecv),
         ptime: scan.ptime,
+        layout: Layout {
+            lines: scan.lines,
+            audio: scan.audio_index,
+        },
     })
 }
 
-/// What [`parse_audio`] has read so far: the session's and the first audio stream's
-/// lines (later m= lines are skipped).
+/// What [`parse_audio`] has read so far: the session's and the first plain-RTP audio
+/// stream's lines (other m= sections are only recorded as m= lines).
 #[derive(Default)]
 struct Scan {
     session_addr: Option<IpAddr>,
     media_addr: Option<IpAddr>,
-    /// Inside the first m=audio section.
+    /// Inside the audio section we take.
     in_audio: bool,
     seen_audio: bool,
+    /// Every m= line so far.
+    lines: Vec<MediaLine>,
+    /// The index of the audio stream we take in `lines`.
+    audio_index: usize,
     port: Option<u16>,
     pts: Vec<u8>,
     rtpmap: Vec<(u8, String)>,
@@ -169,28 +222,32 @@ struct Scan {
 }
 
 impl Scan {
-    /// An m= line: the first audio stream's port and payload types.
+    /// An m= line: recorded; the first plain-RTP audio stream's port and payload types kept.
     fn media(&mut self, value: &str) -> Result<(), SdpError> {
-        if self.seen_audio {
-            self.in_audio = false;
-            return Ok(());
-        }
         let mut f = value.split_whitespace();
-        if f.next() != Some("audio") {
-            self.in_audio = false;
-            return Ok(());
-        }
-        self.in_audio = true;
-        self.seen_audio = true;
+        let media = f.next().unwrap_or("").to_string();
         let p = f.next().unwrap_or("");
-        self.port =
-            Some(
-                p.split('/').next().unwrap_or("").parse().map_err(|_| {
-                    SdpError::Malformed(format!("expected an m= port, found `{p}`"))
-                })?,
-            );
-        let _proto = f.next();
-        self.pts = f.filter_map(|t| t.parse().ok()).collect();
+        let port = p
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| SdpError::Malformed(format!("expected an m= port, found `{p}`")))?;
+        let proto = f.next().unwrap_or("").to_string();
+        let formats: Vec<&str> = f.collect();
+        self.in_audio = !self.seen_audio && media == "audio" && plain_rtp(&proto);
+        if self.in_audio {
+            self.seen_audio = true;
+            self.audio_index = self.lines.len();
+            self.port = Some(port);
+            self.pts = formats.iter().filter_map(|t| t.parse().ok()).collect();
+        }
+        self.lines.push(MediaLine {
+            media,
+            port,
+            proto,
+            formats: formats.join(" "),
+        });
         Ok(())
     }
 
@@ -203,7 +260,7 @@ impl Scan {
         })?;
         if self.in_audio {
             self.media_addr = Some(ip);
-        } else if !self.seen_audio {
+        } else if self.lines.is_empty() {
             self.session_addr = Some(ip);
         }
         Ok(())
@@ -219,7 +276,7 @@ impl Scan {
             _ => None,
         };
         if let Some(d) = dir {
-            if self.in_audio || !self.seen_audio {
+            if self.in_audio || self.lines.is_empty() {
                 self.direction = Some(d);
             }
         } else if self.in_audio {
@@ -281,12 +338,54 @@ pub struct LocalDescription {
     pub version: u64,
     /// The ptime to request.
     pub ptime: Option<u32>,
+    /// For an answer, the offer's m= lines: the answer keeps them all, in order,
+    /// our audio in the offer's audio slot with its profile, the others refused
+    /// with port 0 (RFC 3264 §6). `None` for an offer: one `m=audio` `RTP/AVP` line.
+    pub answering: Option<Layout>,
 }
 
 impl LocalDescription {
     /// Prints the description.
     pub fn to_sdp(&self) -> Vec<u8> {
+        let Some(layout) = &self.answering else {
+            return self.audio_sdp("RTP/AVP").into_bytes();
+        };
+        let mut s = self.session_sdp();
+        for (i, line) in layout.lines.iter().enumerate() {
+            if i == layout.audio {
+                s.push_str(&self.audio_section(&line.proto));
+            } else {
+                let formats = if line.formats.is_empty() {
+                    "0"
+                } else {
+                    &line.formats
+                };
+                s.push_str(&format!("m={} 0 {} {formats}\r\n", line.media, line.proto));
+            }
+        }
+        if layout.lines.is_empty() {
+            s.push_str(&self.audio_section("RTP/AVP"));
+        }
+        s.into_bytes()
+    }
+
+    fn audio_sdp(&self, proto: &str) -> String {
+        let mut s = self.session_sdp();
+        s.push_str(&self.audio_section(proto));
+        s
+    }
+
+    /// The session-level lines.
+    fn session_sdp(&self) -> String {
         let ip_kind = if self.addr.is_ipv4() { "IP4" } else { "IP6" };
+        format!(
+            "v=0\r\no=switchboard {} {} IN {ip_kind} {}\r\ns=switchboard\r\nc=IN {ip_kind} {}\r\nt=0 0\r\n",
+            self.session_id, self.version, self.addr, self.addr,
+        )
+    }
+
+    /// Our audio stream: the m= line and its attributes.
+    fn audio_section(&self, proto: &str) -> String {
         let mut pts: Vec<String> = self
             .codecs
             .iter()
@@ -295,15 +394,7 @@ impl LocalDescription {
         if let Some(te) = self.telephone_event {
             pts.push(te.to_string());
         }
-        let mut s = format!(
-            "v=0\r\no=switchboard {} {} IN {ip_kind} {}\r\ns=switchboard\r\nc=IN {ip_kind} {}\r\nt=0 0\r\nm=audio {} RTP/AVP {}\r\n",
-            self.session_id,
-            self.version,
-            self.addr,
-            self.addr,
-            self.port,
-            pts.join(" ")
-        );
+        let mut s = format!("m=audio {} {proto} {}\r\n", self.port, pts.join(" "));
         for c in &self.codecs {
             s.push_str(&format!(
                 "a=rtpmap:{} {}/8000\r\n",
@@ -320,7 +411,7 @@ impl LocalDescription {
             s.push_str(&format!("a=ptime:{p}\r\n"));
         }
         s.push_str(&format!("a={}\r\n", self.direction.attr()));
-        s.into_bytes()
+        s
     }
 }
 
@@ -405,6 +496,105 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
         assert!(matches!(parse_audio(b"hello"), Err(SdpError::Malformed(_))));
     }
 
+    /// Linphone with video on: audio then video.
+    const AUDIO_VIDEO: &str = "v=0\r\no=- 1 2 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+m=audio 7078 RTP/AVP 96 0 8 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\n\
+m=video 9078 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 H264/90000\r\na=sendonly\r\n";
+
+    fn answer_to(offer: &str) -> String {
+        let o = parse_audio(offer.as_bytes()).unwrap();
+        let d = LocalDescription {
+            addr: "192.0.2.1".parse().unwrap(),
+            port: 20000,
+            codecs: vec![Codec::Pcmu],
+            telephone_event: o.telephone_event,
+            direction: Direction::SendRecv,
+            session_id: 7,
+            version: 1,
+            ptime: None,
+            answering: Some(o.layout),
+        };
+        String::from_utf8(d.to_sdp()).unwrap()
+    }
+
+    fn m_lines(sdp: &str) -> Vec<&str> {
+        sdp.lines().filter(|l| l.starts_with("m=")).collect()
+    }
+
+    #[test]
+    fn an_answer_keeps_every_offered_m_line_and_refuses_video() {
+        let o = parse_audio(AUDIO_VIDEO.as_bytes()).unwrap();
+        assert_eq!(o.codecs, vec![Codec::Pcmu, Codec::Pcma]);
+        assert_eq!(
+            o.direction,
+            Direction::SendRecv,
+            "video's sendonly is its own"
+        );
+        assert_eq!(o.layout.lines.len(), 2);
+        let text = answer_to(AUDIO_VIDEO);
+        assert_eq!(
+            m_lines(&text),
+            vec!["m=audio 20000 RTP/AVP 0 101", "m=video 0 RTP/AVP 96 97"],
+            "{text}"
+        );
+        // Video first, a second audio and an unknown medium after ours.
+        let shuffled = "v=0\r\no=- 1 2 IN IP4 10.0.0.9\r\ns=-\r\nt=0 0\r\n\
+m=video 9078 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\na=inactive\r\n\
+m=audio 7078 RTP/AVPF 0\r\nc=IN IP4 10.0.0.9\r\n\
+m=audio 7080 RTP/AVP 8\r\nm=x-whiteboard 5000 TCP wb\r\n";
+        let o = parse_audio(shuffled.as_bytes()).unwrap();
+        assert_eq!(o.rtp, Some("10.0.0.9:7078".parse().unwrap()));
+        assert_eq!(o.direction, Direction::SendRecv);
+        assert_eq!(o.layout.audio, 1);
+        let text = answer_to(shuffled);
+        assert_eq!(
+            m_lines(&text),
+            vec![
+                "m=video 0 RTP/AVP 96",
+                "m=audio 20000 RTP/AVPF 0",
+                "m=audio 0 RTP/AVP 8",
+                "m=x-whiteboard 0 TCP wb"
+            ],
+            "{text}"
+        );
+        assert_eq!(m_lines(&answer_to(BARESIP)).len(), 2);
+    }
+
+    #[test]
+    fn srtp_only_audio_is_refused_but_plain_rtp_beside_it_is_taken() {
+        let savp = AUDIO_VIDEO.replace("m=audio 7078 RTP/AVP", "m=audio 7078 RTP/SAVP");
+        match parse_audio(savp.as_bytes()) {
+            Err(SdpError::SecureOnly(d)) => assert!(d.contains("RTP/SAVP"), "{d}"),
+            other => panic!("expected SecureOnly, got {other:?}"),
+        }
+        let savpf = AUDIO_VIDEO.replace("m=audio 7078 RTP/AVP", "m=audio 7078 RTP/SAVPF");
+        assert!(matches!(
+            parse_audio(savpf.as_bytes()),
+            Err(SdpError::SecureOnly(_))
+        ));
+        // Best-effort SRTP: the SAVP line refused, the AVP one answered.
+        let both = AUDIO_VIDEO.replace(
+            "m=video",
+            "m=audio 7090 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\nm=video",
+        );
+        let both = both.replacen("RTP/AVP 96 0 8 101", "RTP/SAVP 0", 1);
+        let both = format!("{both}m=audio 7094 RTP/AVP 8\r\n");
+        let o = parse_audio(both.as_bytes()).unwrap();
+        assert_eq!(o.codecs, vec![Codec::Pcma]);
+        assert_eq!(o.rtp, Some("10.0.0.9:7094".parse().unwrap()));
+        let text = answer_to(&both);
+        assert_eq!(
+            m_lines(&text),
+            vec![
+                "m=audio 0 RTP/SAVP 0",
+                "m=audio 0 RTP/SAVP 0",
+                "m=video 0 RTP/AVP 96 97",
+                "m=audio 20000 RTP/AVP 0"
+            ],
+            "{text}"
+        );
+    }
+
     #[test]
     fn writes_what_it_reads() {
         let d = LocalDescription {
@@ -416,6 +606,7 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
             session_id: 7,
             version: 1,
             ptime: Some(20),
+            answering: None,
         };
         let back = parse_audio(&d.to_sdp()).unwrap();
         assert_eq!(back.rtp, Some("127.0.0.1:20000".parse().unwrap()));
@@ -501,6 +692,7 @@ m=video 10002 RTP/AVP 96\r\nc=IN IP4 10.9.9.9\r\n";
             session_id: 7,
             version: 1,
             ptime: Some(20),
+            answering: None,
         };
         let text = String::from_utf8(d.to_sdp()).unwrap();
         assert!(text.contains("m=audio 20000 RTP/AVP 9 0 101\r\n"), "{text}");

@@ -74,3 +74,62 @@ fn a_codec_both_sides_share_is_kept_so_packets_relay_untouched() {
     // 202 answered with PCMU (its first codec), which 201 also offered: 201 gets PCMU too.
     assert_eq!(parse_audio(&ok.body).unwrap().codecs, [Codec::Pcmu]);
 }
+
+fn audio_and_video(rtp: std::net::SocketAddr, audio_profile: &str) -> Vec<u8> {
+    format!(
+        "v=0\r\no=linphone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+m=audio {port} {audio_profile} 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
+m=video {video} RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 H264/90000\r\n",
+        ip = rtp.ip(),
+        port = rtp.port(),
+        video = rtp.port() + 2,
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_caller_with_video_gets_audio_and_a_refused_video_line_in_order() {
+    let mut w = world_preferring("PCMU, PCMA");
+    let a = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
+    w.register(a);
+    let b = w.add_phone("202", "202", "202", "secret202", "10.0.0.22:5060", 6000);
+    w.register(b);
+    let rtp = w.rtp_of(a);
+    w.set_offer(a, audio_and_video(rtp, "RTP/AVP"));
+    let call = w.call(a, "202");
+    let inc = w.expect_invite(b);
+    let offered = String::from_utf8(inc.req.body.clone()).unwrap();
+    assert_eq!(
+        offered.matches("\r\nm=").count(),
+        1,
+        "the callee is offered audio only"
+    );
+    w.answer(&inc);
+    let ok = w.take_final(a, call.tx);
+    assert_eq!(ok.status, 200);
+    let body = String::from_utf8(ok.body.clone()).unwrap();
+    let m: Vec<&str> = body.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(m.len(), 2, "{body}");
+    assert!(
+        m[0].starts_with("m=audio ") && m[0].contains(" RTP/AVP 0"),
+        "{body}"
+    );
+    assert!(!m[0].starts_with("m=audio 0 "), "{body}");
+    assert_eq!(m[1], "m=video 0 RTP/AVP 96 97", "{body}");
+    assert_eq!(parse_audio(&ok.body).unwrap().codecs, [Codec::Pcmu]);
+}
+
+#[test]
+fn a_caller_offering_only_srtp_audio_gets_488_saying_so() {
+    let mut w = world_preferring("PCMU, PCMA");
+    let a = w.add_phone("201", "201", "201", "secret201", "10.0.0.21:5060", 4000);
+    w.register(a);
+    let b = w.add_phone("202", "202", "202", "secret202", "10.0.0.22:5060", 6000);
+    w.register(b);
+    let rtp = w.rtp_of(a);
+    w.set_offer(a, audio_and_video(rtp, "RTP/SAVP"));
+    let call = w.call(a, "202");
+    let refusal = w.take_final(a, call.tx);
+    assert_eq!(refusal.status, 488);
+    assert!(refusal.reason.contains("SRTP"), "{}", refusal.reason);
+}

@@ -235,3 +235,48 @@ fn a_refused_reinvite_is_relayed_back_and_the_call_goes_on() {
     w.expect_bye(&mut b);
     assert_eq!(w.take_final(p201, bye).status, 200);
 }
+
+#[test]
+fn a_reinvite_adding_video_is_relayed_as_audio_and_answered_with_video_refused() {
+    let mut w = World::with_default_plan();
+    let p201 = registered(&mut w, "201", "201", "10.0.0.21:5060", 4000);
+    let p202 = registered(&mut w, "202", "202", "10.0.0.22:5060", 6000);
+    let call = w.call(p201, "202");
+    let inc = w.expect_invite(p202);
+    let mut b = w.answer(&inc);
+    let ok = w.take_final(p201, call.tx);
+    let mut a = w.ack(&call, &ok);
+    w.expect_ack(p202);
+
+    // 201 turns its camera on: audio then video in the re-INVITE's offer.
+    let mut req = a.dialog.new_request(Method::Invite);
+    req.headers.push("Content-Type", "application/sdp");
+    let rtp = w.rtp_of(p201);
+    req.body = format!(
+        "v=0\r\no=- 1 2 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+m=audio {port} RTP/AVP 0 8\r\na=sendrecv\r\nm=video 4002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n",
+        ip = rtp.ip(),
+        port = rtp.port()
+    )
+    .into_bytes();
+    let tx = w.send_from(p201, req);
+    let reinv = w.expect_reinvite(&mut b);
+    let relayed = String::from_utf8(reinv.req.body.clone()).unwrap();
+    assert_eq!(
+        relayed.matches("m=").count(),
+        1,
+        "202 is offered audio: {relayed}"
+    );
+    w.answer_with(&reinv, "sendrecv");
+    w.expect_ack(p202);
+    let answer = w.take_final(p201, tx);
+    assert_eq!(answer.status, 200);
+    let text = String::from_utf8(answer.body.clone()).unwrap();
+    let m: Vec<&str> = text.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(m.len(), 2, "{text}");
+    assert!(
+        m[0].starts_with("m=audio ") && !m[0].starts_with("m=audio 0 "),
+        "{text}"
+    );
+    assert_eq!(m[1], "m=video 0 RTP/AVP 96", "{text}");
+}

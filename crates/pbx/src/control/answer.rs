@@ -31,7 +31,8 @@ pub(crate) fn a_response(core: &Core, call: &Call, status: u16) -> Response {
     resp
 }
 
-/// Our SDP for the caller: one codec, our address and the caller-side port.
+/// Our SDP for the caller: one codec, our address and the caller-side port, in
+/// the slot of the caller's offer's audio stream among its other m= lines.
 pub(crate) fn answer_for_a(
     core: &Core,
     call: &Call,
@@ -47,6 +48,7 @@ pub(crate) fn answer_for_a(
         session_id: call.key.0,
         version: call.a_media.sdp_version,
         ptime: call.offer.ptime,
+        answering: Some(call.offer.layout.clone()),
     }
     .to_sdp()
 }

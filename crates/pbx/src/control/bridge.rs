@@ -116,6 +116,7 @@ fn ring_targets(
         session_id: key.0,
         version: call.b_media.sdp_version,
         ptime: call.offer.ptime,
+        answering: None,
     }
     .to_sdp();
     let from = Caller {

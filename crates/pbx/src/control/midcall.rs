@@ -189,7 +189,7 @@ fn forward(
         .get("Content-Type")
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/sdp"));
     if is_sdp && let Ok(offer) = sdp::parse_audio(&req.body) {
-        out.body = relay_description(&mut core.outputs, public_ip, call, key, side, &offer);
+        out.body = relay_description(&mut core.outputs, public_ip, call, key, side, &offer, None);
     }
     if out.method == Method::Invite || out.method == Method::Update {
         let contact = core.contact_uri(peer.transport, None);
@@ -273,7 +273,17 @@ pub(crate) fn on_forward_response(
             Side::B => Side::A,
         };
         back.headers.push("Content-Type", "application/sdp");
-        back.body = relay_description(&mut core.outputs, public_ip, call, key, responder, &answer);
+        // An answer to the originator's offer keeps that offer's m= lines.
+        let offered = sdp::parse_audio(&origin_req.body).ok().map(|o| o.layout);
+        back.body = relay_description(
+            &mut core.outputs,
+            public_ip,
+            call,
+            key,
+            responder,
+            &answer,
+            offered,
+        );
     } else if !resp.body.is_empty() {
         if let Some(ct) = resp.headers.get("Content-Type") {
             back.headers.push("Content-Type", ct.to_string());
@@ -448,7 +458,15 @@ pub(crate) fn on_ack(
     call.pending_ack = None;
     let answer = sdp::parse_audio(&ack.body).ok();
     let body = answer.map(|answer| {
-        relay_description(&mut core.outputs, public_ip, call, key, from_side, &answer)
+        relay_description(
+            &mut core.outputs,
+            public_ip,
+            call,
+            key,
+            from_side,
+            &answer,
+            None,
+        )
     });
     let target = match pending.side {
         Side::A => call.a.dialog.as_ref().map(|d| (d, call.a.peer)),
@@ -467,6 +485,8 @@ pub(crate) fn on_ack(
 /// The peer on side `from` described its media (`desc`, an offer or an
 /// answer): point that leg's RTP at it and write our description of the other
 /// leg for the other peer (its port, the call's codec, the peer's direction).
+/// `answering` is the m= layout of the offer that description answers, if it
+/// is an answer (RFC 3264 §6), `None` for an offer.
 fn relay_description(
     outputs: &mut std::collections::VecDeque<Output>,
     public_ip: std::net::IpAddr,
@@ -474,6 +494,7 @@ fn relay_description(
     key: CallKey,
     from: Side,
     desc: &sdp::AudioOffer,
+    answering: Option<sdp::Layout>,
 ) -> Vec<u8> {
     let codec = call
         .codec
@@ -498,6 +519,7 @@ fn relay_description(
         session_id: key.0,
         version: to_media.sdp_version,
         ptime: desc.ptime,
+        answering,
     }
     .to_sdp()
 }

@@ -221,6 +221,12 @@ fn caller_offer(
             );
             return None;
         }
+        Err(SdpError::SecureOnly(d)) => {
+            tracing::info!(detail = %d, "offer has only SRTP audio");
+            let why = "Not Acceptable Here (SRTP audio is not supported, offer RTP/AVP)";
+            refuse(now, ep, tx, req, 488, Some(why));
+            return None;
+        }
         Err(SdpError::Malformed(_)) if req.body.is_empty() => {
             let why = "Not Acceptable Here (an SDP offer is required)";
             refuse(now, ep, tx, req, 488, Some(why));

@@ -105,6 +105,7 @@ pub(crate) fn on_operator_reinvite(
         session_id: key.0,
         version: call.b_media.sdp_version,
         ptime: offer.ptime,
+        answering: Some(offer.layout.clone()),
     };
     let transport = call.b.as_ref().map(|b| b.peer.transport);
     let mut ok = Response::for_request(req, 200);

@@ -257,6 +257,7 @@ impl PlacedCalls {
                 ok.headers.push("Content-Type", "application/sdp");
                 let contact = ctx.contact_uri(peer.transport, None);
                 ok.headers.push("Contact", format!("<{contact}>"));
+                let offer = sdp::parse_audio(&req.body).ok();
                 ok.body = LocalDescription {
                     addr: public_ip,
                     port: call.port,
@@ -266,9 +267,10 @@ impl PlacedCalls {
                     session_id: key.0,
                     version: *sdp_version,
                     ptime: None,
+                    answering: offer.as_ref().map(|o| o.layout.clone()),
                 }
                 .to_sdp();
-                if let Ok(offer) = sdp::parse_audio(&req.body)
+                if let Some(offer) = offer
                     && offer.rtp.is_some()
                 {
                     ctx.outputs

@@ -214,6 +214,7 @@ impl PlacedCalls {
             session_id: key.0,
             version: 1,
             ptime: None,
+            answering: None,
         }
         .to_sdp();
         let caller = Caller {
