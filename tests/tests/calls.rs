@@ -1,5 +1,6 @@
 //! Calls between sipp phones registered as extensions, through the PBX: answered with RTP relayed
-//! both ways, busy, no answer, unregistered, unknown number and caller cancel.
+//! both ways (also for a caller offering video, refused in the answer), busy, no answer,
+//! unregistered, unknown number and caller cancel.
 // The ring-timeout test measures wall-clock time.
 #![allow(clippy::disallowed_methods)]
 
@@ -19,9 +20,14 @@ fn demo_server() -> Server {
 }
 
 fn answered_call(caller_transport: Transport) {
+    answered_call_from(caller_transport, "uac_call");
+}
+
+/// `scenario` is a sipp caller scenario that plays g711a.pcap once answered.
+fn answered_call_from(caller_transport: Transport, scenario: &str) {
     let server = demo_server();
     let callee = answer_as(&server, "202", "uas_answer", Transport::Udp, true).unwrap();
-    let uac = caller(&server, "201", "uac_call", "202", caller_transport).unwrap();
+    let uac = caller(&server, "201", scenario, "202", caller_transport).unwrap();
     let (caller_media, callee_media) = (uac.media_port(), callee.media_port());
     let capture = Capture::start(
         &format!("udp port {caller_media} or udp port {callee_media}"),
@@ -65,6 +71,14 @@ fn answered_call_relays_rtp_both_ways() {
 #[test]
 fn answered_call_from_a_tcp_caller_relays_rtp_both_ways() {
     answered_call(Transport::Tcp);
+}
+
+/// A caller offering audio and video (Linphone, Zoiper with video on): the 200's SDP keeps both
+/// m= lines in order, video refused with port 0 (the scenario checks it), and the call connects
+/// with audio relayed both ways.
+#[test]
+fn a_caller_offering_video_gets_audio_with_video_refused() {
+    answered_call_from(Transport::Udp, "uac_call_video");
 }
 
 #[test]
