@@ -99,3 +99,47 @@ fn a_reinvite_without_sdp_gets_its_answer_in_the_ack() {
         "expected 202's ACK to carry the SDP answer, got an empty ACK"
     );
 }
+
+/// The same delayed offer, with 202 offering audio and video in its 200: the
+/// answer the PBX puts in its ACK to 202 keeps both m= lines, video refused.
+#[test]
+fn the_answer_in_the_ack_keeps_the_m_lines_of_the_offer_in_the_2xx() {
+    let mut w = World::with_default_plan();
+    let p201 = registered(&mut w, "201", "10.0.0.21:5060", 4000);
+    let p202 = registered(&mut w, "202", "10.0.0.22:5060", 6000);
+    let call = w.call(p201, "202");
+    let inc = w.expect_invite(p202);
+    let mut b = w.answer(&inc);
+    let ok = w.take_final(p201, call.tx);
+    let mut a = w.ack(&call, &ok);
+    w.expect_ack(p202);
+
+    let req = a.dialog.new_request(Method::Invite);
+    let tx = w.send_from(p201, req.clone());
+    let reinv = w.expect_reinvite(&mut b);
+    let rtp = w.rtp_of(p202);
+    let offer_with_video = format!(
+        "v=0\r\no=phone 1 2 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+m=audio {port} RTP/AVP 0 8\r\nm=video 6002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n",
+        ip = rtp.ip(),
+        port = rtp.port()
+    );
+    w.answer_with_body(&reinv, offer_with_video.into_bytes());
+    let offer = w.take_final(p201, tx);
+    assert_eq!(offer.status, 200);
+    let out = support::Outgoing {
+        phone: p201,
+        tx,
+        req,
+    };
+    w.ack_with_answer(&out, &offer, &a.dialog);
+    let ack = w.expect_ack(p202);
+    let text = String::from_utf8(ack.body.clone()).unwrap();
+    let m: Vec<&str> = text.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(m.len(), 2, "{text}");
+    assert!(
+        m[0].starts_with("m=audio ") && !m[0].starts_with("m=audio 0 "),
+        "{text}"
+    );
+    assert_eq!(m[1], "m=video 0 RTP/AVP 96", "{text}");
+}

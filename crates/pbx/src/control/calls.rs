@@ -299,10 +299,12 @@ pub(crate) struct Transferor {
 
 /// An ACK we owe the other leg until the originator of a delayed-offer
 /// re-INVITE sends its answer in its own ACK.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PendingAck {
     /// The leg that is waiting for our ACK.
     pub side: Side,
     /// The CSeq of the re-INVITE we sent it.
     pub cseq: u32,
+    /// The m= lines of its offer (in its 2xx), which the answer in our ACK keeps.
+    pub offer: Option<crate::sdp::Layout>,
 }

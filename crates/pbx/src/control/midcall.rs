@@ -249,6 +249,7 @@ pub(crate) fn on_forward_response(
                 call.pending_ack = Some(PendingAck {
                     side: other_side,
                     cseq: cseq.seq,
+                    offer: sdp::parse_audio(&resp.body).ok().map(|o| o.layout),
                 });
             } else {
                 let other = match origin_side {
@@ -449,13 +450,16 @@ pub(crate) fn on_ack(
     let Some(call) = core.calls.calls.get_mut(&key) else {
         return;
     };
-    let Some(pending) = call.pending_ack else {
-        return;
-    };
-    if pending.side == from_side {
+    if call
+        .pending_ack
+        .as_ref()
+        .is_none_or(|pending| pending.side == from_side)
+    {
         return;
     }
-    call.pending_ack = None;
+    let Some(pending) = call.pending_ack.take() else {
+        return;
+    };
     let answer = sdp::parse_audio(&ack.body).ok();
     let body = answer.map(|answer| {
         relay_description(
@@ -465,7 +469,7 @@ pub(crate) fn on_ack(
             key,
             from_side,
             &answer,
-            None,
+            pending.offer,
         )
     });
     let target = match pending.side {

@@ -452,12 +452,19 @@ impl World {
     /// Answers an incoming INVITE (or re-INVITE) with 200, a Contact and an SDP
     /// answer with `direction`, and returns the dialog.
     pub fn answer_with(&mut self, inc: &Incoming, direction: &str) -> Leg {
+        let body = self.phones[inc.phone.0].sdp(direction);
+        self.answer_with_body(inc, body)
+    }
+
+    /// Answers an incoming INVITE (or re-INVITE) with 200, a Contact and `sdp`,
+    /// and returns the dialog.
+    pub fn answer_with_body(&mut self, inc: &Incoming, sdp: Vec<u8>) -> Leg {
         let phone = &self.phones[inc.phone.0];
         let mut ok = World::tagged(inc, 200);
         ok.headers
             .push("Contact", format!("<sip:{}@{}>", phone.aor, phone.addr));
         ok.headers.push("Content-Type", "application/sdp");
-        ok.body = phone.sdp(direction);
+        ok.body = sdp;
         let dialog = Dialog::new_uas(&inc.req, &ok)
             .unwrap_or_else(|e| self.fail(&format!("expected a dialog from our 200: {e:?}")));
         self.phones[inc.phone.0].ep.respond(self.now, inc.tx, ok);
