@@ -227,15 +227,20 @@ impl Scan {
         let mut f = value.split_whitespace();
         let media = f.next().unwrap_or("").to_string();
         let p = f.next().unwrap_or("");
-        let port = p
-            .split('/')
-            .next()
-            .unwrap_or("")
-            .parse()
-            .map_err(|_| SdpError::Malformed(format!("expected an m= port, found `{p}`")))?;
+        let port = p.split('/').next().unwrap_or("").parse::<u16>();
         let proto = f.next().unwrap_or("").to_string();
         let formats: Vec<&str> = f.collect();
         self.in_audio = !self.seen_audio && media == "audio" && plain_rtp(&proto);
+        // Only the stream we take must have a readable port; the others are refused anyway.
+        let port = match port {
+            Ok(port) => port,
+            Err(_) if !self.in_audio => 0,
+            Err(_) => {
+                return Err(SdpError::Malformed(format!(
+                    "expected an m= port, found `{p}`"
+                )));
+            }
+        };
         if self.in_audio {
             self.seen_audio = true;
             self.audio_index = self.lines.len();
@@ -558,6 +563,14 @@ m=audio 7080 RTP/AVP 8\r\nm=x-whiteboard 5000 TCP wb\r\n";
             "{text}"
         );
         assert_eq!(m_lines(&answer_to(BARESIP)).len(), 2);
+        // A stream we refuse anyway may have an unreadable port; ours may not.
+        let odd = AUDIO_VIDEO.replace("m=video 9078", "m=video x");
+        assert_eq!(m_lines(&answer_to(&odd))[1], "m=video 0 RTP/AVP 96 97");
+        let bad = AUDIO_VIDEO.replace("m=audio 7078", "m=audio x");
+        assert!(matches!(
+            parse_audio(bad.as_bytes()),
+            Err(SdpError::Malformed(_))
+        ));
     }
 
     #[test]
