@@ -199,7 +199,8 @@ pub enum Event {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EndpointStats {
     /// Messages dropped: unparseable and unanswerable, malformed responses,
-    /// responses matching no transaction, requests without a usable Via.
+    /// responses matching no transaction or from the wrong source, requests
+    /// without a usable Via.
     pub dropped: u64,
     /// Requests answered statelessly with an error status because they did not parse.
     pub rejected: u64,
@@ -211,6 +212,9 @@ pub struct EndpointStats {
     pub keepalives: u64,
     /// TU responses refused: the transaction was gone or already had its final response.
     pub late_responses: u64,
+    /// Responses dropped because they came from somewhere other than where the
+    /// request went (another address, port or transport): forged or misrouted.
+    pub wrong_source: u64,
 }
 
 /// The SIP endpoint: transaction layer and transport rules, without I/O.
@@ -332,7 +336,7 @@ impl Endpoint {
         }
         match Message::parse(bytes) {
             Ok(Message::Request(req)) => self.handle_request(now, from, req),
-            Ok(Message::Response(resp)) => self.handle_response(now, resp),
+            Ok(Message::Response(resp)) => self.handle_response(now, from, resp),
             Err(err) => {
                 let server_name = self.config.server_name.clone();
                 let rng = &mut self.rng;
@@ -429,7 +433,11 @@ impl Endpoint {
     }
 
     fn fresh_branch(&mut self) -> String {
-        format!("{}{}", crate::message::BRANCH_MAGIC, self.rng.token(BRANCH_LEN))
+        format!(
+            "{}{}",
+            crate::message::BRANCH_MAGIC,
+            self.rng.token(BRANCH_LEN)
+        )
     }
 
     fn schedule(&mut self, tx: TxRef, at: Option<Instant>) {

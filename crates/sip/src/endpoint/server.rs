@@ -2,9 +2,7 @@
 //! transactions (§17.2.3), CANCEL handling (§9.2), the TU's responses out.
 
 use super::wire::{default_header, response_peer, stamp_request};
-use super::{
-    AckKey, Endpoint, Event, Peer, ServerMachine, ServerTx, ServerTxId, TAG_LEN, TxRef,
-};
+use super::{AckKey, Endpoint, Event, Peer, ServerMachine, ServerTx, ServerTxId, TAG_LEN, TxRef};
 use crate::message::{Method, Request, Response};
 use crate::transaction::server_invite::ServerInvite;
 use crate::transaction::server_non_invite::ServerNonInvite;
