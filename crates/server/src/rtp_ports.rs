@@ -6,11 +6,12 @@
 use pbx::PortPool;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
-/// The pool of `low..=high` on `ip`, and the even ports left out because they (or the odd
-/// port after them) could not be bound.
-pub fn usable(ip: IpAddr, low: u16, high: u16) -> (PortPool, Vec<u16>) {
+/// The pool of `low..=high` on `ip` (handing ports out in an order drawn from `seed`), and
+/// the even ports left out because they (or the odd port after them) could not be bound,
+/// lowest first.
+pub fn usable(ip: IpAddr, low: u16, high: u16, seed: [u8; 32]) -> (PortPool, Vec<u16>) {
     let mut taken = Vec::new();
-    let pool = PortPool::new(low, high).retain(|port| {
+    let pool = PortPool::new(low, high, seed).retain(|port| {
         let free = [port, port.wrapping_add(1)]
             .iter()
             .all(|p| UdpSocket::bind(SocketAddr::new(ip, *p)).is_ok());
@@ -19,6 +20,7 @@ pub fn usable(ip: IpAddr, low: u16, high: u16) -> (PortPool, Vec<u16>) {
         }
         free
     });
+    taken.sort_unstable();
     (pool, taken)
 }
 
@@ -39,11 +41,11 @@ mod tests {
                 Some((p, odd))
             })
             .expect("a free port pair on loopback");
-        let (pool, taken) = usable(ip, low, low + 1);
+        let (pool, taken) = usable(ip, low, low + 1, [0; 32]);
         assert_eq!(taken, [low], "the pair whose RTCP port is held is left out");
         assert_eq!(pool.capacity(), 0);
         drop(holder);
-        let (pool, taken) = usable(ip, low, low + 1);
+        let (pool, taken) = usable(ip, low, low + 1, [0; 32]);
         assert!(taken.is_empty());
         assert_eq!(pool.capacity(), 1);
     }

@@ -35,9 +35,12 @@ pub async fn build(
     sip_addrs: &[SocketAddr],
     public_ip: IpAddr,
 ) -> Result<Built, String> {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| format!("no OS randomness for nonce keys: {e}"))?;
-    let seed = u64::from_le_bytes(secret[..8].try_into().expect("8 bytes"));
+    // Separate OS draws for each use: none can be derived from another (the
+    // nonce key stays secret even if an identifier generator were ever exposed).
+    let secret = os_random::<32>("nonce keys")?;
+    let ids_seed = os_random::<32>("SIP identifiers")?;
+    let ports_seed = os_random::<32>("RTP port order")?;
+    let seed = u64::from_le_bytes(os_random::<8>("media")?);
     let start = now_std();
 
     let config = EndpointConfig {
@@ -53,7 +56,7 @@ pub async fn build(
                 [(Transport::Udp, adv), (Transport::Tcp, adv)]
             })
             .collect(),
-        rng_seed: seed,
+        rng_seed: ids_seed,
     };
     let mut ep = Endpoint::new(config);
     let realm = loaded.plan.settings().realm.clone();
@@ -69,7 +72,12 @@ pub async fn build(
         Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
         _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
-    let ports = rtp_port_pool(args, bind_ip, plan.settings().max_concurrent_calls as usize)?;
+    let ports = rtp_port_pool(
+        args,
+        bind_ip,
+        plan.settings().max_concurrent_calls as usize,
+        ports_seed,
+    )?;
     let mut pbx = Pbx::new(
         pbx_config(&plan, public_ip, sip_addrs),
         Arc::new(PlanDirectory(plan.clone())),
@@ -96,14 +104,22 @@ pub async fn build(
     })
 }
 
+/// `N` fresh bytes from the OS random generator, for `what`.
+fn os_random<const N: usize>(what: &str) -> Result<[u8; N], String> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no OS randomness for {what}: {e}"))?;
+    Ok(bytes)
+}
+
 /// The RTP ports of `--rtp-ports` that no other program holds, with a warning when the
 /// open-file limit allows fewer calls than the ports and `max_calls`.
 fn rtp_port_pool(
     args: &ServeArgs,
     bind_ip: IpAddr,
     max_calls: usize,
+    seed: [u8; 32],
 ) -> Result<pbx::PortPool, String> {
-    let (ports, taken) = rtp_ports::usable(bind_ip, args.rtp_ports.0, args.rtp_ports.1);
+    let (ports, taken) = rtp_ports::usable(bind_ip, args.rtp_ports.0, args.rtp_ports.1, seed);
     if !taken.is_empty() {
         tracing::warn!(
             count = taken.len(),

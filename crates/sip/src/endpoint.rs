@@ -41,6 +41,13 @@ mod wire;
 
 pub use crate::transaction::TimerConfig;
 pub use rng::Rng;
+
+/// Characters in our tags: 80 bits from the ChaCha generator.
+pub const TAG_LEN: usize = 16;
+/// Characters in our Call-IDs: 120 bits.
+pub const CALL_ID_LEN: usize = 24;
+/// Characters in our branches after the `z9hG4bK` magic cookie: 80 bits.
+pub const BRANCH_LEN: usize = 16;
 pub use wire::response_peer;
 
 use crate::message::{Message, Request, Response};
@@ -53,6 +60,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+/// A 32-byte generator seed from a small number: deterministic, for tests only.
+pub fn seed_from_u64(seed: u64) -> [u8; 32] {
+    let mut full = [0u8; 32];
+    full[..8].copy_from_slice(&seed.to_le_bytes());
+    full
+}
 
 /// A transport protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,8 +112,10 @@ pub struct EndpointConfig {
     pub server_name: String,
     /// The sent-by address advertised in our Via per transport (the public address behind NAT).
     pub local: Vec<(Transport, SocketAddr)>,
-    /// Seed of the generator for branches, tags and Call-IDs.
-    pub rng_seed: u64,
+    /// Seed of the ChaCha20 generator for branches, tags and Call-IDs. The
+    /// driver draws it from the OS (never from another secret); tests use a
+    /// constant (see [`seed_from_u64`]).
+    pub rng_seed: [u8; 32],
 }
 
 impl Default for EndpointConfig {
@@ -108,7 +124,7 @@ impl Default for EndpointConfig {
             timers: TimerConfig::default(),
             server_name: "Switchboard".into(),
             local: Vec::new(),
-            rng_seed: 0,
+            rng_seed: [0; 32],
         }
     }
 }
@@ -183,7 +199,8 @@ pub enum Event {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EndpointStats {
     /// Messages dropped: unparseable and unanswerable, malformed responses,
-    /// responses matching no transaction, requests without a usable Via.
+    /// responses matching no transaction or from the wrong source, requests
+    /// without a usable Via.
     pub dropped: u64,
     /// Requests answered statelessly with an error status because they did not parse.
     pub rejected: u64,
@@ -195,6 +212,9 @@ pub struct EndpointStats {
     pub keepalives: u64,
     /// TU responses refused: the transaction was gone or already had its final response.
     pub late_responses: u64,
+    /// Responses dropped because they came from somewhere other than where the
+    /// request went (another address, port or transport): forged or misrouted.
+    pub wrong_source: u64,
 }
 
 /// The SIP endpoint: transaction layer and transport rules, without I/O.
@@ -277,7 +297,7 @@ impl Endpoint {
         t.t4 = t.t4.min(max);
         t.timer_d = t.timer_d.min(max);
         Endpoint {
-            rng: Rng::new(config.rng_seed),
+            rng: Rng::from_seed(config.rng_seed),
             config,
             next_id: 1,
             servers: HashMap::new(),
@@ -316,11 +336,11 @@ impl Endpoint {
         }
         match Message::parse(bytes) {
             Ok(Message::Request(req)) => self.handle_request(now, from, req),
-            Ok(Message::Response(resp)) => self.handle_response(now, resp),
+            Ok(Message::Response(resp)) => self.handle_response(now, from, resp),
             Err(err) => {
                 let server_name = self.config.server_name.clone();
                 let rng = &mut self.rng;
-                match wire::reject_unparsable(&err, from, &server_name, || rng.token(10)) {
+                match wire::reject_unparsable(&err, from, &server_name, || rng.token(TAG_LEN)) {
                     Some((resp, peer)) => {
                         self.stats.rejected += 1;
                         self.transmits.push_back(Transmit {
@@ -398,12 +418,12 @@ impl Endpoint {
 
     /// A fresh From/To tag.
     pub fn new_tag(&mut self) -> String {
-        self.rng.token(12)
+        self.rng.token(TAG_LEN)
     }
 
     /// A fresh Call-ID.
     pub fn new_call_id(&mut self) -> String {
-        self.rng.token(24)
+        self.rng.token(CALL_ID_LEN)
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -413,7 +433,11 @@ impl Endpoint {
     }
 
     fn fresh_branch(&mut self) -> String {
-        format!("{}{}", crate::message::BRANCH_MAGIC, self.rng.token(16))
+        format!(
+            "{}{}",
+            crate::message::BRANCH_MAGIC,
+            self.rng.token(BRANCH_LEN)
+        )
     }
 
     fn schedule(&mut self, tx: TxRef, at: Option<Instant>) {

@@ -426,6 +426,107 @@ fn client_requests_get_our_via_and_responses_come_back() {
 }
 
 #[test]
+fn responses_from_another_source_are_dropped() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 7);
+    let tx = ep.send_request(t0, tu_request("INVITE", "c-src", 1), udp(PHONE));
+    let sent = request(&transmits(&mut ep)[0].bytes);
+    // An off-path forger who knows the branch: another host, another port of
+    // the phone's host, the right address over the wrong transport.
+    for forged in [
+        udp("198.51.100.9:40123"),
+        udp("203.0.113.7:40124"),
+        tcp(PHONE, 4),
+    ] {
+        ep.handle_bytes(t0 + ms(5), forged, &reply(&sent, 200, "evil").to_bytes());
+    }
+    assert!(events(&mut ep).is_empty());
+    assert!(transmits(&mut ep).is_empty(), "no ACK for a forged 200");
+    assert_eq!(ep.stats().wrong_source, 3);
+    assert_eq!(ep.stats().dropped, 3);
+    // The real answer from where the INVITE went still completes the transaction.
+    ep.handle_bytes(t0 + ms(10), udp(PHONE), &reply(&sent, 180, "b").to_bytes());
+    ep.handle_bytes(t0 + ms(20), udp(PHONE), &reply(&sent, 200, "b").to_bytes());
+    let evs = events(&mut ep);
+    let statuses: Vec<(sip::endpoint::ClientTxId, u16)> = evs
+        .iter()
+        .map(|e| match e {
+            Event::Response { tx, resp } => (*tx, resp.status),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(statuses, vec![(tx, 180), (tx, 200)]);
+    assert_eq!(ep.stats().wrong_source, 3);
+}
+
+#[test]
+fn tcp_responses_come_from_the_peer_on_any_of_its_connections() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 7);
+    let tx = ep.send_request(t0, tu_request("OPTIONS", "c-tcp", 1), tcp(PHONE, 3));
+    let sent = request(&transmits(&mut ep)[0].bytes);
+    ep.handle_bytes(
+        t0,
+        tcp("198.51.100.9:5060", 3),
+        &reply(&sent, 200, "x").to_bytes(),
+    );
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(ep.stats().wrong_source, 1);
+    // The driver may have reconnected: another connection from the same address passes.
+    ep.handle_bytes(t0, tcp(PHONE, 5), &reply(&sent, 200, "x").to_bytes());
+    assert!(matches!(&events(&mut ep)[..], [Event::Response { tx: t, .. }] if *t == tx));
+}
+
+#[test]
+fn an_ipv4_mapped_source_matches_its_ipv4_destination() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 7);
+    let tx = ep.send_request(t0, tu_request("OPTIONS", "c-v6", 1), udp(PHONE));
+    let sent = request(&transmits(&mut ep)[0].bytes);
+    let mapped = udp("[::ffff:203.0.113.7]:40123");
+    ep.handle_bytes(t0, mapped, &reply(&sent, 200, "x").to_bytes());
+    assert!(matches!(&events(&mut ep)[..], [Event::Response { tx: t, .. }] if *t == tx));
+}
+
+#[test]
+fn identifiers_are_long_random_and_unique() {
+    let t0 = t0();
+    let mut ep = endpoint("192.0.2.1:5060", 7);
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..500 {
+        let tag = ep.new_tag();
+        let call_id = ep.new_call_id();
+        // 5 bits per character: tags 80 bits, Call-IDs 120 bits.
+        assert_eq!(tag.len(), sip::endpoint::TAG_LEN);
+        assert!(tag.len() * 5 >= 64);
+        assert_eq!(call_id.len(), sip::endpoint::CALL_ID_LEN);
+        assert!(call_id.len() * 5 >= 96);
+        ep.send_request(t0, tu_request("OPTIONS", &call_id, i), udp(PHONE));
+        let sent = request(&transmits(&mut ep)[0].bytes);
+        let branch = sent
+            .headers
+            .top_via()
+            .unwrap()
+            .branch()
+            .unwrap()
+            .to_string();
+        let rest = branch.strip_prefix("z9hG4bK").expect("the magic cookie");
+        assert_eq!(rest.len(), sip::endpoint::BRANCH_LEN);
+        assert!(rest.len() * 5 >= 64);
+        for id in [tag, call_id, branch] {
+            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+            assert!(seen.insert(id.clone()), "{id} repeated");
+        }
+    }
+    // A seeded endpoint repeats itself exactly; another seed does not.
+    let mut again = endpoint("192.0.2.1:5060", 7);
+    let mut other = endpoint("192.0.2.1:5060", 8);
+    let first = endpoint("192.0.2.1:5060", 7).new_tag();
+    assert_eq!(again.new_tag(), first);
+    assert_ne!(other.new_tag(), first);
+}
+
+#[test]
 fn client_non_invite_retransmits_and_times_out_with_timer_f() {
     let t0 = t0();
     let mut ep = endpoint("192.0.2.1:5060", 7);

@@ -27,7 +27,7 @@ enum Loss {
     /// Lose the first `n` packets whose description starts with the pattern.
     Rules(Vec<(&'static str, usize)>),
     /// Lose each packet with this probability (in percent), from a seeded generator.
-    Random(Rng, u64),
+    Random(Box<Rng>, u64),
     /// Lose everything going to this side.
     AllTo(Side),
 }
@@ -585,7 +585,7 @@ fn a_hundred_calls_over_a_30_percent_lossy_network_end_cleanly() {
     let mut completed = 0;
     let mut retransmissions = 0;
     for seed in 0..100u64 {
-        let loss = Loss::Random(Rng::new(seed), 30);
+        let loss = Loss::Random(Box::new(Rng::new(seed)), 30);
         let mut net = Net::new(Transport::Udp, loss, seed * 7 + 1);
         let (caller, callee) = run_call(&mut net, Answer::Accept, false);
         // The TUs assert that no request reaches them twice; here every call

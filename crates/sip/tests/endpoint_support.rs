@@ -42,7 +42,7 @@ pub fn tcp(a: &str, conn: u64) -> Peer {
 pub fn endpoint(local: &str, seed: u64) -> Endpoint {
     Endpoint::new(EndpointConfig {
         local: vec![(Transport::Udp, addr(local)), (Transport::Tcp, addr(local))],
-        rng_seed: seed,
+        rng_seed: sip::endpoint::seed_from_u64(seed),
         ..EndpointConfig::default()
     })
 }

@@ -132,7 +132,7 @@ impl World {
         let config = pbx_config(&plan);
         let ep = Endpoint::new(EndpointConfig {
             local: config.contacts.clone(),
-            rng_seed: 7,
+            rng_seed: sip::endpoint::seed_from_u64(7),
             ..EndpointConfig::default()
         });
         let auth = Authenticator::new(
@@ -147,7 +147,7 @@ impl World {
             Arc::new(PlanDirectory(plan.clone())),
             auth,
             AuthGuard::new(Default::default()),
-            PortPool::new(RTP_LOW, RTP_LOW + 99),
+            PortPool::new(RTP_LOW, RTP_LOW + 99, sip::endpoint::seed_from_u64(7)),
         );
         pbx.set_attendant(Attendant {
             music: plan::music_classes(&plan),

@@ -98,7 +98,7 @@ impl World {
         let seed = 1000 + self.phones.len() as u64;
         let mut ep = Endpoint::new(EndpointConfig {
             local: vec![(Transport::Udp, addr)],
-            rng_seed: seed,
+            rng_seed: sip::endpoint::seed_from_u64(seed),
             server_name: format!("TestPhone-{label}"),
             ..EndpointConfig::default()
         });

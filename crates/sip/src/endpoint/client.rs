@@ -100,7 +100,10 @@ impl Endpoint {
         Some(ClientTxId(cid))
     }
 
-    pub(super) fn handle_response(&mut self, now: Instant, resp: Response) {
+    /// A response, matched to its client transaction by branch and method
+    /// (§17.1.3) and accepted only from where the request went: a forger
+    /// who guessed the branch still has to send from the peer's address.
+    pub(super) fn handle_response(&mut self, now: Instant, from: Peer, resp: Response) {
         let Some(id) = ClientKey::for_response(&resp)
             .ok()
             .and_then(|k| self.client_keys.get(&k).copied())
@@ -112,6 +115,11 @@ impl Endpoint {
             self.stats.dropped += 1;
             return;
         };
+        if !same_source(&c.peer, &from) {
+            self.stats.dropped += 1;
+            self.stats.wrong_source += 1;
+            return;
+        }
         let mut start_cancel = None;
         let actions = match &mut c.machine {
             ClientMachine::Invite(m) => {
@@ -267,6 +275,19 @@ fn cancel_for(invite: &Request) -> Request {
         cancel.headers.push("User-Agent", ua);
     }
     cancel
+}
+
+/// Whether a response from `from` can answer a request sent to `to`: the same
+/// transport, IP and port. A NAT'd UDP phone answers from the address we sent
+/// to (its registered source address). Over TCP the handshake fixes the
+/// connection's address, so a response on any connection from that address
+/// passes (the driver may have reconnected, or reused another connection to
+/// it: the connection id we asked for is not necessarily the one used).
+/// IPv4-mapped IPv6 addresses compare equal to their IPv4 form.
+fn same_source(to: &Peer, from: &Peer) -> bool {
+    to.transport == from.transport
+        && to.addr.port() == from.addr.port()
+        && to.addr.ip().to_canonical() == from.addr.ip().to_canonical()
 }
 
 #[cfg(test)]

@@ -1,33 +1,64 @@
-//! A small seeded generator (SplitMix64) for branches, tags and Call-IDs.
+//! The generator for branches, tags and Call-IDs: ChaCha20 (a CSPRNG).
 //!
-//! These values must be unique and hard to guess for an off-path attacker,
-//! not cryptographically secret; the driver seeds the generator from the OS
-//! once, tests seed it with a constant so runs repeat exactly.
+//! These values must be impossible to predict for an off-path attacker: one
+//! To tag in a 401 must not reveal the next branch or Call-ID. The generator
+//! never reads the OS itself (no crate below `server` does): the driver seeds
+//! it with 32 bytes of OS randomness of its own, tests with a constant so
+//! runs repeat exactly.
 
-/// SplitMix64 (Steele, Lea and Flood), a fast generator with a 64-bit state.
-#[derive(Debug, Clone)]
+use chacha20::ChaCha20Rng;
+use rand_core::{Rng as _, SeedableRng};
+
+/// A seeded ChaCha20 generator.
 pub struct Rng {
-    state: u64,
+    inner: ChaCha20Rng,
 }
 
-const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+impl std::fmt::Debug for Rng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is secret: never print it.
+        f.write_str("Rng(ChaCha20)")
+    }
+}
+
+const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// Bits of entropy per character of [`Rng::token`].
+pub const TOKEN_BITS_PER_CHAR: usize = 5;
 
 impl Rng {
-    /// A generator starting from `seed`.
+    /// A generator from a full 32-byte seed (the driver draws it from the OS).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Rng {
+            inner: ChaCha20Rng::from_seed(seed),
+        }
+    }
+
+    /// A deterministic generator from a small seed, for tests and simulations.
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed }
+        Rng::from_seed(super::seed_from_u64(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.inner.next_u64()
     }
 
-    /// `len` characters from `[a-z0-9]`, valid in tokens, branches and Call-IDs.
+    /// A uniform value in `0..n` (`n` > 0), without modulo bias.
+    pub fn below(&mut self, n: u64) -> u64 {
+        assert!(n > 0, "below(0)");
+        // Reject the top partial block so every value is equally likely.
+        let zone = u64::MAX - (u64::MAX % n);
+        loop {
+            let v = self.next_u64();
+            if v < zone {
+                return v % n;
+            }
+        }
+    }
+
+    /// `len` characters from `[a-z2-7]` (5 uniform bits each), valid in
+    /// tokens, branches and Call-IDs.
     pub fn token(&mut self, len: usize) -> String {
         let mut out = String::with_capacity(len);
         let mut bits = 0u64;
@@ -35,11 +66,10 @@ impl Rng {
         for _ in 0..len {
             if left == 0 {
                 bits = self.next_u64();
-                left = 10; // 10 draws of 6 bits from 64 bits
+                left = 64 / TOKEN_BITS_PER_CHAR; // 12 draws of 5 bits from 64 bits
             }
-            // 64 values folded onto 36 letters: a slight bias is acceptable here.
-            out.push(ALPHABET[((bits & 63) % 36) as usize] as char);
-            bits >>= 6;
+            out.push(ALPHABET[(bits & 31) as usize] as char);
+            bits >>= TOKEN_BITS_PER_CHAR;
             left -= 1;
         }
         out
@@ -62,5 +92,31 @@ mod tests {
         assert!(ta.chars().all(|ch| ch.is_ascii_alphanumeric()));
         let many: std::collections::HashSet<String> = (0..1000).map(|_| a.token(10)).collect();
         assert_eq!(many.len(), 1000);
+    }
+
+    #[test]
+    fn full_seeds_differ_in_any_byte() {
+        let mut s = [0u8; 32];
+        let first = Rng::from_seed(s).next_u64();
+        s[31] = 1;
+        assert_ne!(first, Rng::from_seed(s).next_u64());
+    }
+
+    #[test]
+    fn tokens_use_every_letter_evenly() {
+        let mut r = Rng::new(1);
+        let mut counts = [0u32; 32];
+        for ch in r.token(32_000).bytes() {
+            counts[ALPHABET.iter().position(|a| *a == ch).unwrap()] += 1;
+        }
+        // 1000 expected per letter; a fair generator stays well within 20%.
+        assert!(counts.iter().all(|n| (800..1200).contains(n)), "{counts:?}");
+    }
+
+    #[test]
+    fn below_stays_in_range() {
+        let mut r = Rng::new(3);
+        assert!((0..1000).all(|_| r.below(7) < 7));
+        assert_eq!(r.below(1), 0);
     }
 }

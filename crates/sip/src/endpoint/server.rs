@@ -2,7 +2,7 @@
 //! transactions (§17.2.3), CANCEL handling (§9.2), the TU's responses out.
 
 use super::wire::{default_header, response_peer, stamp_request};
-use super::{AckKey, Endpoint, Event, Peer, ServerMachine, ServerTx, ServerTxId, TxRef};
+use super::{AckKey, Endpoint, Event, Peer, ServerMachine, ServerTx, ServerTxId, TAG_LEN, TxRef};
 use crate::message::{Method, Request, Response};
 use crate::transaction::server_invite::ServerInvite;
 use crate::transaction::server_non_invite::ServerNonInvite;
@@ -25,7 +25,7 @@ impl Endpoint {
             self.stats.late_responses += 1;
             return;
         }
-        let fresh = self.rng.token(12);
+        let fresh = self.rng.token(TAG_LEN);
         let Some(server) = self.servers.get_mut(&id) else {
             return;
         };
@@ -185,7 +185,7 @@ impl Endpoint {
             None => (481, None, None),
         };
         let mut resp = Response::for_request(&cancel, status);
-        let tag = tag.unwrap_or_else(|| self.rng.token(12));
+        let tag = tag.unwrap_or_else(|| self.rng.token(TAG_LEN));
         // The TU's later 487 without a tag gets this same tag (§9.2: SHOULD match).
         if let Some(invite) = cancelled.and_then(|i| self.servers.get_mut(&i)) {
             invite.to_tag.get_or_insert_with(|| tag.clone());
