@@ -6,7 +6,7 @@
 //! once, one of them gets [`GuestError::RoomOccupied`].
 
 use crate::error::query_failed;
-use crate::logbook::insert_log;
+use crate::logbook::{LogLine, commit_with_log};
 use crate::stays::{NewStay, Stay, encode_companions, in_house, stay_columns, stay_from_row};
 use crate::text::{opt_t, t};
 use crate::{GuestError, LogKind, StayState, Store, StoreError};
@@ -109,17 +109,18 @@ impl Store {
         if !booked.is_empty() {
             detail.push_str(", as expected");
         }
-        insert_log(
-            &mut tx,
-            actor,
-            LogKind::CheckIn,
-            &stay.room,
-            &detail,
-            now_ms,
+        commit_with_log(
+            tx,
+            LogLine {
+                actor,
+                kind: LogKind::CheckIn,
+                subject: &stay.room,
+                detail: &detail,
+                at_ms: now_ms,
+            },
+            op,
         )
-        .await
-        .map_err(query_failed(op))?;
-        tx.commit().await.map_err(query_failed(op))?;
+        .await?;
         Ok(stay)
     }
 
@@ -154,10 +155,18 @@ impl Store {
         if let Some(note) = vip_text(&stay) {
             detail.push_str(&format!(" ({note})"));
         }
-        insert_log(&mut tx, actor, LogKind::Expect, &stay.room, &detail, now_ms)
-            .await
-            .map_err(query_failed(op))?;
-        tx.commit().await.map_err(query_failed(op))?;
+        commit_with_log(
+            tx,
+            LogLine {
+                actor,
+                kind: LogKind::Expect,
+                subject: &stay.room,
+                detail: &detail,
+                at_ms: now_ms,
+            },
+            op,
+        )
+        .await?;
         Ok(stay)
     }
 
@@ -189,17 +198,18 @@ impl Store {
         };
         let stay = stay_from_row(&row)?;
         let detail = format!("{} checked out", stay.full_name());
-        insert_log(
-            &mut tx,
-            actor,
-            LogKind::CheckOut,
-            &stay.room,
-            &detail,
-            now_ms,
+        commit_with_log(
+            tx,
+            LogLine {
+                actor,
+                kind: LogKind::CheckOut,
+                subject: &stay.room,
+                detail: &detail,
+                at_ms: now_ms,
+            },
+            op,
         )
-        .await
-        .map_err(query_failed(op))?;
-        tx.commit().await.map_err(query_failed(op))?;
+        .await?;
         Ok(stay)
     }
 
@@ -266,10 +276,18 @@ impl Store {
             moving.room,
             stay.room
         );
-        insert_log(&mut tx, actor, LogKind::Move, &stay.room, &detail, now_ms)
-            .await
-            .map_err(query_failed(op))?;
-        tx.commit().await.map_err(query_failed(op))?;
+        commit_with_log(
+            tx,
+            LogLine {
+                actor,
+                kind: LogKind::Move,
+                subject: &stay.room,
+                detail: &detail,
+                at_ms: now_ms,
+            },
+            op,
+        )
+        .await?;
         Ok(stay)
     }
 

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::query_failed;
-use crate::logbook::insert_log;
+use crate::logbook::{LogLine, commit_with_log};
 use crate::stays::{stay_columns, stay_from_row};
 use crate::text::{opt_t, t};
 use crate::{ForwardKind, Forwarding, GuestError, LineSettings, LogKind, Store, StoreError};
@@ -130,10 +130,18 @@ impl Store {
                 )
             }
         };
-        insert_log(&mut tx, actor, LogKind::Dnd, line.number(), &detail, now_ms)
-            .await
-            .map_err(query_failed(op))?;
-        tx.commit().await.map_err(query_failed(op))?;
+        commit_with_log(
+            tx,
+            LogLine {
+                actor,
+                kind: LogKind::Dnd,
+                subject: line.number(),
+                detail: &detail,
+                at_ms: now_ms,
+            },
+            op,
+        )
+        .await?;
         Ok(settings)
     }
 
@@ -195,17 +203,18 @@ impl Store {
                 (settings_from_row(&row, 0)?, action)
             }
         };
-        insert_log(
-            &mut tx,
-            actor,
-            LogKind::Forward,
-            line.number(),
-            &detail,
-            now_ms,
+        commit_with_log(
+            tx,
+            LogLine {
+                actor,
+                kind: LogKind::Forward,
+                subject: line.number(),
+                detail: &detail,
+                at_ms: now_ms,
+            },
+            op,
         )
-        .await
-        .map_err(query_failed(op))?;
-        tx.commit().await.map_err(query_failed(op))?;
+        .await?;
         Ok(settings)
     }
 

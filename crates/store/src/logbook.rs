@@ -82,6 +82,35 @@ pub(crate) async fn insert_log(
     .await
 }
 
+/// What a change writes into the log book, for [`commit_with_log`].
+pub(crate) struct LogLine<'a> {
+    pub actor: &'a str,
+    pub kind: LogKind,
+    pub subject: &'a str,
+    pub detail: &'a str,
+    pub at_ms: i64,
+}
+
+/// Writes a change's log book entry into its transaction and commits both: the change and
+/// its entry land together or not at all.
+pub(crate) async fn commit_with_log(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    line: LogLine<'_>,
+    op: &'static str,
+) -> Result<(), StoreError> {
+    insert_log(
+        &mut tx,
+        line.actor,
+        line.kind,
+        line.subject,
+        line.detail,
+        line.at_ms,
+    )
+    .await
+    .map_err(query_failed(op))?;
+    tx.commit().await.map_err(query_failed(op))
+}
+
 /// Reads one `logbook` row.
 fn log_entry_from_row(row: &AnyRow) -> Result<LogEntry, StoreError> {
     let op = "logbook (decode row)";
