@@ -19,8 +19,9 @@ pub enum Credential {
     },
 }
 
-/// What an extension is used for. It helps admins and the console, and decides one thing
-/// in routing: room phones may not dial paging groups.
+/// What an extension is used for. In routing, `Room` phones may not dial paging groups, and
+/// the pbx treats a room by whether a guest stays in it (class of service, the caller's name
+/// shown to staff, the guest's language; see docs/hotel.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExtensionKind {
     /// A staff phone (the default for entries under `extensions:`).
